@@ -1,0 +1,65 @@
+/**
+ * Stable error codes shared by the edge, the worker and the SDK. A code never changes
+ * meaning once released; add new ones instead.
+ */
+export const ErrorCode = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  INVALID_BODY: 'INVALID_BODY',
+  INVALID_MANIFEST: 'INVALID_MANIFEST',
+  INVALID_NAME: 'INVALID_NAME',
+  INVALID_EVENT: 'INVALID_EVENT',
+  DIGEST_MISMATCH: 'DIGEST_MISMATCH',
+  MISSING_FILE: 'MISSING_FILE',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+  VERSION_NOT_FOUND: 'VERSION_NOT_FOUND',
+  ALIAS_NOT_FOUND: 'ALIAS_NOT_FOUND',
+  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  CLIENT_NOT_FOUND: 'CLIENT_NOT_FOUND',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  INTERNAL: 'INTERNAL',
+  // client side (worker / SDK)
+  NOT_INITIALIZED: 'NOT_INITIALIZED',
+  MODEL_NOT_LOADED: 'MODEL_NOT_LOADED',
+  INVALID_INPUT: 'INVALID_INPUT',
+  UNKNOWN_PREDICTION: 'UNKNOWN_PREDICTION',
+  NO_FEEDBACK: 'NO_FEEDBACK',
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  NETWORK: 'NETWORK',
+  EDGE_ERROR: 'EDGE_ERROR',
+  STORAGE: 'STORAGE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The one error type Edgeloop throws on the client. comlink carries only `name`,
+ * `message` and `stack`, so the code is also put in the message prefix and
+ * recovered by {@link EdgeloopError.from}.
+ *
+ * @example
+ * try { await client.feedback('nope', 3) }
+ * catch (e) { if (e instanceof EdgeloopError && e.code === 'UNKNOWN_PREDICTION') … }
+ */
+export class EdgeloopError extends Error {
+  override readonly name = 'EdgeloopError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`[${code}] ${message}`, options);
+  }
+
+  /** Rebuilds an EdgeloopError from one that crossed a thread (only name/message survive). */
+  static from(error: unknown): EdgeloopError {
+    if (error instanceof EdgeloopError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    const match = /^\[([A-Z_]+)\] ([\s\S]*)$/.exec(message);
+    const code = match?.[1];
+    if (code && code in ErrorCode) return new EdgeloopError(code as ErrorCode, match[2] ?? '');
+    return new EdgeloopError(ErrorCode.INTERNAL, message, { cause: error });
+  }
+}

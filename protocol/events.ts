@@ -1,0 +1,67 @@
+import * as v from 'valibot';
+import { ClientId, ModelName } from './names.ts';
+
+const Finite = v.pipe(v.number(), v.finite());
+const Uuid = v.pipe(v.string(), v.uuid());
+
+const EventBase = {
+  id: Uuid,
+  seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  ts: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  model: ModelName,
+  version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  predictionId: Uuid,
+};
+
+/** A prediction made on a device; its `predictionId` is its own `id`. */
+export const PredictionEvent = v.pipe(
+  v.strictObject({
+    ...EventBase,
+    type: v.literal('prediction'),
+    outputs: v.pipe(v.array(Finite), v.maxLength(4096)),
+    backend: v.optional(v.picklist(['webgpu', 'wasm', 'cpu'])),
+    latencyMs: v.optional(v.pipe(Finite, v.minValue(0))),
+  }),
+  v.check((e) => e.id === e.predictionId, 'a prediction event has predictionId equal to its id'),
+);
+export type PredictionEvent = v.InferOutput<typeof PredictionEvent>;
+
+/** An explicit label the user gave to a prediction. */
+export const FeedbackEvent = v.strictObject({
+  ...EventBase,
+  type: v.literal('feedback'),
+  label: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
+export type FeedbackEvent = v.InferOutput<typeof FeedbackEvent>;
+
+export const Event = v.variant('type', [PredictionEvent, FeedbackEvent]);
+export type Event = v.InferOutput<typeof Event>;
+
+export const MAX_EVENTS_PER_BATCH = 500;
+
+/**
+ * The body of `POST /v1/events`. Events are validated one by one so a bad event is
+ * rejected with its index while the rest are applied.
+ */
+export const EventBatch = v.strictObject({
+  v: v.literal(1),
+  clientId: ClientId,
+  batchId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  events: v.pipe(v.array(v.unknown()), v.minLength(1), v.maxLength(MAX_EVENTS_PER_BATCH)),
+});
+export type EventBatch = v.InferOutput<typeof EventBatch>;
+
+export const EventBatchResult = v.object({
+  accepted: v.number(),
+  duplicates: v.number(),
+  rejected: v.array(v.object({ index: v.number(), code: v.string(), message: v.string() })),
+});
+export type EventBatchResult = v.InferOutput<typeof EventBatchResult>;
+
+export const ClientInfo = v.object({
+  clientId: ClientId,
+  maxSeq: v.number(),
+  lastSeen: v.number(),
+  counts: v.record(v.string(), v.number()),
+});
+export type ClientInfo = v.InferOutput<typeof ClientInfo>;

@@ -1,0 +1,33 @@
+import * as v from 'valibot';
+
+/** Model names: lower-case, URL-safe, as they appear in registry paths. */
+export const ModelName = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'model name must match ^[a-z0-9][a-z0-9_-]{0,63}$'),
+);
+export type ModelName = v.InferOutput<typeof ModelName>;
+
+/** Alias names follow MLflow's rule; `latest` and `v<number>` are reserved. */
+export const AliasName = v.pipe(
+  v.string(),
+  v.regex(/^[\w-]{1,255}$/, 'alias must match ^[\\w-]+$ and be at most 255 characters'),
+  v.check((s) => s !== 'latest' && !/^v\d+$/.test(s), 'alias names latest and v<number> are reserved'),
+);
+export type AliasName = v.InferOutput<typeof AliasName>;
+
+export const ClientId = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9_-]{8,64}$/, 'clientId must match ^[A-Za-z0-9_-]{8,64}$'),
+);
+export type ClientId = v.InferOutput<typeof ClientId>;
+
+export const VersionNumber = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+/** File paths inside a version: relative, no `..`, no leading slash. */
+export const FilePath = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/, 'file path must be relative and URL-safe'),
+  v.maxLength(200),
+);
+
+export const Sha256Hex = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits'));

@@ -1,0 +1,64 @@
+import * as v from 'valibot';
+import { Manifest } from './manifest.ts';
+import { FilePath, ModelName, Sha256Hex } from './names.ts';
+
+export const StoredFile = v.object({ path: FilePath, sha256: Sha256Hex, size: v.number() });
+export type StoredFile = v.InferOutput<typeof StoredFile>;
+
+export const PublishResult = v.object({ model: ModelName, version: v.number(), files: v.array(StoredFile) });
+export type PublishResult = v.InferOutput<typeof PublishResult>;
+
+export const VersionStatus = v.picklist(['ready', 'archived']);
+
+export const VersionInfo = v.object({
+  model: ModelName,
+  version: v.number(),
+  status: VersionStatus,
+  createdAt: v.number(),
+  manifest: Manifest,
+  files: v.array(StoredFile),
+});
+export type VersionInfo = v.InferOutput<typeof VersionInfo>;
+
+export const VersionSummary = v.object({ version: v.number(), status: VersionStatus, createdAt: v.number() });
+export const VersionList = v.object({ model: ModelName, versions: v.array(VersionSummary) });
+export type VersionList = v.InferOutput<typeof VersionList>;
+
+export const ModelList = v.object({
+  models: v.array(v.object({ name: ModelName, latestVersion: v.number(), aliases: v.record(v.string(), v.number()) })),
+});
+export type ModelList = v.InferOutput<typeof ModelList>;
+
+export const SetAlias = v.strictObject({
+  version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  reason: v.optional(v.pipe(v.string(), v.maxLength(1000))),
+});
+export type SetAlias = v.InferOutput<typeof SetAlias>;
+
+export const AliasEvent = v.object({
+  at: v.number(),
+  from: v.nullable(v.number()),
+  to: v.number(),
+  reason: v.nullable(v.string()),
+  keyId: v.string(),
+});
+export const AliasInfo = v.object({
+  model: ModelName,
+  alias: v.string(),
+  version: v.number(),
+  history: v.array(AliasEvent),
+});
+export type AliasInfo = v.InferOutput<typeof AliasInfo>;
+
+export const Resolution = v.object({
+  model: ModelName,
+  alias: v.string(),
+  version: v.number(),
+  role: v.picklist(['stable', 'canary']),
+});
+export type Resolution = v.InferOutput<typeof Resolution>;
+
+export const Health = v.object({ ok: v.literal(true), version: v.string() });
+
+export const ErrorBody = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
+export type ErrorBody = v.InferOutput<typeof ErrorBody>;

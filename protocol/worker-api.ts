@@ -1,0 +1,117 @@
+import * as v from 'valibot';
+import { AliasName, ModelName } from './names.ts';
+
+/** What crosses the page ↔ worker boundary (comlink). Every message type carries `v`. */
+export const BackendName = v.picklist(['webgpu', 'wasm', 'cpu']);
+export type BackendName = v.InferOutput<typeof BackendName>;
+
+export const BackendPreference = v.picklist(['auto', 'webgpu', 'wasm', 'cpu']);
+export type BackendPreference = v.InferOutput<typeof BackendPreference>;
+
+export const InitOptions = v.strictObject({
+  v: v.literal(1),
+  endpoint: v.pipe(v.string(), v.url()),
+  key: v.pipe(v.string(), v.minLength(1)),
+  backend: v.optional(BackendPreference, 'auto'),
+  /** IndexedDB database name; lets tests and several apps keep separate stores. */
+  dbName: v.optional(v.pipe(v.string(), v.minLength(1)), 'edgeloop'),
+});
+export type InitOptions = v.InferInput<typeof InitOptions>;
+
+export const LoadOptions = v.strictObject({
+  v: v.literal(1),
+  model: ModelName,
+  alias: v.optional(AliasName, 'production'),
+});
+export type LoadOptions = v.InferInput<typeof LoadOptions>;
+
+/** Which backend runs and why: `auto` states the warm-up timings it chose by. */
+export const BackendReport = v.object({
+  v: v.literal(1),
+  backend: BackendName,
+  requested: BackendPreference,
+  /** Milliseconds per warm-up predict, per backend tried. */
+  warmupMs: v.record(v.string(), v.number()),
+  /** Why a backend was not used (no adapter, init failed, slower, …). */
+  skipped: v.record(v.string(), v.string()),
+  /** WebGPU adapter facts when one exists (e.g. SwiftShader: isFallbackAdapter true). */
+  adapter: v.optional(v.object({ architecture: v.string(), vendor: v.string(), isFallbackAdapter: v.boolean() })),
+});
+export type BackendReport = v.InferOutput<typeof BackendReport>;
+
+export const LoadResult = v.object({
+  v: v.literal(1),
+  model: ModelName,
+  alias: v.string(),
+  version: v.number(),
+  /** Files taken from the IndexedDB cache rather than the network. */
+  cached: v.number(),
+  backend: BackendReport,
+});
+export type LoadResult = v.InferOutput<typeof LoadResult>;
+
+export const PredictResult = v.object({
+  v: v.literal(1),
+  predictionId: v.string(),
+  model: ModelName,
+  version: v.number(),
+  outputs: v.array(v.number()),
+  label: v.number(),
+  backend: BackendName,
+  latencyMs: v.number(),
+});
+export type PredictResult = v.InferOutput<typeof PredictResult>;
+
+export const TrainOptions = v.strictObject({
+  v: v.literal(1),
+  epochs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50)), 5),
+  /** Replay examples mixed in per feedback example, to keep what the model knew. */
+  replayRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(64)), 4),
+  learningRate: v.optional(v.pipe(v.number(), v.gtValue(0)), 0.001),
+});
+export type TrainOptions = v.InferInput<typeof TrainOptions>;
+
+export const TrainProgress = v.object({
+  v: v.literal(1),
+  epoch: v.number(),
+  epochs: v.number(),
+  loss: v.number(),
+});
+export type TrainProgress = v.InferOutput<typeof TrainProgress>;
+
+export const TrainResult = v.object({
+  v: v.literal(1),
+  backend: BackendName,
+  examples: v.number(),
+  replayExamples: v.number(),
+  epochs: v.number(),
+  durationMs: v.number(),
+  /** Accuracy on the model's standard held-out set, before and after. */
+  holdoutBefore: v.number(),
+  holdoutAfter: v.number(),
+  /** Accuracy on the user's own labelled examples, before and after. */
+  feedbackBefore: v.number(),
+  feedbackAfter: v.number(),
+});
+export type TrainResult = v.InferOutput<typeof TrainResult>;
+
+export const SyncResult = v.object({
+  v: v.literal(1),
+  sent: v.number(),
+  accepted: v.number(),
+  duplicates: v.number(),
+  rejected: v.number(),
+  pending: v.number(),
+  at: v.number(),
+});
+export type SyncResult = v.InferOutput<typeof SyncResult>;
+
+export const WorkerStatus = v.object({
+  v: v.literal(1),
+  clientId: v.nullable(v.string()),
+  model: v.nullable(v.object({ name: v.string(), version: v.number(), alias: v.string() })),
+  backend: v.nullable(BackendName),
+  pending: v.number(),
+  lastSync: v.nullable(SyncResult),
+});
+export type WorkerStatus = v.InferOutput<typeof WorkerStatus>;
