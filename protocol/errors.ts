@@ -45,12 +45,11 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  */
 export class EdgeloopError extends Error {
   override readonly name = 'EdgeloopError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(`[${code}] ${message}`, options);
+    this.code = code;
   }
 
   /** Rebuilds an EdgeloopError from one that crossed a thread (only name/message survive). */

@@ -9,6 +9,7 @@ export const PublishResult = v.object({ model: ModelName, version: v.number(), f
 export type PublishResult = v.InferOutput<typeof PublishResult>;
 
 export const VersionStatus = v.picklist(['ready', 'archived']);
+export type VersionStatus = v.InferOutput<typeof VersionStatus>;
 
 export const VersionInfo = v.object({
   model: ModelName,
@@ -59,6 +60,7 @@ export const Resolution = v.object({
 export type Resolution = v.InferOutput<typeof Resolution>;
 
 export const Health = v.object({ ok: v.literal(true), version: v.string() });
+export type Health = v.InferOutput<typeof Health>;
 
 export const ErrorBody = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
 export type ErrorBody = v.InferOutput<typeof ErrorBody>;

@@ -15,6 +15,11 @@ export const InitOptions = v.strictObject({
   backend: v.optional(BackendPreference, 'auto'),
   /** IndexedDB database name; lets tests and several apps keep separate stores. */
   dbName: v.optional(v.pipe(v.string(), v.minLength(1)), 'edgeloop'),
+  /**
+   * Where tfjs-backend-wasm's .wasm files are served, as a URL prefix ending in '/'; relative
+   * prefixes resolve against the worker's URL. Default: `/tfjs/` on the worker's origin.
+   */
+  wasmPath: v.optional(v.pipe(v.string(), v.minLength(1), v.endsWith('/'))),
 });
 export type InitOptions = v.InferInput<typeof InitOptions>;
 
@@ -92,6 +97,14 @@ export const TrainResult = v.object({
   /** Accuracy on the user's own labelled examples, before and after. */
   feedbackBefore: v.number(),
   feedbackAfter: v.number(),
+  /** The registry version the fine-tune started from; predictions keep reporting it. */
+  version: v.number(),
+  /** The new weights exist only on this device: a local fine-tune, not a registry version. */
+  localFineTune: v.literal(true),
+  /** False when held-out accuracy fell by more than 1.5 points: the previous weights were kept. */
+  applied: v.boolean(),
+  /** What happened, in words (e.g. which backend trained and why). */
+  note: v.string(),
 });
 export type TrainResult = v.InferOutput<typeof TrainResult>;
 
@@ -109,9 +122,42 @@ export type SyncResult = v.InferOutput<typeof SyncResult>;
 export const WorkerStatus = v.object({
   v: v.literal(1),
   clientId: v.nullable(v.string()),
-  model: v.nullable(v.object({ name: v.string(), version: v.number(), alias: v.string() })),
+  model: v.nullable(
+    v.object({
+      name: v.string(),
+      version: v.number(),
+      alias: v.string(),
+      /** True after `train` changed the weights on this device (same version number). */
+      localFineTune: v.boolean(),
+    }),
+  ),
   backend: v.nullable(BackendName),
   pending: v.number(),
   lastSync: v.nullable(SyncResult),
 });
 export type WorkerStatus = v.InferOutput<typeof WorkerStatus>;
+
+export const BenchmarkResult = v.object({
+  v: v.literal(1),
+  backend: BackendName,
+  iterations: v.number(),
+  /** Mean milliseconds per predict, tfjs called directly inside the worker. */
+  directMs: v.number(),
+});
+export type BenchmarkResult = v.InferOutput<typeof BenchmarkResult>;
+
+/**
+ * The worker's comlink surface. The page wraps it with `Comlink.wrap<WorkerApi>`;
+ * inputs are validated in the worker with the schemas above, outputs are trusted.
+ * `predict` takes 784 floats in [0, 1] (row-major 28×28); pass it transferred.
+ */
+export interface WorkerApi {
+  init(options: InitOptions): Promise<{ v: 1; clientId: string }>;
+  load(options: LoadOptions): Promise<LoadResult>;
+  predict(input: Float32Array): Promise<PredictResult>;
+  feedback(predictionId: string, label: number): Promise<void>;
+  train(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): Promise<TrainResult>;
+  sync(): Promise<SyncResult>;
+  status(): Promise<WorkerStatus>;
+  benchmark(iterations: number): Promise<BenchmarkResult>;
+}

@@ -1,0 +1,13 @@
+import type { Scope } from '../../protocol/keys.ts';
+
+/** The API key behind a request, set by the auth middleware. */
+export interface Caller {
+  keyId: string;
+  scopes: readonly Scope[];
+}
+
+/** Hono environment of the Edgeloop Worker: bindings from wrangler.toml, per-request variables. */
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { caller: Caller };
+};

@@ -1,0 +1,32 @@
+import { Hono } from 'hono';
+import type { AppEnv } from './app-env.ts';
+import { apiCors } from './http/cors.ts';
+import { notFound, onError } from './http/on-error.ts';
+import { aliases } from './routes/aliases.ts';
+import { clients } from './routes/clients.ts';
+import { events } from './routes/events.ts';
+import { health } from './routes/health.ts';
+import { keys } from './routes/keys.ts';
+import { models } from './routes/models.ts';
+import { publish } from './routes/publish.ts';
+
+/**
+ * The Edgeloop Worker. Static assets (the web build) are served by the platform before the
+ * Worker runs, except for the API paths listed in wrangler.toml `run_worker_first`; any path
+ * with no asset reaches this app, which answers a JSON 404.
+ */
+const app = new Hono<AppEnv>()
+  .use('/v1/*', apiCors)
+  .route('/', health)
+  .route('/v1/keys', keys)
+  .route('/v1/models', publish)
+  .route('/v1/models', aliases)
+  .route('/v1/models', models)
+  .route('/v1/events', events)
+  .route('/v1/clients', clients);
+
+app.notFound(notFound);
+app.onError(onError);
+
+export default app;
+export { DriftAggregator } from './do/drift-aggregator.ts';

@@ -1,0 +1,98 @@
+import * as v from 'valibot';
+import { ErrorCode } from '../../../protocol/errors.ts';
+import { sha256Hex } from '../../../protocol/hash.ts';
+import { Manifest } from '../../../protocol/manifest.ts';
+import { ApiError } from '../http/api-error.ts';
+import { describeIssues } from '../http/issues.ts';
+import type { Blob256 } from '../storage/blobs.ts';
+import { contentTypeFor } from '../storage/content-type.ts';
+import type { FileRecord } from '../storage/registry.ts';
+
+/** A publish request checked end to end, ready to store. */
+export interface Upload {
+  /** The manifest with every file's sha256 filled in. */
+  manifest: Manifest;
+  files: (FileRecord & Blob256)[];
+}
+
+const invalidManifest = (message: string) => new ApiError(400, ErrorCode.INVALID_MANIFEST, message);
+
+async function readManifest(model: string, part: File | string | null): Promise<Manifest> {
+  if (part === null) throw invalidManifest('the "manifest" part is missing');
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof part === 'string' ? part : await part.text());
+  } catch {
+    throw invalidManifest('the "manifest" part is not valid JSON');
+  }
+  const result = v.safeParse(Manifest, json);
+  if (!result.success) throw invalidManifest(describeIssues(result.issues, 'manifest'));
+  const manifest = result.output;
+  if (manifest.name !== model) {
+    throw invalidManifest(`manifest.name "${manifest.name}" does not match the model in the URL "${model}"`);
+  }
+  const paths = manifest.files.map((file) => file.path);
+  const repeated = paths.find((path, index) => paths.indexOf(path) !== index);
+  if (repeated) throw invalidManifest(`manifest.files lists "${repeated}" twice`);
+  return manifest;
+}
+
+type ManifestFile = Manifest['files'][number];
+
+/** Pairs each manifest entry with its part; every other part must be a listed file. */
+function fileParts(form: FormData, manifest: Manifest): { entry: ManifestFile; file: File }[] {
+  const listed = new Set(manifest.files.map((file) => file.path));
+  const parts = new Map<string, File>();
+  for (const [name, value] of form.entries()) {
+    if (name === 'manifest') continue;
+    const badRequest = (why: string) => new ApiError(400, ErrorCode.BAD_REQUEST, `part "${name}" ${why}`);
+    if (!listed.has(name)) throw badRequest('is not listed in manifest.files');
+    if (typeof value === 'string') throw badRequest('must be a file (send it with a filename)');
+    if (parts.has(name)) throw badRequest('is sent twice');
+    parts.set(name, value);
+  }
+  return manifest.files.map((entry) => {
+    const file = parts.get(entry.path);
+    if (!file)
+      throw new ApiError(400, ErrorCode.MISSING_FILE, `file "${entry.path}" is in manifest.files but not sent`);
+    return { entry, file };
+  });
+}
+
+/**
+ * Checks a publish form completely before anything is stored: the manifest (schema, name,
+ * unique paths), the parts (each listed file present, nothing extra) and every digest the
+ * manifest states. Throws 400 with INVALID_MANIFEST, MISSING_FILE, DIGEST_MISMATCH or BAD_REQUEST.
+ *
+ * @example
+ * const upload = await readUpload('digits', await request.formData());
+ */
+export async function readUpload(model: string, form: FormData): Promise<Upload> {
+  if (form.getAll('manifest').length > 1) throw invalidManifest('send one "manifest" part, not several');
+  const manifest = await readManifest(model, form.get('manifest'));
+  const checked = await Promise.all(
+    fileParts(form, manifest).map(async ({ entry, file }) => {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const sha256 = await sha256Hex(bytes);
+      if (entry.sha256 !== undefined && entry.sha256 !== sha256) {
+        throw new ApiError(
+          400,
+          ErrorCode.DIGEST_MISMATCH,
+          `file "${entry.path}": manifest says sha256 ${entry.sha256} but the bytes sent hash to ${sha256}`,
+        );
+      }
+      const record = {
+        path: entry.path,
+        sha256,
+        size: bytes.byteLength,
+        contentType: contentTypeFor(entry.path),
+        bytes,
+      };
+      return { entry: { ...entry, sha256 }, record };
+    }),
+  );
+  return {
+    manifest: { ...manifest, files: checked.map(({ entry }) => entry) },
+    files: checked.map(({ record }) => record),
+  };
+}

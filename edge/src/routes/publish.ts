@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import { ErrorCode } from '../../../protocol/errors.ts';
+import type { PublishResult } from '../../../protocol/registry.ts';
+import type { AppEnv } from '../app-env.ts';
+import { requireScope } from '../auth/require-scope.ts';
+import { ApiError } from '../http/api-error.ts';
+import { modelParam } from '../http/params.ts';
+import { mediaType, readBody } from '../http/read-body.ts';
+import { putBlobs } from '../storage/blobs.ts';
+import { insertVersion } from '../storage/registry.ts';
+import { readUpload } from './publish-upload.ts';
+
+/** Largest publish request body (manifest plus all files). */
+export const MAX_PUBLISH_BYTES = 25 * 1024 * 1024;
+
+async function parseForm(request: Request): Promise<FormData> {
+  if (mediaType(request) !== 'multipart/form-data') {
+    throw new ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'publish with a multipart/form-data body');
+  }
+  const body = await readBody(request, MAX_PUBLISH_BYTES);
+  try {
+    return await new Response(body, {
+      headers: { 'content-type': request.headers.get('content-type') ?? '' },
+    }).formData();
+  } catch {
+    throw new ApiError(400, ErrorCode.BAD_REQUEST, 'body is not valid multipart/form-data');
+  }
+}
+
+/**
+ * `POST /v1/models/{model}/versions`: publishes the next immutable version. Everything is
+ * validated first; blobs go to R2 by digest, then one D1 transaction records the version,
+ * so a rejected request leaves D1 unchanged.
+ */
+export const publish = new Hono<AppEnv>().post('/:model/versions', requireScope('publish'), async (c) => {
+  const model = modelParam(c);
+  const upload = await readUpload(model, await parseForm(c.req.raw));
+  await putBlobs(c.env.ARTIFACTS, upload.files);
+  const version = await insertVersion(c.env.DB, {
+    model,
+    manifest: upload.manifest,
+    files: upload.files,
+    keyId: c.var.caller.keyId,
+    now: Date.now(),
+  });
+  const files = upload.files.map(({ path, sha256, size }) => ({ path, sha256, size }));
+  return c.json<PublishResult>({ model, version, files }, 201);
+});

@@ -1,0 +1,40 @@
+import type { Context } from 'hono';
+import { ErrorCode } from '../../../protocol/errors.ts';
+import type { AppEnv } from '../app-env.ts';
+import { ApiError } from '../http/api-error.ts';
+import { blobKey } from '../storage/blobs.ts';
+import { getFile } from '../storage/registry.ts';
+
+// Version files never change (content-addressed), so caches may keep them forever.
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === `W/${etag}`;
+  });
+}
+
+/**
+ * Answers a version file's bytes from R2 with `ETag: "<sha256>"` and immutable caching;
+ * 304 when `If-None-Match` already names that digest.
+ *
+ * @example
+ * return serveFile(c, 'digits', 1, 'model.json');
+ */
+export async function serveFile(c: Context<AppEnv>, model: string, version: number, path: string): Promise<Response> {
+  const file = await getFile(c.env.DB, model, version, path);
+  if (!file) throw new ApiError(404, ErrorCode.FILE_NOT_FOUND, `${model} v${version} has no file "${path}"`);
+  const etag = `"${file.sha256}"`;
+  const headers = { ETag: etag, 'Cache-Control': IMMUTABLE };
+  if (matchesEtag(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
+  const object = await c.env.ARTIFACTS.get(blobKey(file.sha256));
+  // D1 names a blob that R2 lacks: a server fault, not a client error.
+  if (!object) throw new Error(`blob ${file.sha256} of ${model} v${version} ${path} is missing from R2`);
+  return c.body(object.body, 200, {
+    ...headers,
+    'Content-Type': file.contentType,
+    'Content-Length': String(file.size),
+  });
+}

@@ -1,0 +1,92 @@
+import { env, exports } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import type { Manifest } from '../../protocol/manifest.ts';
+
+// Storage is shared by the tests of one file: tests use their own model/client names.
+
+/** The env keys given in edge/vitest.config.ts. */
+export const ADMIN_KEY = 'test-admin-key';
+export const CLIENT_KEY = 'test-client-key';
+
+/** Sends a request to the Worker under test (in-process, through its real fetch handler). */
+export function api(path: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
+  const { key, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (key !== undefined) headers.set('Authorization', `Bearer ${key}`);
+  return exports.default.fetch(`https://edge.test${path}`, { ...rest, headers });
+}
+
+/** Sends JSON with a key. */
+export function sendJson(method: string, path: string, body: unknown, key: string): Promise<Response> {
+  return api(path, { method, key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** Asserts the contract's error body and status; returns the message. */
+export async function expectError(res: Response, status: number, code: string): Promise<string> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe('string');
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(body.error.message).not.toMatch(/\bat .*\.ts:\d+/);
+  return body.error.message;
+}
+
+/** Creates an API key with `scopes` through the admin API and returns it. */
+export async function makeKey(...scopes: string[]): Promise<{ id: string; key: string }> {
+  const res = await sendJson('POST', '/v1/keys', { name: `test ${scopes.join('+')}`, scopes }, ADMIN_KEY);
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; key: string };
+}
+
+/** Rows in a D1 table, optionally filtered by `where` (with `?` bound to `args`). */
+export async function count(table: string, where = '1 = 1', ...args: unknown[]): Promise<number> {
+  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`)
+    .bind(...args)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** A valid manifest for `name` listing `paths` (first one the model, the rest weights). */
+export function manifest(name: string, paths: string[] = ['model.json', 'weights.bin']): Manifest {
+  return {
+    v: 1,
+    name,
+    format: 'tfjs-layers',
+    inputs: [{ name: 'pixels', dtype: 'float32', shape: [-1, 784] }],
+    outputs: [{ name: 'probs', dtype: 'float32', shape: [-1, 10] }],
+    features: { features: [{ name: 'pixels', kind: 'numeric' }] },
+    files: paths.map((path, i) => ({ path, role: i === 0 ? 'model' : 'weights' })),
+  };
+}
+
+/** A publish form: the manifest part plus one file part per entry of `files`. */
+export function publishForm(man: unknown, files: Record<string, Uint8Array>): FormData {
+  const form = new FormData();
+  form.append('manifest', JSON.stringify(man));
+  for (const [path, data] of Object.entries(files)) form.append(path, new Blob([data]), path);
+  return form;
+}
+
+/** Publishes `files` as the next version of `model` with the admin key; returns the response. */
+export function publish(
+  model: string,
+  files: Record<string, Uint8Array>,
+  man: unknown = manifest(model, Object.keys(files)),
+) {
+  return api(`/v1/models/${model}/versions`, { method: 'POST', key: ADMIN_KEY, body: publishForm(man, files) });
+}
+
+/** Publishes a two-file version and points `alias` at it; returns the version number. */
+export async function publishAliased(model: string, alias = 'production'): Promise<number> {
+  const res = await publish(model, { 'model.json': bytes(`{"m":"${model}"}`), 'weights.bin': bytes('w') });
+  expect(res.status).toBe(201);
+  const { version } = (await res.json()) as { version: number };
+  const set = await sendJson('PUT', `/v1/models/${model}/aliases/${alias}`, { version }, ADMIN_KEY);
+  expect(set.status).toBe(200);
+  return version;
+}

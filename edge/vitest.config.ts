@@ -1,0 +1,32 @@
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { defineProject } from 'vitest/config';
+
+// Runs edge/test inside workerd with the bindings of wrangler.toml (real D1, R2, DO).
+// Works alone (`vitest run --config edge/vitest.config.ts`) and as the root project "edge".
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineProject(async () => ({
+  root: here('.'),
+  // Keep Vite's cache with the repo's node_modules rather than creating edge/node_modules.
+  cacheDir: here('../node_modules/.vite'),
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: here('../wrangler.toml') },
+      miniflare: {
+        bindings: {
+          EDGELOOP_ADMIN_KEY: 'test-admin-key',
+          EDGELOOP_CLIENT_KEY: 'test-client-key',
+          EDGELOOP_CORS_ORIGINS: 'https://app.example',
+          // Read here in Node, applied inside workerd by test/apply-migrations.ts.
+          TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
+        },
+      },
+    }),
+  ],
+  test: {
+    name: 'edge',
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['./test/apply-migrations.ts'],
+  },
+}));

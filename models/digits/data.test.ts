@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DIGIT_RECORD_BYTES } from '../../protocol/manifest.ts';
+import { ARTIFACTS_DIR } from './artifacts.ts';
+import { shiftDigits } from './augment.ts';
+import { decodeDigitRecords, encodeDigitRecords, PIXELS, seededRandom, shuffleInPlace } from './data.ts';
+import { digitFeatures } from './features.ts';
+import { loadMnistRecords } from './mnist-source.ts';
+import { splitDigits } from './split.ts';
+
+const manifest = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'manifest.json'), 'utf8')) as {
+  training: { seed: number; split: { train: number; holdout: number } };
+};
+
+describe('digits data', () => {
+  it('loads every mnist sample exactly once, as bytes', () => {
+    const all = loadMnistRecords();
+    expect(all.count).toBe(10_000);
+    const perDigit = Array.from({ length: 10 }, (_, d) => all.labels.filter((l) => l === d).length);
+    expect(perDigit).toEqual([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+    expect(all.pixels.length).toBe(10_000 * PIXELS);
+    expect(Math.max(...all.pixels.subarray(0, 10 * PIXELS))).toBe(255);
+  });
+
+  it('reproduces the committed replay.bin and holdout.bin from the seed', () => {
+    const split = splitDigits(loadMnistRecords(), {
+      seed: manifest.training.seed,
+      trainCount: manifest.training.split.train,
+      replayPerClass: 50,
+    });
+    expect(split.holdout.count).toBe(manifest.training.split.holdout);
+    const holdout = new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'holdout.bin')));
+    const replay = new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'replay.bin')));
+    expect(Buffer.compare(encodeDigitRecords(split.holdout), holdout)).toBe(0);
+    expect(Buffer.compare(encodeDigitRecords(split.replay), replay)).toBe(0);
+  });
+
+  it('draws a class-balanced replay buffer from the train split only', () => {
+    const replay = decodeDigitRecords(new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'replay.bin'))));
+    const holdout = decodeDigitRecords(new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'holdout.bin'))));
+    expect(Array.from({ length: 10 }, (_, d) => replay.labels.filter((l) => l === d).length)).toEqual(
+      new Array(10).fill(50),
+    );
+    const key = (r: typeof replay, i: number) =>
+      Buffer.from(r.pixels.subarray(i * PIXELS, (i + 1) * PIXELS)).toString('base64');
+    const held = new Set(Array.from({ length: holdout.count }, (_, i) => key(holdout, i)));
+    expect(Array.from({ length: replay.count }, (_, i) => key(replay, i)).filter((k) => held.has(k))).toEqual([]);
+  });
+
+  it('round-trips records and rejects a truncated file', () => {
+    const records = {
+      count: 2,
+      labels: Uint8Array.of(3, 9),
+      pixels: Uint8Array.from({ length: 2 * PIXELS }, (_, i) => i % 256),
+    };
+    const bytes = encodeDigitRecords(records);
+    expect(bytes.length).toBe(2 * DIGIT_RECORD_BYTES);
+    expect(decodeDigitRecords(bytes)).toEqual(records);
+    expect(() => decodeDigitRecords(bytes.subarray(1))).toThrow(/multiple of 785/);
+  });
+
+  it('shuffles the same way for the same seed', () => {
+    const a = shuffleInPlace([...Array(20).keys()], seededRandom(7));
+    expect(shuffleInPlace([...Array(20).keys()], seededRandom(7))).toEqual(a);
+    expect([...a].sort((x, y) => x - y)).toEqual([...Array(20).keys()]);
+    expect(a).not.toEqual([...Array(20).keys()]);
+  });
+
+  it('computes the summary features', () => {
+    const pixels = new Float32Array(PIXELS);
+    pixels.fill(1, 0, 196);
+    pixels.fill(0.25, 196, 392);
+    expect(digitFeatures(pixels)).toEqual({ ink: 0.25, mean_intensity: (196 + 49) / PIXELS });
+  });
+
+  it('shifts images by whole pixels within the given range, filling with zeros', () => {
+    const pixels = new Uint8Array(3 * PIXELS);
+    for (let i = 0; i < 3; ++i) pixels[i * PIXELS + 14 * 28 + 14] = 200 + i; // one dot in the middle
+    const shifted = shiftDigits({ count: 3, labels: Uint8Array.of(1, 2, 3), pixels }, seededRandom(3), 2);
+    expect(Array.from(shifted.labels)).toEqual([1, 2, 3]);
+    for (let i = 0; i < 3; ++i) {
+      const image = Array.from(shifted.pixels.subarray(i * PIXELS, (i + 1) * PIXELS));
+      const at = image.findIndex((v) => v !== 0);
+      expect(image.filter((v) => v !== 0)).toEqual([200 + i]);
+      expect(Math.abs(Math.floor(at / 28) - 14)).toBeLessThanOrEqual(2);
+      expect(Math.abs((at % 28) - 14)).toBeLessThanOrEqual(2);
+    }
+    const again = shiftDigits({ count: 3, labels: Uint8Array.of(1, 2, 3), pixels }, seededRandom(3), 2);
+    expect(again.pixels).toEqual(shifted.pixels);
+  });
+});

@@ -1,0 +1,117 @@
+import { type Tensor1D, type Tensor4D, tensor1d, tensor4d, tidy } from '@tensorflow/tfjs-core';
+import { DIGIT_RECORD_BYTES } from '../../protocol/manifest.ts';
+import { IMAGE_SIZE } from './model.ts';
+
+/** Pixels in one 28×28 digit image. */
+export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
+
+/** Digit examples: `labels[i]` (0–9) and its 784 row-major pixel bytes (0–255) at `pixels[i * 784]`. */
+export interface DigitRecords {
+  count: number;
+  labels: Uint8Array;
+  pixels: Uint8Array;
+}
+
+/**
+ * Decodes `replay.bin`/`holdout.bin`: records of 1 label byte + 784 pixel bytes. The result
+ * views `bytes` without copying.
+ *
+ * @example
+ * const { count, labels, pixels } = decodeDigitRecords(new Uint8Array(await res.arrayBuffer()));
+ */
+export function decodeDigitRecords(bytes: Uint8Array): DigitRecords {
+  if (bytes.length % DIGIT_RECORD_BYTES !== 0) {
+    throw new Error(`digit records: ${bytes.length} bytes is not a multiple of ${DIGIT_RECORD_BYTES}`);
+  }
+  const count = bytes.length / DIGIT_RECORD_BYTES;
+  const labels = new Uint8Array(count);
+  const pixels = new Uint8Array(count * PIXELS);
+  for (let i = 0; i < count; ++i) {
+    const at = i * DIGIT_RECORD_BYTES;
+    const label = bytes[at] as number;
+    if (label > 9) throw new Error(`digit records: record ${i} has label ${label}`);
+    labels[i] = label;
+    pixels.set(bytes.subarray(at + 1, at + DIGIT_RECORD_BYTES), i * PIXELS);
+  }
+  return { count, labels, pixels };
+}
+
+/**
+ * Encodes digit records in the `replay.bin`/`holdout.bin` layout.
+ *
+ * @example
+ * const bytes = encodeDigitRecords({ count: 1, labels: Uint8Array.of(7), pixels: new Uint8Array(784) });
+ */
+export function encodeDigitRecords(records: DigitRecords): Uint8Array {
+  const bytes = new Uint8Array(records.count * DIGIT_RECORD_BYTES);
+  for (let i = 0; i < records.count; ++i) {
+    const at = i * DIGIT_RECORD_BYTES;
+    bytes[at] = records.labels[i] as number;
+    bytes.set(records.pixels.subarray(i * PIXELS, (i + 1) * PIXELS), at + 1);
+  }
+  return bytes;
+}
+
+/**
+ * Picks records by index, in the order given.
+ *
+ * @example
+ * const firstTen = selectDigitRecords(all, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+ */
+export function selectDigitRecords(records: DigitRecords, indices: readonly number[]): DigitRecords {
+  const labels = new Uint8Array(indices.length);
+  const pixels = new Uint8Array(indices.length * PIXELS);
+  indices.forEach((from, to) => {
+    labels[to] = records.labels[from] as number;
+    pixels.set(records.pixels.subarray(from * PIXELS, (from + 1) * PIXELS), to * PIXELS);
+  });
+  return { count: indices.length, labels, pixels };
+}
+
+/**
+ * The model's inputs for `records`: images [n, 28, 28, 1] scaled to [0, 1] (byte / 255) and
+ * int32 labels [n]. The caller disposes both.
+ *
+ * @example
+ * const { images, labels } = digitTensors(decodeDigitRecords(bytes));
+ */
+export function digitTensors(records: DigitRecords): { images: Tensor4D; labels: Tensor1D } {
+  const scaled = new Float32Array(records.pixels.length);
+  for (let i = 0; i < scaled.length; ++i) scaled[i] = (records.pixels[i] as number) / 255;
+  return tidy(() => ({
+    images: tensor4d(scaled, [records.count, IMAGE_SIZE, IMAGE_SIZE, 1]),
+    labels: tensor1d(records.labels, 'int32'),
+  }));
+}
+
+/**
+ * A small seeded PRNG (mulberry32) returning floats in [0, 1); the same seed gives the same stream.
+ *
+ * @example
+ * const random = seededRandom(42);
+ * random(); // 0.6011037519201636
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Shuffles `items` in place (Fisher–Yates) with the given random source.
+ *
+ * @example
+ * shuffleInPlace([0, 1, 2, 3], seededRandom(1));
+ */
+export function shuffleInPlace<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; --i) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}

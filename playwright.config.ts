@@ -1,0 +1,44 @@
+import { defineConfig } from '@playwright/test';
+
+/** The e2e suite runs against the server `npm start` runs, on its own port and empty state. */
+export const E2E_PORT = 8788;
+export const E2E_URL = `http://127.0.0.1:${E2E_PORT}`;
+
+export default defineConfig({
+  testDir: 'playwright',
+  timeout: 240_000,
+  expect: { timeout: 30_000 },
+  workers: 1,
+  retries: 0,
+  forbidOnly: true,
+  outputDir: 'test-results',
+  use: {
+    baseURL: E2E_URL,
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      // Debian's Chromium; nothing is downloaded. SwiftShader provides the WebGPU adapter.
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--enable-unsafe-webgpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: 'rm -rf .wrangler/e2e-state && node scripts/start.ts',
+    url: `${E2E_URL}/healthz`,
+    env: { PORT: String(E2E_PORT), EDGELOOP_STATE: '.wrangler/e2e-state' },
+    timeout: 300_000,
+    reuseExistingServer: false,
+    // start.ts runs wrangler in its own process group and stops it on SIGTERM; a SIGKILL
+    // (Playwright's default) would leave workerd running.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 10_000 },
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,34 @@
+import { expect, test } from '@playwright/test';
+import { backendReport, correct, openApp, predictDigit, trainOnDevice } from './fixtures/app.ts';
+import { heldOutDigits, rotateQuarter } from './fixtures/digits.ts';
+import { waitForDemoModel } from './fixtures/edge.ts';
+
+test.beforeAll(async () => {
+  await waitForDemoModel();
+});
+
+test('WebGPU runs when asked for, and the page says when the adapter is a software fallback', async ({ page }) => {
+  await openApp(page, { backend: 'webgpu' });
+  const report = await backendReport(page);
+  expect(report.backend).toBe('webgpu');
+  if (!report.adapter) throw new Error('a WebGPU backend ran without an adapter report');
+  if (report.adapter.isFallbackAdapter) await expect(page.getByTestId('status-backend')).toContainText(/fallback/i);
+  const [digit] = heldOutDigits(1, 100);
+  if (!digit) throw new Error('no fixture digit');
+  await predictDigit(page, digit);
+  await expect(page.getByTestId('prediction-label')).toHaveText(String(digit.label));
+});
+
+test('fine-tuning runs on WASM with Edgeloop’s training kernels', async ({ page }) => {
+  await openApp(page, { backend: 'wasm' });
+  expect((await backendReport(page)).backend).toBe('wasm');
+  for (const digit of heldOutDigits(10, 200).map(rotateQuarter)) {
+    await predictDigit(page, digit);
+    await correct(page, digit.label);
+  }
+  const trained = await trainOnDevice(page);
+  expect(trained.backend).toBe('wasm');
+  expect(trained.examples).toBe(10);
+  expect(trained.applied).toBe(true);
+  expect(trained.holdoutBefore - trained.holdoutAfter).toBeLessThanOrEqual(0.015);
+});

@@ -1,0 +1,63 @@
+import { expect, test } from '@playwright/test';
+import { backendReport, correct, expectPending, openApp, predictDigit, status, trainOnDevice } from './fixtures/app.ts';
+import { heldOutDigits, rotateQuarter } from './fixtures/digits.ts';
+import { clientInfo, waitForDemoModel } from './fixtures/edge.ts';
+
+test.beforeAll(async () => {
+  await waitForDemoModel();
+});
+
+test('the whole loop: load from the registry, predict, correct, fine-tune, sync exactly once', async ({ page }) => {
+  await openApp(page);
+  await expect(page.getByTestId('status-version')).toContainText('1');
+
+  // `auto` chooses by measured warm-up speed, never because an adapter merely exists.
+  const report = await backendReport(page);
+  expect(report.requested).toBe('auto');
+  const timings = Object.entries(report.warmupMs);
+  expect(timings.length).toBeGreaterThan(1);
+  const fastest = timings.reduce((a, b) => (b[1] < a[1] ? b : a))[0];
+  expect(report.backend).toBe(fastest);
+  await expect(page.getByTestId('status-backend')).toContainText(report.backend);
+
+  // A digit drawn with the pointer, as a person would.
+  const pad = page.locator('canvas').first();
+  const box = await pad.boundingBox();
+  if (!box) throw new Error('drawing pad not visible');
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.8, { steps: 12 });
+  await page.mouse.up();
+  await page.getByRole('button', { name: 'Predict' }).click();
+  await expectPending(page, 1);
+  await expect(page.getByTestId('prediction-probs')).toBeVisible();
+
+  // The user's own handwriting (rotated digits), corrected one by one through the UI.
+  const digits = heldOutDigits(40).map(rotateQuarter);
+  for (const digit of digits) {
+    await predictDigit(page, digit);
+    await correct(page, digit.label);
+  }
+  await expectPending(page, 1 + 2 * digits.length);
+
+  const trained = await trainOnDevice(page);
+  expect(trained.backend).toBe(report.backend);
+  expect(trained.examples).toBe(digits.length);
+  expect(trained.applied).toBe(true);
+  expect(trained.holdoutBefore - trained.holdoutAfter).toBeLessThanOrEqual(0.015);
+  expect(trained.feedbackAfter).toBeGreaterThan(trained.feedbackBefore);
+  await expect(page.getByTestId('train-result')).toContainText(trained.backend);
+
+  await page.getByRole('button', { name: 'Sync' }).click();
+  await expectPending(page, 0);
+  const { clientId } = await status(page);
+  if (!clientId) throw new Error('no client id');
+  const first = await clientInfo(clientId);
+  expect(first.counts).toEqual({ prediction: 1 + digits.length, feedback: digits.length });
+  expect(first.maxSeq).toBe(1 + 2 * digits.length);
+
+  // A second sync sends nothing new and changes no count on the edge.
+  await page.getByRole('button', { name: 'Sync' }).click();
+  await expect(page.getByTestId('status-last-sync')).toContainText('sent 0');
+  expect(await clientInfo(clientId)).toMatchObject({ counts: first.counts, maxSeq: first.maxSeq });
+});

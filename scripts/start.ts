@@ -1,0 +1,69 @@
+// `npm start`: build the app, apply D1 migrations, serve edge + app locally, publish the
+// demo model when the registry is empty, print the URL and keys. Ctrl-C stops everything.
+import { fileURLToPath } from 'node:url';
+import { ensureDevVars } from './lib/dev-vars.ts';
+import { RegistryClient } from './lib/publish.ts';
+import { runBin, startBin, stopGroup, waitForHealthy, wranglerEnv } from './lib/run.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const port = Number(process.env.PORT ?? 8787);
+// Tests point this elsewhere to start from an empty registry without touching dev state.
+const state = process.env.EDGELOOP_STATE ?? '.wrangler/state';
+const endpoint = `http://127.0.0.1:${port}`;
+
+process.chdir(root);
+const keys = ensureDevVars(root);
+const env = wranglerEnv(root);
+
+if (process.env.EDGELOOP_SKIP_BUILD !== '1')
+  await runBin('vite', ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn']);
+await runBin('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], env);
+
+const edge = startBin(
+  'wrangler',
+  [
+    'dev',
+    '--local',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--persist-to',
+    state,
+    '--show-interactive-dev-session=false',
+  ],
+  env,
+);
+const stop = () => {
+  stopGroup(edge);
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+edge.on('exit', (code) => {
+  console.error(`edge stopped (code ${code})`);
+  process.exit(code ?? 1);
+});
+
+try {
+  await waitForHealthy(`${endpoint}/healthz`, edge);
+  const registry = new RegistryClient(endpoint, keys.adminKey);
+  const { models } = await registry.listModels();
+  if (!models.some((m) => m.name === 'digits')) {
+    const published = await registry.publishDir(`${root}/models/digits/artifacts`);
+    await registry.setAlias('digits', 'production', published.version, 'demo model published by npm start');
+    console.log(`published digits v${published.version} (${published.files.length} files) as digits@production`);
+  }
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  stopGroup(edge);
+  process.exit(1);
+}
+
+console.log(`
+Edgeloop is running at ${endpoint}
+  app         ${endpoint}/
+  admin key   ${keys.adminKey}
+  client key  ${keys.clientKey}
+  (local keys from .dev.vars; Ctrl-C stops)
+`);

@@ -1,0 +1,45 @@
+import type { BackendReport, SyncResult, WorkerStatus } from '../../protocol/worker-api.ts';
+import { describeBackend } from './backend-summary.ts';
+
+export interface StatusElements {
+  backend: HTMLElement;
+  version: HTMLElement;
+  pending: HTMLElement;
+  lastSync: HTMLElement;
+}
+
+export interface StatusView {
+  /** Shows the load's backend report; the raw report stays on `data-report` for tests and tools. */
+  showBackend(report: BackendReport): void;
+  show(status: WorkerStatus): void;
+}
+
+/**
+ * @example
+ * const view = createStatusView({ backend, version, pending, lastSync });
+ * view.showBackend(loaded.backend);
+ * view.show(await client.status());
+ */
+export function createStatusView(elements: StatusElements): StatusView {
+  return {
+    showBackend(report) {
+      const { headline, notes } = describeBackend(report);
+      const list = document.createElement('ul');
+      list.className = 'notes';
+      for (const note of notes) list.append(Object.assign(document.createElement('li'), { textContent: note }));
+      elements.backend.replaceChildren(headline, ...(notes.length ? [list] : []));
+      elements.backend.dataset.report = JSON.stringify(report);
+    },
+    show(status) {
+      const { model, pending, lastSync } = status;
+      elements.version.textContent = model ? `${model.name} v${model.version} (${model.alias})` : 'no model loaded';
+      elements.pending.textContent = `${pending} ${pending === 1 ? 'event' : 'events'}`;
+      elements.lastSync.textContent = lastSync ? describeSync(lastSync) : 'never';
+    },
+  };
+}
+
+function describeSync(sync: SyncResult): string {
+  const time = new Date(sync.at).toLocaleTimeString();
+  return `${time}: sent ${sync.sent}, accepted ${sync.accepted}, duplicates ${sync.duplicates}, rejected ${sync.rejected}`;
+}

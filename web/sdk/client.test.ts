@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EdgeloopError } from '../../protocol/errors.ts';
+import { createClient } from './client.ts';
+import { pixelsToTransfer } from './options.ts';
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('createClient', () => {
+  it('rejects bad options with INVALID_INPUT before it starts a worker', async () => {
+    const worker = vi.fn();
+    vi.stubGlobal('Worker', worker);
+    const bad = [
+      { endpoint: 'not a url', key: 'k' },
+      { endpoint: 'https://edge.example', key: '' },
+      { endpoint: 'https://edge.example', key: 'k', backend: 'gpu' },
+      { endpoint: 'https://edge.example', key: 'k', extra: true },
+    ];
+    for (const options of bad) {
+      const error = await createClient(options as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EdgeloopError);
+      expect((error as EdgeloopError).code).toBe('INVALID_INPUT');
+    }
+    expect(worker).not.toHaveBeenCalled();
+  });
+});
+
+describe('pixelsToTransfer', () => {
+  it('copies, so transferring the copy leaves the caller’s array intact', () => {
+    const mine = new Float32Array([0.1, 0.2]);
+    const copy = pixelsToTransfer(mine);
+    structuredClone(copy, { transfer: [copy.buffer] });
+    expect(copy.length).toBe(0);
+    expect(Array.from(mine)).toEqual([Math.fround(0.1), Math.fround(0.2)]);
+    expect(Array.from(pixelsToTransfer([0, 1]))).toEqual([0, 1]);
+  });
+
+  it('rejects what is neither an array nor a Float32Array', () => {
+    expect(() => pixelsToTransfer('0.5' as never)).toThrow(EdgeloopError);
+  });
+});

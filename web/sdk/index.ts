@@ -1,0 +1,16 @@
+// The page-side SDK: everything a host page needs to run Edgeloop in a worker.
+export { EdgeloopError, ErrorCode } from '../../protocol/errors.ts';
+export type {
+  BackendName,
+  BackendPreference,
+  BackendReport,
+  BenchmarkResult,
+  LoadResult,
+  PredictResult,
+  SyncResult,
+  TrainProgress,
+  TrainResult,
+  WorkerStatus,
+} from '../../protocol/worker-api.ts';
+export { createClient, type EdgeloopClient, type Unversioned } from './client.ts';
+export { ClientOptions } from './options.ts';

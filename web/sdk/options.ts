@@ -1,0 +1,30 @@
+import * as v from 'valibot';
+import { EdgeloopError } from '../../protocol/errors.ts';
+import { InitOptions } from '../../protocol/worker-api.ts';
+
+/** What a host page passes to `createClient`: the worker's InitOptions less `v`, which the SDK fills in. */
+export const ClientOptions = v.omit(InitOptions, ['v']);
+export type ClientOptions = v.InferInput<typeof ClientOptions>;
+
+/**
+ * Checks host-page input before the SDK starts a worker or stores anything, so a typo in
+ * an embedding page fails at once with INVALID_INPUT naming the field.
+ *
+ * @example
+ * parseClientOptions({ endpoint: 'nope', key: 'k' }); // throws "[INVALID_INPUT] options.endpoint: Invalid URL…"
+ */
+export function parseClientOptions(options: unknown): v.InferOutput<typeof ClientOptions> {
+  const result = v.safeParse(ClientOptions, options);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const path = v.getDotPath(issue);
+  throw new EdgeloopError('INVALID_INPUT', `options${path ? `.${path}` : ''}: ${issue.message}`);
+}
+
+/** Copies pixels into a fresh buffer the caller never sees, so transferring it detaches nothing of theirs. */
+export function pixelsToTransfer(pixels: Float32Array | readonly number[]): Float32Array<ArrayBuffer> {
+  if (!(pixels instanceof Float32Array) && !Array.isArray(pixels)) {
+    throw new EdgeloopError('INVALID_INPUT', 'pixels: expected a Float32Array or an array of numbers');
+  }
+  return new Float32Array(pixels);
+}

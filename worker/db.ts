@@ -1,0 +1,134 @@
+import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
+import { EdgeloopError } from '../protocol/errors.ts';
+import type { Event } from '../protocol/events.ts';
+import type { BackendName, SyncResult } from '../protocol/worker-api.ts';
+
+/** A prediction made on this device; its input stays here (it is not sent with the event). */
+export interface PredictionRow {
+  id: string;
+  ts: number;
+  model: string;
+  version: number;
+  input: Float32Array;
+  outputs: number[];
+  label: number;
+  backend: BackendName;
+  latencyMs: number;
+}
+
+/** A label the user gave; `seq` is the outbox sequence of its event, which orders corrections. */
+export interface FeedbackRow {
+  id: string;
+  predictionId: string;
+  label: number;
+  ts: number;
+  seq: number;
+}
+
+export type OutboxState = 'pending' | 'sent' | 'rejected';
+
+/** An event waiting for (or past) the edge's acknowledgement. */
+export interface OutboxRow {
+  seq: number;
+  event: Event;
+  state: OutboxState;
+  /** Set when the edge acknowledged or rejected the event. */
+  settledAt?: number;
+  rejection?: { code: string; message: string };
+}
+
+/** A model artifact cached by content: the key is its sha256. */
+export interface FileRow {
+  sha256: string;
+  bytes: ArrayBuffer;
+  size: number;
+  storedAt: number;
+}
+
+export type MetaRow =
+  | { key: 'clientId'; value: string }
+  | { key: 'nextSeq'; value: number }
+  | { key: 'lastSync'; value: SyncResult };
+
+/** Where to find IndexedDB; tests pass fake-indexeddb's. */
+export type IndexedDbSource = Pick<DexieOptions, 'indexedDB' | 'IDBKeyRange'>;
+
+/**
+ * The worker's IndexedDB store. Schema versions only ever add: never edit a released
+ * `version(n)`; declare `version(n + 1)` with the new tables or indexes.
+ *
+ * @example
+ * import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
+ * const db = new EdgeloopDb('test', { indexedDB, IDBKeyRange });
+ */
+export class EdgeloopDb extends Dexie {
+  predictions!: EntityTable<PredictionRow, 'id'>;
+  feedback!: EntityTable<FeedbackRow, 'id'>;
+  outbox!: EntityTable<OutboxRow, 'seq'>;
+  files!: EntityTable<FileRow, 'sha256'>;
+  meta!: EntityTable<MetaRow, 'key'>;
+
+  constructor(name: string, source: IndexedDbSource = {}) {
+    super(name, source);
+    this.version(1).stores({
+      predictions: 'id, ts, model',
+      feedback: 'id, predictionId',
+      // An index yields equal keys in primary-key order, so where('state').equals('pending') is seq order.
+      outbox: 'seq, state',
+      files: 'sha256',
+      meta: 'key',
+    });
+  }
+}
+
+/**
+ * Runs storage work and maps Dexie/IndexedDB failures to STORAGE, once, here. EdgeloopErrors
+ * thrown inside (e.g. UNKNOWN_PREDICTION from a transaction) pass through unchanged.
+ *
+ * @example
+ * const rows = await withStorage('read feedback', () => db.feedback.toArray());
+ */
+export async function withStorage<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw storageError(what, error);
+  }
+}
+
+function storageError(what: string, error: unknown): EdgeloopError {
+  if (error instanceof EdgeloopError) return error;
+  // Dexie wraps the browser's QuotaExceededError in an AbortError when a transaction dies of it.
+  const chain: unknown[] = [];
+  for (let e: unknown = error; e && chain.length < 5; e = (e as { inner?: unknown }).inner) chain.push(e);
+  if (chain.some((e) => (e as { name?: unknown }).name === 'QuotaExceededError')) {
+    return new EdgeloopError('STORAGE', `${what}: storage quota exceeded`, { cause: error });
+  }
+  const innermost = chain.at(-1) as { name?: unknown; message?: unknown } | undefined;
+  const name = typeof innermost?.name === 'string' ? innermost.name : 'Error';
+  const message = typeof innermost?.message === 'string' ? innermost.message : String(error);
+  return new EdgeloopError('STORAGE', `${what}: ${name}: ${message}`, { cause: error });
+}
+
+/**
+ * Returns this client's id, creating and persisting it on first use
+ * (`c_` + 16 random bytes in base64url, matching ^[A-Za-z0-9_-]{8,64}$).
+ */
+export async function ensureClientId(db: EdgeloopDb): Promise<string> {
+  return withStorage('client id', () =>
+    db.transaction('rw', db.meta, async () => {
+      const row = await db.meta.get('clientId');
+      if (row?.key === 'clientId') return row.value;
+      const clientId = `c_${base64url(crypto.getRandomValues(new Uint8Array(16)))}`;
+      await db.meta.put({ key: 'clientId', value: clientId });
+      return clientId;
+    }),
+  );
+}
+
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}

@@ -1,0 +1,90 @@
+/**
+ * Capability detection: the only module that looks at `navigator.gpu`, `WebAssembly`,
+ * `indexedDB` and `self.location`. Everything else receives a {@link RuntimeEnv}, which
+ * keeps the rest of the worker testable in Node.
+ */
+
+/** Facts about a WebGPU adapter; SwiftShader reports architecture "swiftshader" and isFallbackAdapter true. */
+export interface AdapterFacts {
+  architecture: string;
+  vendor: string;
+  isFallbackAdapter: boolean;
+}
+
+export type WebGpuSupport = { available: true; adapter: AdapterFacts } | { available: false; reason: string };
+
+export interface RuntimeEnv {
+  webgpu: WebGpuSupport;
+  wasm: { available: boolean; simd: boolean };
+  indexedDB: boolean;
+  /** URL of the worker script (relative asset paths resolve against it), or null outside a browser. */
+  scriptUrl: string | null;
+}
+
+// WebGPU is not in TypeScript's WebWorker lib; these are the few members read here.
+interface GpuAdapterInfoLike {
+  architecture?: string;
+  vendor?: string;
+  isFallbackAdapter?: boolean;
+}
+interface GpuAdapterLike {
+  info?: GpuAdapterInfoLike;
+  /** Chrome < 135 exposed this on the adapter rather than on `info`. */
+  isFallbackAdapter?: boolean;
+}
+interface GpuLike {
+  requestAdapter(): Promise<GpuAdapterLike | null>;
+}
+
+// The smallest module using a v128 instruction: validates only where wasm SIMD is supported.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+async function detectWebGpu(): Promise<WebGpuSupport> {
+  const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
+  if (!gpu) return { available: false, reason: 'navigator.gpu is missing (no WebGPU in this runtime)' };
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { available: false, reason: 'navigator.gpu.requestAdapter() returned no adapter' };
+    const info = adapter.info ?? {};
+    return {
+      available: true,
+      adapter: {
+        architecture: info.architecture ?? '',
+        vendor: info.vendor ?? '',
+        isFallbackAdapter: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter),
+      },
+    };
+  } catch (error) {
+    return { available: false, reason: `requestAdapter failed: ${String(error)}` };
+  }
+}
+
+function detectWasm(): RuntimeEnv['wasm'] {
+  if (typeof WebAssembly !== 'object') return { available: false, simd: false };
+  let simd = false;
+  try {
+    simd = WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    // validate throws only on engines too old to know SIMD, which means no SIMD.
+  }
+  return { available: true, simd };
+}
+
+/**
+ * Probes the current runtime once.
+ *
+ * @example
+ * const env = await detectEnv();
+ * if (env.webgpu.available && env.webgpu.adapter.isFallbackAdapter) console.log('software WebGPU');
+ */
+export async function detectEnv(): Promise<RuntimeEnv> {
+  const location = (globalThis as { location?: { href?: string } }).location;
+  return {
+    webgpu: await detectWebGpu(),
+    wasm: detectWasm(),
+    indexedDB: typeof indexedDB !== 'undefined',
+    scriptUrl: location?.href ?? null,
+  };
+}

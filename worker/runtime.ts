@@ -1,0 +1,38 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type * as v from 'valibot';
+import type { VersionInfo } from '../protocol/registry.ts';
+import type { BackendReport, InitOptions, SyncResult } from '../protocol/worker-api.ts';
+import type { BackendConfig, BackendRegistry } from './backends/registry.ts';
+import type { EdgeloopDb } from './db.ts';
+import type { EdgeClient } from './edge-client.ts';
+import type { RuntimeEnv } from './env.ts';
+
+/** A model ready to predict, with what it was loaded from. */
+export interface LoadedModel {
+  name: string;
+  alias: string;
+  version: number;
+  info: VersionInfo;
+  model: tfl.LayersModel;
+  /** Input shape without the batch dimension, e.g. [28, 28, 1]. */
+  inputShape: number[];
+  /** Number of floats one input holds (784 for digits). */
+  inputSize: number;
+  classes: number;
+  backend: BackendReport;
+  /** True once `train` changed the weights on this device: not a registry version. */
+  fineTuned: boolean;
+}
+
+/** Everything an initialised worker holds; feature modules receive it instead of globals. */
+export interface Runtime {
+  options: v.InferOutput<typeof InitOptions>;
+  db: EdgeloopDb;
+  clientId: string;
+  edge: EdgeClient;
+  env: RuntimeEnv;
+  backends: BackendRegistry;
+  backendConfig: BackendConfig;
+  loaded: LoadedModel | null;
+  lastSync: SyncResult | null;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { EdgeloopError } from '../../protocol/errors.ts';
+import { FakeEdge } from '../test/fake-edge.ts';
+import { pixels, publishTinyModel, startWorker } from '../test/harness.ts';
+
+async function loadedWorker() {
+  const edge = new FakeEdge();
+  await publishTinyModel(edge);
+  const worker = await startWorker({ edge });
+  await worker.api.load({ v: 1, model: 'digits' });
+  return worker;
+}
+
+describe('outbox', () => {
+  it('gives concurrent predictions and feedback consecutive sequence numbers from 1', async () => {
+    const { api, db } = await loadedWorker();
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => api.predict(pixels(i))));
+    await Promise.all(results.slice(0, 5).map((r) => api.feedback(r.predictionId, 3)));
+
+    const rows = await db().outbox.orderBy('seq').toArray();
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(rows.every((r) => r.event.seq === r.seq && r.state === 'pending')).toBe(true);
+    const predictionEvents = rows.filter((r) => r.event.type === 'prediction');
+    expect(new Set(predictionEvents.map((r) => r.event.id))).toEqual(new Set(results.map((r) => r.predictionId)));
+    expect(predictionEvents[0]?.event).toMatchObject({ backend: 'cpu', model: 'digits', version: 1 });
+    await api.dispose();
+  });
+
+  it('writes the prediction, its event and the counter in one transaction', async () => {
+    const { api, db } = await loadedWorker();
+    await api.predict(pixels(1));
+    const hooked = db();
+    // A corrupt counter makes the event invalid after the prediction row was written in the
+    // same transaction: both must roll back.
+    await hooked.meta.put({ key: 'nextSeq', value: -5 });
+    const failure = await api.predict(pixels(2)).catch((e: unknown) => EdgeloopError.from(e));
+    expect(failure).toMatchObject({ code: 'INTERNAL' });
+    expect(await hooked.predictions.count()).toBe(1);
+    expect(await hooked.outbox.count()).toBe(1);
+    expect(await hooked.meta.get('nextSeq')).toEqual({ key: 'nextSeq', value: -5 });
+    await api.dispose();
+  });
+
+  it('continues the sequence after the worker restarts', async () => {
+    const { api, db, storage, edge } = await loadedWorker();
+    await api.predict(pixels(1));
+    await api.dispose();
+    const { createWorkerApi } = await import('../api.ts');
+    const again = createWorkerApi({ fetch: edge.fetch, indexedDB: storage });
+    const first = await db().meta.get('clientId');
+    const { clientId } = await again.init({
+      v: 1,
+      endpoint: 'http://edge.test',
+      key: edge.key,
+      backend: 'cpu',
+      dbName: 'edgeloop-test',
+    });
+    expect(first).toEqual({ key: 'clientId', value: clientId });
+    await again.load({ v: 1, model: 'digits' });
+    await again.predict(pixels(2));
+    expect((await db().outbox.toArray()).map((r) => r.seq)).toEqual([1, 2]);
+    await again.dispose();
+  });
+});

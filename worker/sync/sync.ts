@@ -1,0 +1,80 @@
+import { EdgeloopError } from '../../protocol/errors.ts';
+import { type EventBatch, EventBatchResult } from '../../protocol/events.ts';
+import type { SyncResult } from '../../protocol/worker-api.ts';
+import { type OutboxRow, withStorage } from '../db.ts';
+import type { Runtime } from '../runtime.ts';
+import { pendingCount } from './outbox.ts';
+
+/** Events per `POST /v1/events`; the edge allows more, smaller batches retry cheaply. */
+export const BATCH_SIZE = 100;
+
+/**
+ * Sends pending outbox events to the edge in seq order, in batches. An event is marked sent
+ * only after the edge acknowledged it (accepted or duplicate) and marked rejected (with the
+ * edge's code, never resent) when the edge refused it. A failed request leaves its batch
+ * pending and throws NETWORK or EDGE_ERROR; batches sent before it stay acknowledged.
+ * The batch id is derived from the seq range, so a batch retried after a lost reply is the
+ * same batch to the edge, which counts it once. Callers must not run two syncs at once.
+ *
+ * @example
+ * const result = await syncOutbox(runtime); // { sent: 3, accepted: 3, duplicates: 0, rejected: 0, pending: 0, … }
+ */
+export async function syncOutbox(runtime: Runtime): Promise<SyncResult> {
+  const { db, edge, clientId } = runtime;
+  const totals = { sent: 0, accepted: 0, duplicates: 0, rejected: 0 };
+  for (;;) {
+    const rows = await withStorage('read outbox', () =>
+      db.outbox.where('state').equals('pending').limit(BATCH_SIZE).toArray(),
+    );
+    const first = rows[0];
+    const last = rows.at(-1);
+    if (!first || !last) break;
+    const batch: EventBatch = {
+      v: 1,
+      clientId,
+      batchId: `b_${first.seq}_${last.seq}`,
+      events: rows.map((row) => row.event),
+    };
+    const reply = await edge.json('/v1/events', EventBatchResult, batch);
+    checkReply(reply, rows.length);
+    await settle(runtime, rows, reply);
+    totals.sent += rows.length;
+    totals.accepted += reply.accepted;
+    totals.duplicates += reply.duplicates;
+    totals.rejected += reply.rejected.length;
+  }
+  const pending = await withStorage('count outbox', () => pendingCount(db));
+  const result: SyncResult = { v: 1, ...totals, pending, at: Date.now() };
+  await withStorage('record sync', () => db.meta.put({ key: 'lastSync', value: result }));
+  runtime.lastSync = result;
+  return result;
+}
+
+function checkReply(reply: EventBatchResult, size: number): void {
+  const indexes = new Set(reply.rejected.map((r) => r.index));
+  const sane =
+    reply.rejected.every((r) => Number.isInteger(r.index) && r.index >= 0 && r.index < size) &&
+    indexes.size === reply.rejected.length &&
+    reply.accepted + reply.duplicates + indexes.size === size;
+  // An acknowledgement that does not add up cannot tell which events arrived: keep them all pending.
+  if (!sane) throw new EdgeloopError('EDGE_ERROR', `/v1/events: reply does not account for the ${size} events sent`);
+}
+
+async function settle(runtime: Runtime, rows: OutboxRow[], reply: EventBatchResult): Promise<void> {
+  const { db } = runtime;
+  const rejected = new Map(reply.rejected.map((r) => [r.index, r]));
+  const settledAt = Date.now();
+  await withStorage('mark outbox', () =>
+    db.outbox.bulkUpdate(
+      rows.map((row, index) => {
+        const refusal = rejected.get(index);
+        return {
+          key: row.seq,
+          changes: refusal
+            ? { state: 'rejected', settledAt, rejection: { code: refusal.code, message: refusal.message } }
+            : { state: 'sent', settledAt },
+        };
+      }),
+    ),
+  );
+}

@@ -1,0 +1,41 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import type { BackendPreference } from '../../protocol/worker-api.ts';
+import { createWorkerApi } from '../api.ts';
+import { EdgeloopDb, type IndexedDbSource } from '../db.ts';
+import { FakeEdge } from './fake-edge.ts';
+import { NODE_WASM_PATH } from './node-files.ts';
+import { tinyModelFiles } from './tiny-model.ts';
+
+export const ENDPOINT = 'http://edge.test';
+const DB_NAME = 'edgeloop-test';
+
+/**
+ * A worker API wired to a fresh fake edge and a fresh in-memory IndexedDB, already initialised.
+ * `db()` opens a second connection to the same database so tests can look inside.
+ */
+export async function startWorker(options: { backend?: BackendPreference; edge?: FakeEdge } = {}) {
+  const edge = options.edge ?? new FakeEdge();
+  const storage: IndexedDbSource = { indexedDB: new IDBFactory(), IDBKeyRange };
+  const api = createWorkerApi({ fetch: edge.fetch, indexedDB: storage, defaultWasmPath: NODE_WASM_PATH });
+  const { clientId } = await api.init({
+    v: 1,
+    endpoint: ENDPOINT,
+    key: edge.key,
+    backend: options.backend ?? 'cpu',
+    dbName: DB_NAME,
+  });
+  return { api, edge, clientId, storage, db: () => new EdgeloopDb(DB_NAME, storage) };
+}
+
+/** Publishes the tiny test model as digits v1 (alias production) on the edge. */
+export async function publishTinyModel(edge: FakeEdge, version = 1): Promise<void> {
+  await tf.setBackend('cpu');
+  await edge.publish('digits', version, await tinyModelFiles());
+}
+
+/** A valid input: 784 floats in [0, 1]. */
+export function pixels(seed = 0): Float32Array {
+  return Float32Array.from({ length: 784 }, (_, i) => ((i * 7 + seed * 13) % 255) / 255);
+}

@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { FakeFile } from './fake-edge.ts';
+
+/**
+ * A small 28×28×1 → 10 softmax model saved as tfjs layers files (model.json + weights.bin),
+ * for tests that need a model but not a good one. Needs an active tfjs backend.
+ */
+export async function tinyModelFiles(): Promise<FakeFile[]> {
+  const model = tfl.sequential({
+    layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10, activation: 'softmax' })],
+  });
+  const files: FakeFile[] = [];
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const modelJson = {
+        modelTopology: artifacts.modelTopology,
+        format: 'layers-model',
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      const weights = new tf.io.CompositeArrayBuffer(artifacts.weightData).slice();
+      files.push(
+        { path: 'model.json', role: 'model', bytes: new TextEncoder().encode(JSON.stringify(modelJson)) },
+        { path: 'weights.bin', role: 'weights', bytes: new Uint8Array(weights) },
+      );
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  model.dispose();
+  return files;
+}
