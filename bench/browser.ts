@@ -23,6 +23,9 @@ export async function benchBackends(url: string, backends: string[], iterations 
   const figures: BackendFigures[] = [];
   try {
     for (const backend of backends) {
+      console.error(
+        `bench: ${backend}: ${iterations} predicts through the SDK, ${iterations} direct, a fine-tune on 20 corrections…`,
+      );
       const page = await browser.newPage();
       await page.goto(`${url}/?backend=${backend}&db=bench-${backend}-${Date.now()}`);
       await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });

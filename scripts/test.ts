@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { wranglerEnv } from './lib/run.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = `${root}node_modules/.bin/`;
@@ -23,7 +24,7 @@ function run(name: string, args: string[], env: NodeJS.ProcessEnv = {}): number 
   const result = spawnSync(`${bin}${name}`, args, {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, ...env },
+    env: { ...wranglerEnv(root), ...env },
   });
   return result.status ?? 1;
 }

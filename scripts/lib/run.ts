@@ -1,14 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 const BIN = new URL('../../node_modules/.bin/', import.meta.url).pathname;
 
-/** Environment for wrangler: no telemetry, no network probes, logs inside the repo. */
+/** Environment for wrangler (also inside vitest-pool-workers): no telemetry, no network probes, its logs and dev registry inside the repo. */
 export function wranglerEnv(root: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     WRANGLER_SEND_METRICS: 'false',
     CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-    WRANGLER_LOG_PATH: `${root}/.wrangler/logs`,
+    WRANGLER_LOG_PATH: join(root, '.wrangler/logs'),
+    WRANGLER_REGISTRY_PATH: join(root, '.wrangler/registry'),
     // Keep npm's Node 22 first on PATH for the tools' own child processes.
     PATH: `${BIN}:${process.env.PATH ?? ''}`,
   };

@@ -4,6 +4,9 @@ import type { ClientInfo, Event } from '../../../protocol/events.ts';
  * Applies validated events of one batch in a single D1 batch (a transaction): each event
  * is inserted unless (client_id, event_id) is already stored, and the client row records
  * the highest sequence stored and when it was last seen. Retries are therefore counted once.
+ * The events go in as one JSON parameter expanded by `json_each`, so a batch is one
+ * statement whatever its size (D1 limits statements per invocation and bound parameters
+ * per statement), and `changes` counts the new ones.
  *
  * @example
  * const { accepted, duplicates } = await insertEvents(env.DB, { clientId, batchId, events, now: Date.now() });
@@ -13,27 +16,17 @@ export async function insertEvents(
   input: { clientId: string; batchId: string; events: readonly Event[]; now: number },
 ): Promise<{ accepted: number; duplicates: number }> {
   const { clientId, batchId, events, now } = input;
-  const insert = db.prepare(
-    `INSERT OR IGNORE INTO events
-       (client_id, event_id, seq, type, ts, model, version, prediction_id, payload, batch_id, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const results = await db.batch([
-    ...events.map((e) =>
-      insert.bind(
-        clientId,
-        e.id,
-        e.seq,
-        e.type,
-        e.ts,
-        e.model,
-        e.version,
-        e.predictionId,
-        JSON.stringify(e),
-        batchId,
-        now,
-      ),
-    ),
+  if (events.length === 0) return { accepted: 0, duplicates: 0 };
+  const [inserted] = await db.batch([
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO events
+           (client_id, event_id, seq, type, ts, model, version, prediction_id, payload, batch_id, received_at)
+         SELECT ?1, value ->> '$.id', value ->> '$.seq', value ->> '$.type', value ->> '$.ts',
+                value ->> '$.model', value ->> '$.version', value ->> '$.predictionId', value, ?2, ?3
+         FROM json_each(?4)`,
+      )
+      .bind(clientId, batchId, now, JSON.stringify(events)),
     db
       .prepare(
         `INSERT INTO clients (client_id, max_seq, last_seen, first_seen)
@@ -42,7 +35,7 @@ export async function insertEvents(
       )
       .bind(clientId, now),
   ]);
-  const accepted = results.slice(0, events.length).reduce((sum, r) => sum + r.meta.changes, 0);
+  const accepted = inserted?.meta.changes ?? 0;
   return { accepted, duplicates: events.length - accepted };
 }
 
