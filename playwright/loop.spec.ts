@@ -30,6 +30,7 @@ test('the whole loop: load from the registry, predict, correct, fine-tune, sync 
   await page.mouse.up();
   await page.getByRole('button', { name: 'Predict' }).click();
   await expectPending(page, 1);
+  await expect(page.getByTestId('prediction-label')).toHaveText(/^\s*1\s*$/);
   await expect(page.getByTestId('prediction-probs')).toBeVisible();
 
   // The user's own handwriting (rotated digits), corrected one by one through the UI.
@@ -47,6 +48,11 @@ test('the whole loop: load from the registry, predict, correct, fine-tune, sync 
   expect(trained.holdoutBefore - trained.holdoutAfter).toBeLessThanOrEqual(0.015);
   expect(trained.feedbackAfter).toBeGreaterThan(trained.feedbackBefore);
   await expect(page.getByTestId('train-result')).toContainText(trained.backend);
+
+  // Offline-first: a reload (same IndexedDB database) keeps everything waiting to sync.
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true', { timeout: 180_000 });
+  await expectPending(page, 1 + 2 * digits.length);
 
   await page.getByRole('button', { name: 'Sync' }).click();
   await expectPending(page, 0);
