@@ -1,6 +1,6 @@
 import { chromium } from '@playwright/test';
 import '../playwright/fixtures/app-hook.ts';
-import { heldOutDigits, rotateQuarter } from '../playwright/fixtures/digits.ts';
+import { heldOutDigits, rotated } from '../playwright/fixtures/digits.ts';
 import config from '../playwright.config.ts';
 
 export interface BackendFigures {
@@ -19,7 +19,7 @@ export interface BackendFigures {
 export async function benchBackends(url: string, backends: string[], iterations = 200): Promise<BackendFigures[]> {
   const browser = await chromium.launch(config.use?.launchOptions);
   const digits = heldOutDigits(iterations);
-  const corrections = heldOutDigits(20, 500).map(rotateQuarter);
+  const corrections = heldOutDigits(20, 500).map(rotated);
   const figures: BackendFigures[] = [];
   try {
     for (const backend of backends) {

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { backendReport, correct, openApp, predictDigit, trainOnDevice } from './fixtures/app.ts';
-import { heldOutDigits, rotateQuarter } from './fixtures/digits.ts';
+import { heldOutDigits, rotated } from './fixtures/digits.ts';
 import { waitForDemoModel } from './fixtures/edge.ts';
 
 test.beforeAll(async () => {
@@ -22,7 +22,7 @@ test('WebGPU runs when asked for, and the page says when the adapter is a softwa
 test('fine-tuning runs on WASM with Edgeloop’s training kernels', async ({ page }) => {
   await openApp(page, { backend: 'wasm' });
   expect((await backendReport(page)).backend).toBe('wasm');
-  for (const digit of heldOutDigits(10, 200).map(rotateQuarter)) {
+  for (const digit of heldOutDigits(10, 200).map(rotated)) {
     await predictDigit(page, digit);
     await correct(page, digit.label);
   }

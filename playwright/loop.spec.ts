@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { backendReport, correct, expectPending, openApp, predictDigit, status, trainOnDevice } from './fixtures/app.ts';
-import { heldOutDigits, rotateQuarter } from './fixtures/digits.ts';
+import { heldOutDigits, rotated } from './fixtures/digits.ts';
 import { clientInfo, waitForDemoModel } from './fixtures/edge.ts';
 
 test.beforeAll(async () => {
@@ -34,7 +34,7 @@ test('the whole loop: load from the registry, predict, correct, fine-tune, sync 
   await expect(page.getByTestId('prediction-probs')).toBeVisible();
 
   // The user's own handwriting (rotated digits), corrected one by one through the UI.
-  const digits = heldOutDigits(40).map(rotateQuarter);
+  const digits = heldOutDigits(40).map(rotated);
   for (const digit of digits) {
     await predictDigit(page, digit);
     await correct(page, digit.label);

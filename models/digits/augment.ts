@@ -1,5 +1,4 @@
-import { type DigitRecords, PIXELS } from './data.ts';
-import { IMAGE_SIZE } from './model.ts';
+import { type DigitRecords, IMAGE_SIZE, PIXELS } from './data.ts';
 
 /**
  * A copy of `records` with every image moved by a random whole-pixel offset of up to

@@ -14,10 +14,11 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { registerTrainingKernels, trainingKernelNames } from '../../worker/train/kernels/index.ts';
-import { digitTensors, seededRandom, selectDigitRecords } from './data.ts';
+import { seededRandom, selectDigitRecords } from './data.ts';
 import { loadMnistRecords } from './mnist-source.ts';
 import { buildDigitsModel, NUM_CLASSES } from './model.ts';
 import { splitDigits } from './split.ts';
+import { digitTensors } from './tensors.ts';
 
 const BATCH = 64;
 const batches = Number(process.argv[2] ?? 10);

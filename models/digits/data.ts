@@ -1,6 +1,9 @@
-import { type Tensor1D, type Tensor4D, tensor1d, tensor4d, tidy } from '@tensorflow/tfjs-core';
 import { DIGIT_RECORD_BYTES } from '../../protocol/manifest.ts';
-import { IMAGE_SIZE } from './model.ts';
+
+// Pure record handling, free of tfjs, so tests and tools outside the worker can read the data.
+
+/** Side of a digit image, in pixels. */
+export const IMAGE_SIZE = 28;
 
 /** Pixels in one 28×28 digit image. */
 export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
@@ -66,22 +69,6 @@ export function selectDigitRecords(records: DigitRecords, indices: readonly numb
     pixels.set(records.pixels.subarray(from * PIXELS, (from + 1) * PIXELS), to * PIXELS);
   });
   return { count: indices.length, labels, pixels };
-}
-
-/**
- * The model's inputs for `records`: images [n, 28, 28, 1] scaled to [0, 1] (byte / 255) and
- * int32 labels [n]. The caller disposes both.
- *
- * @example
- * const { images, labels } = digitTensors(decodeDigitRecords(bytes));
- */
-export function digitTensors(records: DigitRecords): { images: Tensor4D; labels: Tensor1D } {
-  const scaled = new Float32Array(records.pixels.length);
-  for (let i = 0; i < scaled.length; ++i) scaled[i] = (records.pixels[i] as number) / 255;
-  return tidy(() => ({
-    images: tensor4d(scaled, [records.count, IMAGE_SIZE, IMAGE_SIZE, 1]),
-    labels: tensor1d(records.labels, 'int32'),
-  }));
 }
 
 /**

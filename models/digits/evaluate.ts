@@ -1,7 +1,8 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { type DigitRecords, digitTensors, selectDigitRecords } from './data.ts';
+import { type DigitRecords, selectDigitRecords } from './data.ts';
 import { NUM_CLASSES } from './model.ts';
+import { digitTensors } from './tensors.ts';
 
 /**
  * Class probabilities for every record, row-major [count, 10], predicted in inference mode

@@ -1,7 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { IMAGE_SIZE } from './data.ts';
 
-/** Side of the square input image, in pixels. */
-export const IMAGE_SIZE = 28;
 /** Number of digit classes. */
 export const NUM_CLASSES = 10;
 

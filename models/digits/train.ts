@@ -11,13 +11,14 @@ import { Manifest } from '../../protocol/manifest.ts';
 import { registerTrainingKernels } from '../../worker/train/kernels/index.ts';
 import { ARTIFACTS_DIR, saveLayersModel, sha256File } from './artifacts.ts';
 import { shiftDigits } from './augment.ts';
-import { digitTensors, encodeDigitRecords, seededRandom } from './data.ts';
+import { encodeDigitRecords, IMAGE_SIZE, seededRandom } from './data.ts';
 import { digitAccuracy, predictDigits } from './evaluate.ts';
 import { DIGIT_FEATURES } from './features.ts';
 import { goldenFixture } from './golden.ts';
 import { loadMnistRecords, MNIST_DATASET } from './mnist-source.ts';
-import { buildDigitsModel, IMAGE_SIZE, NUM_CLASSES } from './model.ts';
+import { buildDigitsModel, NUM_CLASSES } from './model.ts';
 import { splitDigits } from './split.ts';
+import { digitTensors } from './tensors.ts';
 
 const SEED = 20251129;
 const EPOCHS = Number(process.env.DIGITS_EPOCHS ?? 12);

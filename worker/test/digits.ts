@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { decodeDigitRecords, PIXELS } from '../../models/digits/data.ts';
 import { Manifest } from '../../protocol/manifest.ts';
 import type { FakeEdge, FakeFile } from './fake-edge.ts';
 import { readRepoFile } from './node-files.ts';
@@ -18,20 +19,9 @@ export async function publishDigits(edge: FakeEdge): Promise<void> {
 
 /** The held-out digit records: `count` images as 784 floats in [0, 1] with their labels. */
 export function holdoutDigits(): { count: number; images: Float32Array[]; labels: number[] } {
-  const bytes = readRepoFile(`${ARTIFACTS}/holdout.bin`);
-  const count = bytes.length / 785;
-  const images: Float32Array[] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < count; i++) {
-    labels.push(bytes[i * 785] as number);
-    images.push(Float32Array.from(bytes.subarray(i * 785 + 1, (i + 1) * 785), (b) => b / 255));
-  }
-  return { count, images, labels };
-}
-
-/** The image turned a quarter clockwise: a "user style" the upright-trained model mostly gets wrong. */
-export function rotateQuarter(image: Float32Array): Float32Array {
-  const out = new Float32Array(784);
-  for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) out[r * 28 + c] = image[(27 - c) * 28 + r] as number;
-  return out;
+  const { count, labels, pixels } = decodeDigitRecords(readRepoFile(`${ARTIFACTS}/holdout.bin`));
+  const images = Array.from({ length: count }, (_, i) =>
+    Float32Array.from(pixels.subarray(i * PIXELS, (i + 1) * PIXELS), (b) => b / 255),
+  );
+  return { count, images, labels: Array.from(labels) };
 }

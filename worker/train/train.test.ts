@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rotateQuarter } from '../../models/digits/user-style.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { TrainProgress } from '../../protocol/worker-api.ts';
-import { holdoutDigits, publishDigits, rotateQuarter } from '../test/digits.ts';
+import { holdoutDigits, publishDigits } from '../test/digits.ts';
 import { FakeEdge } from '../test/fake-edge.ts';
 import { pixels, publishTinyModel, startWorker } from '../test/harness.ts';
 
