@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { backendReport, correct, expectPending, openApp, predictDigit, status, trainOnDevice } from './fixtures/app.ts';
 import { heldOutDigits, rotated } from './fixtures/digits.ts';
-import { clientInfo, waitForDemoModel } from './fixtures/edge.ts';
+import { clientInfo, runInfo, waitForDemoModel } from './fixtures/edge.ts';
 
 test.beforeAll(async () => {
   await waitForDemoModel();
@@ -48,6 +48,11 @@ test('the whole loop: load from the registry, predict, correct, fine-tune, sync 
   expect(trained.holdoutBefore - trained.holdoutAfter).toBeLessThanOrEqual(0.015);
   expect(trained.feedbackAfter).toBeGreaterThan(trained.feedbackBefore);
   await expect(page.getByTestId('train-result')).toContainText(trained.backend);
+  // The fine-tune is recorded as an experiment run on the edge.
+  if (!trained.runId) throw new Error(`training recorded no run: ${trained.runError}`);
+  const run = await runInfo(trained.runId);
+  expect(run).toMatchObject({ model: 'digits', status: 'finished', parentVersion: 1 });
+  expect(run.metrics.holdout_accuracy_after?.value).toBe(trained.holdoutAfter);
 
   // Offline-first: a reload (same IndexedDB database) keeps everything waiting to sync.
   await page.reload();

@@ -6,4 +6,6 @@ export * from './keys.ts';
 export * from './manifest.ts';
 export * from './names.ts';
 export * from './registry.ts';
+export * from './rollout.ts';
+export * from './runs.ts';
 export * from './worker-api.ts';

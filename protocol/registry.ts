@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { Manifest } from './manifest.ts';
 import { FilePath, ModelName, Sha256Hex } from './names.ts';
+import { Rollout } from './rollout.ts';
 
 export const StoredFile = v.object({ path: FilePath, sha256: Sha256Hex, size: v.number() });
 export type StoredFile = v.InferOutput<typeof StoredFile>;
@@ -36,17 +37,25 @@ export const SetAlias = v.strictObject({
 });
 export type SetAlias = v.InferOutput<typeof SetAlias>;
 
+/**
+ * One entry of an alias's history. `move` and `rollback` change the alias from `from` to `to`;
+ * a `rollout` entry leaves it where it is (`from` = `to`) and carries the rollout it set.
+ */
 export const AliasEvent = v.object({
+  kind: v.picklist(['move', 'rollout', 'rollback']),
   at: v.number(),
   from: v.nullable(v.number()),
   to: v.number(),
   reason: v.nullable(v.string()),
   keyId: v.string(),
+  rollout: v.optional(Rollout),
 });
+export type AliasEvent = v.InferOutput<typeof AliasEvent>;
 export const AliasInfo = v.object({
   model: ModelName,
   alias: v.string(),
   version: v.number(),
+  rollout: Rollout,
   history: v.array(AliasEvent),
 });
 export type AliasInfo = v.InferOutput<typeof AliasInfo>;
@@ -56,6 +65,8 @@ export const Resolution = v.object({
   alias: v.string(),
   version: v.number(),
   role: v.picklist(['stable', 'canary']),
+  /** The shadow version of the rollout, if any: to run alongside `version`, its output not shown. */
+  shadow: v.optional(v.number()),
 });
 export type Resolution = v.InferOutput<typeof Resolution>;
 

@@ -105,6 +105,13 @@ export const TrainResult = v.object({
   applied: v.boolean(),
   /** What happened, in words (e.g. which backend trained and why). */
   note: v.string(),
+  /** The experiment run on the edge that records this fine-tune (`GET /v1/runs/{runId}`). */
+  runId: v.optional(v.string()),
+  /**
+   * Why the run was not (fully) recorded, e.g. the edge was unreachable. Training never depends
+   * on the network: it completes either way.
+   */
+  runError: v.optional(v.string()),
 });
 export type TrainResult = v.InferOutput<typeof TrainResult>;
 

@@ -1,8 +1,9 @@
 // `npm start`: build the app, apply D1 migrations, serve edge + app locally, publish the
 // demo model when the registry is empty, print the URL and keys. Ctrl-C stops everything.
 import { fileURLToPath } from 'node:url';
+import { EdgeClient } from '../cli/lib/client.ts';
+import { publishDir } from '../cli/lib/publish.ts';
 import { ensureDevVars } from './lib/dev-vars.ts';
-import { RegistryClient } from './lib/publish.ts';
 import { runBin, startBin, stopGroup, waitForHealthy, wranglerEnv } from './lib/run.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -47,10 +48,10 @@ edge.on('exit', (code) => {
 
 try {
   await waitForHealthy(`${endpoint}/healthz`, edge);
-  const registry = new RegistryClient(endpoint, keys.adminKey);
+  const registry = new EdgeClient(endpoint, keys.adminKey);
   const { models } = await registry.listModels();
   if (!models.some((m) => m.name === 'digits')) {
-    const published = await registry.publishDir(`${root}/models/digits/artifacts`);
+    const published = await publishDir(registry, `${root}/models/digits/artifacts`);
     await registry.setAlias('digits', 'production', published.version, 'demo model published by npm start');
     console.log(`published digits v${published.version} (${published.files.length} files) as digits@production`);
   }

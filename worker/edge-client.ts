@@ -24,9 +24,19 @@ export class EdgeClient {
     this.#fetch = fetchFn;
   }
 
-  /** GET (or POST when a body is given) and validate the JSON reply. */
-  async json<S extends v.GenericSchema>(path: string, schema: S, body?: unknown): Promise<v.InferOutput<S>> {
-    const response = await this.#send(path, body);
+  /**
+   * GET (or POST when a body is given, or `method` with the body) and validate the JSON reply.
+   *
+   * @example
+   * await edge.json(`/v1/runs/${id}`, Run, { v: 1, status: 'finished' }, 'PATCH');
+   */
+  async json<S extends v.GenericSchema>(
+    path: string,
+    schema: S,
+    body?: unknown,
+    method?: 'POST' | 'PATCH',
+  ): Promise<v.InferOutput<S>> {
+    const response = await this.#send(path, body, method);
     const payload = await this.#read(path, () => response.json());
     const result = v.safeParse(schema, payload);
     if (!result.success) {
@@ -42,14 +52,14 @@ export class EdgeClient {
     return this.#read(path, () => response.arrayBuffer());
   }
 
-  async #send(path: string, body?: unknown): Promise<Response> {
+  async #send(path: string, body?: unknown, method?: 'POST' | 'PATCH'): Promise<Response> {
     const url = new URL(path.replace(/^\//, ''), this.#base).href;
     const headers: Record<string, string> = { authorization: `Bearer ${this.#key}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
       response = await this.#fetch(url, {
-        method: body === undefined ? 'GET' : 'POST',
+        method: method ?? (body === undefined ? 'GET' : 'POST'),
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
       });

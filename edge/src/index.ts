@@ -8,7 +8,10 @@ import { events } from './routes/events.ts';
 import { health } from './routes/health.ts';
 import { keys } from './routes/keys.ts';
 import { models } from './routes/models.ts';
+import { openapi } from './routes/openapi.ts';
 import { publish } from './routes/publish.ts';
+import { rollout } from './routes/rollout.ts';
+import { runs } from './routes/runs.ts';
 
 /**
  * The Edgeloop Worker. Static assets (the web build) are served by the platform before the
@@ -18,12 +21,15 @@ import { publish } from './routes/publish.ts';
 const app = new Hono<AppEnv>()
   .use('/v1/*', apiCors)
   .route('/', health)
+  .route('/', openapi)
   .route('/v1/keys', keys)
   .route('/v1/models', publish)
   .route('/v1/models', aliases)
+  .route('/v1/models', rollout)
   .route('/v1/models', models)
   .route('/v1/events', events)
-  .route('/v1/clients', clients);
+  .route('/v1/clients', clients)
+  .route('/v1/runs', runs);
 
 app.notFound(notFound);
 app.onError(onError);

@@ -29,10 +29,10 @@ describe('aliases', () => {
       version: number;
       history: { at: number; from: number | null; to: number; reason: string | null; keyId: string }[];
     };
-    expect(info).toMatchObject({ model: 'alias-hist', alias: 'production', version: 2 });
+    expect(info).toMatchObject({ model: 'alias-hist', alias: 'production', version: 2, rollout: {} });
     expect(info.history.map(({ at: _at, ...rest }) => rest)).toEqual([
-      { from: 1, to: 2, reason: 'better holdout accuracy', keyId: publisher.id },
-      { from: null, to: 1, reason: null, keyId: 'bootstrap-admin' },
+      { kind: 'move', from: 1, to: 2, reason: 'better holdout accuracy', keyId: publisher.id },
+      { kind: 'move', from: null, to: 1, reason: null, keyId: 'bootstrap-admin' },
     ]);
     expect(info.history[0]?.at).toBeGreaterThanOrEqual(info.history[1]?.at ?? Number.POSITIVE_INFINITY);
 

@@ -53,6 +53,7 @@ function describeTraining(t: TrainResult): string {
   return (
     `Trained on ${t.backend}: ${t.examples} of your examples + ${t.replayExamples} replayed, ${t.epochs} epochs. ` +
     `Held-out accuracy ${percent(t.holdoutBefore)} → ${percent(t.holdoutAfter)}; ` +
-    `on your examples ${percent(t.feedbackBefore)} → ${percent(t.feedbackAfter)}.`
+    `on your examples ${percent(t.feedbackBefore)} → ${percent(t.feedbackAfter)}.` +
+    (t.runId ? ` Recorded as run ${t.runId}.` : t.runError ? ` Run not recorded (${t.runError}).` : '')
   );
 }

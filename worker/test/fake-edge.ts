@@ -3,6 +3,7 @@ import { Event, EventBatch } from '../../protocol/events.ts';
 import { sha256Hex } from '../../protocol/hash.ts';
 import type { FileRole, Manifest } from '../../protocol/manifest.ts';
 import type { VersionInfo } from '../../protocol/registry.ts';
+import { FakeRuns } from './fake-runs.ts';
 
 export interface FakeFile {
   path: string;
@@ -15,7 +16,8 @@ export type EventsFailure = 'network' | 'lost-reply' | 500;
 
 /**
  * A small in-memory stand-in for the edge (unit tests only; the real edge runs in workerd and
- * Playwright tests): resolve, version info, file download and idempotent event ingest.
+ * Playwright tests): resolve, version info, file download, idempotent event ingest and
+ * experiment runs (`runs`).
  */
 export class FakeEdge {
   readonly key = 'test-client-key';
@@ -28,6 +30,8 @@ export class FakeEdge {
   /** Files served with other bytes than their digest (a tampered CDN). */
   readonly tampered = new Map<string, Uint8Array>();
   eventsFailures: EventsFailure[] = [];
+  /** `/v1/runs`: the runs recorded, and how the calls fail (`runs.failure`). */
+  readonly runs = new FakeRuns();
   /** A code to reject an event with, or null to accept it. */
   rejectEvent: (event: Event) => string | null = () => null;
 
@@ -66,6 +70,7 @@ export class FakeEdge {
 
     const route = url.pathname.split('/').map(decodeURIComponent);
     if (method === 'POST' && url.pathname === '/v1/events') return this.#ingest(body);
+    if (route[1] === 'v1' && route[2] === 'runs') return this.runs.handle(method, route, body);
     if (method !== 'GET' || route[1] !== 'v1' || route[2] !== 'models') return error(404, 'NOT_FOUND', url.pathname);
     const model = route[3] ?? '';
     if (route[4] === 'resolve') {

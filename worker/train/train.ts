@@ -6,6 +6,7 @@ import type { LoadedModel, Runtime } from '../runtime.ts';
 import { accuracy } from './evaluate.ts';
 import { type Examples, feedbackExamples, replayCount, roleExamples } from './examples.ts';
 import { type FitOptions, fitOnFeedback } from './fit.ts';
+import { RunRecorder } from './record-run.ts';
 
 /** A fine-tune that costs more held-out accuracy than this is discarded (1.5 points). */
 export const MAX_HOLDOUT_DROP = 0.015;
@@ -16,6 +17,9 @@ export const MAX_HOLDOUT_DROP = 0.015;
  * and after. The fine-tuned weights replace the served ones (same registry version: this is a
  * local fine-tune) unless held-out accuracy dropped by more than MAX_HOLDOUT_DROP, in which case
  * the previous weights are restored and `applied` is false.
+ *
+ * The training is recorded as an experiment run on the edge (see RunRecorder): a run that could
+ * not be recorded leaves `runError` on the result and never fails the training.
  *
  * @example
  * const result = await trainOnFeedback(runtime, loaded, { epochs: 5, replayRatio: 4, learningRate: 1e-3 }, report);
@@ -32,13 +36,46 @@ export async function trainOnFeedback(
     throw new EdgeloopError('NO_FEEDBACK', `no labelled predictions of ${loaded.name} on this device to learn from`);
   }
   const replay = await roleExamples(runtime, loaded, 'replay');
+  const run = new RunRecorder(runtime.edge, {
+    model: loaded.name,
+    version: loaded.version,
+    clientId: runtime.clientId,
+    params: {
+      epochs: options.epochs,
+      replayRatio: options.replayRatio,
+      learningRate: options.learningRate,
+      // Where training starts; the tag trained_backend says where it ran (cpu when wasm lacks a kernel).
+      backend: runtime.backends.active ?? 'cpu',
+      examples: feedback.count,
+      replayExamples: replayCount(feedback.count, options.replayRatio, replay.count),
+    },
+  });
+  const report = (progress: TrainProgress): void => {
+    run.epoch(progress.epoch, progress.loss);
+    onProgress(progress);
+  };
+  let result: TrainResult;
+  try {
+    result = await fineTune(runtime, loaded, { feedback, replay, options, onProgress: report }, start);
+  } catch (error) {
+    // The run says the training failed; the caller still gets the training's own error.
+    await run.fail(error);
+    throw error;
+  }
+  // durationMs was taken before this: recording is not part of the training's time.
+  return { ...result, ...(await run.finish(result)) };
+}
+
+/** Measures, fits and keeps or discards the new weights (see trainOnFeedback). */
+async function fineTune(runtime: Runtime, loaded: LoadedModel, inputs: FitInputs, start: number): Promise<TrainResult> {
+  const { feedback, replay, options } = inputs;
   const holdout = await roleExamples(runtime, loaded, 'holdout');
   const holdoutBefore = await accuracy(loaded, holdout);
   const feedbackBefore = await accuracy(loaded, feedback);
 
   const snapshot = tf.tidy(() => loaded.model.getWeights().map((w) => tf.clone(w)));
   try {
-    const ran = await fitOnSomeBackend(runtime, loaded, snapshot, { feedback, replay, options, onProgress });
+    const ran = await fitOnSomeBackend(runtime, loaded, snapshot, inputs);
     const holdoutAfter = await accuracy(loaded, holdout);
     const feedbackAfter = await accuracy(loaded, feedback);
     const applied = holdoutBefore - holdoutAfter <= MAX_HOLDOUT_DROP;

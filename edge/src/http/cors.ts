@@ -15,7 +15,7 @@ export const apiCors = cors({
     if (allowed.includes('*')) return '*';
     return allowed.includes(origin) ? origin : null;
   },
-  allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'OPTIONS'],
+  allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'OPTIONS'],
   allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding', 'If-None-Match', 'Edgeloop-Client-Token'],
   exposeHeaders: ['ETag'],
   maxAge: 86400,

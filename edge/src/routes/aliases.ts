@@ -4,21 +4,54 @@ import * as v from 'valibot';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { AliasName, ClientId } from '../../../protocol/names.ts';
 import { type AliasInfo, type Resolution, SetAlias } from '../../../protocol/registry.ts';
+import { canaryBucket } from '../../../protocol/rollout.ts';
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
 import { aliasParam, modelParam } from '../http/params.ts';
 import { rejectInvalid } from '../http/validate.ts';
-import { aliasVersion, getAlias, setAlias } from '../storage/aliases.ts';
-import { versionExists } from '../storage/registry.ts';
+import { aliasRow, getAlias, setAlias } from '../storage/aliases.ts';
+import { versionStatus } from '../storage/rollout.ts';
 import { requireModel } from './require-model.ts';
 
-// `client` is the caller's id; canary assignment (a later issue) hashes it.
+// `client` is the caller's id; without it the caller gets the stable version.
 const ResolveQuery = v.object({ alias: v.optional(AliasName, 'production'), client: v.optional(ClientId) });
 
-async function aliasNotFound(db: D1Database, model: string, alias: string): Promise<never> {
+/**
+ * Throws 404 MODEL_NOT_FOUND, or ALIAS_NOT_FOUND when the model exists.
+ *
+ * @example
+ * if (!row) return aliasNotFound(c.env.DB, 'digits', 'staging');
+ */
+export async function aliasNotFound(db: D1Database, model: string, alias: string): Promise<never> {
   await requireModel(db, model);
   throw new ApiError(404, ErrorCode.ALIAS_NOT_FOUND, `model "${model}" has no alias "${alias}"`);
+}
+
+/**
+ * Throws unless `version` of `model` exists and is not archived: 404 MODEL_NOT_FOUND or
+ * VERSION_NOT_FOUND, 409 VERSION_ARCHIVED.
+ *
+ * @example
+ * await requireReadyVersion(c.env.DB, 'digits', 3);
+ */
+export async function requireReadyVersion(db: D1Database, model: string, version: number): Promise<void> {
+  const status = await versionStatus(db, model, version);
+  if (status === null) {
+    await requireModel(db, model);
+    throw new ApiError(404, ErrorCode.VERSION_NOT_FOUND, `model "${model}" has no version ${version}`);
+  }
+  if (status === 'archived') throw archived(model, version);
+}
+
+/**
+ * The error for an archived version named as a target.
+ *
+ * @example
+ * if (status === 'archived') throw archived('digits', 1);
+ */
+export function archived(model: string, version: number): ApiError {
+  return new ApiError(409, ErrorCode.VERSION_ARCHIVED, `version ${version} of "${model}" is archived`);
 }
 
 /** Aliases and resolution under `/v1/models/{model}`. */
@@ -27,10 +60,7 @@ export const aliases = new Hono<AppEnv>()
     const model = modelParam(c);
     const alias = aliasParam(c);
     const { version, reason } = c.req.valid('json');
-    if (!(await versionExists(c.env.DB, model, version))) {
-      await requireModel(c.env.DB, model);
-      throw new ApiError(404, ErrorCode.VERSION_NOT_FOUND, `model "${model}" has no version ${version}`);
-    }
+    await requireReadyVersion(c.env.DB, model, version);
     const info = await setAlias(c.env.DB, {
       model,
       alias,
@@ -39,6 +69,8 @@ export const aliases = new Hono<AppEnv>()
       keyId: c.var.caller.keyId,
       now: Date.now(),
     });
+    // The batch re-checks the status: null means the version was archived meanwhile.
+    if (!info) throw archived(model, version);
     return c.json<AliasInfo>(info);
   })
   .get('/:model/aliases/:alias', requireScope('read'), async (c) => {
@@ -53,9 +85,17 @@ export const aliases = new Hono<AppEnv>()
     sValidator('query', ResolveQuery, rejectInvalid),
     async (c) => {
       const model = modelParam(c);
-      const { alias } = c.req.valid('query');
-      const version = await aliasVersion(c.env.DB, model, alias);
-      if (version === null) return aliasNotFound(c.env.DB, model, alias);
-      return c.json<Resolution>({ model, alias, version, role: 'stable' });
+      const { alias, client } = c.req.valid('query');
+      const row = await aliasRow(c.env.DB, model, alias);
+      if (!row) return aliasNotFound(c.env.DB, model, alias);
+      const answer: Resolution = { model, alias, version: row.version, role: 'stable' };
+      // Archived versions never reach here: archiving is refused while a rollout names them.
+      const percent = row.canary_percent ?? 0;
+      if (client && row.canary_version !== null && (await canaryBucket(model, alias, client)) < percent) {
+        answer.version = row.canary_version;
+        answer.role = 'canary';
+      }
+      if (row.shadow_version !== null) answer.shadow = row.shadow_version;
+      return c.json<Resolution>(answer);
     },
   );

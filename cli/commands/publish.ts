@@ -1,0 +1,35 @@
+import { type Command, emit, stringFlag, takeArgs } from '../lib/command.ts';
+import { usageError } from '../lib/errors.ts';
+import { bytes, table } from '../lib/format.ts';
+import { publishDir } from '../lib/publish.ts';
+
+const usage = 'edgeloop publish <dir> [--alias <alias> --reason <text>]';
+
+export const publish: Command = {
+  name: 'publish',
+  summary: 'publish <dir>/manifest.json and its files as the next version',
+  help: `${usage}
+
+Reads <dir>/manifest.json, checks it, and uploads it with every file it lists as the
+model's next immutable version (one multipart request).
+
+  --alias <alias>    then move this alias to the new version
+  --reason <text>    why the alias moves (kept in its history)`,
+  options: { alias: { type: 'string' }, reason: { type: 'string' } },
+  async run(ctx) {
+    const [dir = ''] = takeArgs(ctx, usage, ['dir']);
+    const alias = stringFlag(ctx, 'alias');
+    const reason = stringFlag(ctx, 'reason');
+    if (reason !== undefined && alias === undefined) throw usageError(`--reason needs --alias; usage: ${usage}`);
+    const result = await publishDir(ctx.client, dir, (p) => {
+      if (p.kind === 'file') ctx.info(`[${p.index + 1}/${p.count}] ${p.path} (${bytes(p.size)})`);
+      else ctx.info(`uploading ${p.files} files, ${bytes(p.bytes)}…`);
+    });
+    const moved = alias ? await ctx.client.setAlias(result.model, alias, result.version, reason) : undefined;
+    emit(ctx, moved ? { ...result, alias: moved } : result, () => {
+      ctx.out(`published ${result.model} v${result.version} (${result.files.length} files)`);
+      for (const line of table(result.files.map((f) => [f.path, bytes(f.size), f.sha256]))) ctx.out(`  ${line}`);
+      if (moved) ctx.out(`${result.model}@${moved.alias} → v${moved.version}`);
+    });
+  },
+};

@@ -1,0 +1,203 @@
+import type { GenericSchema } from 'valibot';
+import { ClientConfig } from '../../../protocol/config.ts';
+import { ClientInfo, EventBatch, EventBatchResult } from '../../../protocol/events.ts';
+import type { Scope } from '../../../protocol/keys.ts';
+import { CreatedKey, CreateKey, KeyInfo, KeyList } from '../../../protocol/keys.ts';
+import {
+  AliasInfo,
+  Health,
+  ModelList,
+  PublishResult,
+  Resolution,
+  SetAlias,
+  VersionInfo,
+  VersionList,
+} from '../../../protocol/registry.ts';
+import { ArchiveResult, SetRollout } from '../../../protocol/rollout.ts';
+import {
+  CreateRun,
+  LoggedMetrics,
+  LogMetrics,
+  MetricSeries,
+  Run,
+  RunComparison,
+  RunList,
+  UpdateRun,
+} from '../../../protocol/runs.ts';
+
+/** One documented route: the same valibot schemas the handlers validate with. */
+export interface Operation {
+  method: 'get' | 'post' | 'put' | 'patch';
+  /** OpenAPI path template, e.g. `/v1/models/{model}`. */
+  path: string;
+  summary: string;
+  /** Scopes any one of which is enough; none for public routes. */
+  scopes: readonly Scope[];
+  /** JSON body, or 'multipart' for the publish form. */
+  body?: GenericSchema | 'multipart';
+  response?: GenericSchema;
+  /** Success status, 200 unless given; 'bytes' answers a file. */
+  status?: 200 | 201;
+  bytes?: true;
+  query?: readonly string[];
+}
+
+const READ = ['read'] as const;
+const PUBLISH = ['publish'] as const;
+
+/** Every route of the API (v1), in the order of the README's table. */
+export const operations: readonly Operation[] = [
+  { method: 'get', path: '/healthz', summary: 'Liveness and version', scopes: [], response: Health },
+  {
+    method: 'get',
+    path: '/config.json',
+    summary: 'What the demo app needs: endpoint, the publishable client key, model, alias',
+    scopes: [],
+    response: ClientConfig,
+  },
+  { method: 'get', path: '/v1/models', summary: 'Models with their aliases', scopes: READ, response: ModelList },
+  {
+    method: 'post',
+    path: '/v1/models/{model}/versions',
+    summary: 'Publish the next immutable version (multipart: manifest + one part per file)',
+    scopes: PUBLISH,
+    body: 'multipart',
+    response: PublishResult,
+    status: 201,
+  },
+  { method: 'get', path: '/v1/models/{model}/versions', summary: 'Versions', scopes: READ, response: VersionList },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/versions/{version}',
+    summary: 'Manifest with file digests (client: versions an alias or rollout assigns)',
+    scopes: ['read', 'client'],
+    response: VersionInfo,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/versions/{version}/files/{path}',
+    summary: 'File bytes; ETag is the sha256, cached immutably',
+    scopes: ['read', 'client'],
+    bytes: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/models/{model}/versions/{version}/archive',
+    summary: 'Archive a version no alias or rollout uses',
+    scopes: PUBLISH,
+    response: ArchiveResult,
+  },
+  {
+    method: 'put',
+    path: '/v1/models/{model}/aliases/{alias}',
+    summary: 'Move an alias, appending to its history',
+    scopes: PUBLISH,
+    body: SetAlias,
+    response: AliasInfo,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/aliases/{alias}',
+    summary: 'An alias: version, rollout, history',
+    scopes: READ,
+    response: AliasInfo,
+  },
+  {
+    method: 'put',
+    path: '/v1/models/{model}/aliases/{alias}/rollout',
+    summary: 'Set or clear (`{}`) the canary and shadow of an alias',
+    scopes: PUBLISH,
+    body: SetRollout,
+    response: AliasInfo,
+  },
+  {
+    method: 'post',
+    path: '/v1/models/{model}/aliases/{alias}/rollback',
+    summary: 'Move the alias back to the version it held before',
+    scopes: PUBLISH,
+    response: AliasInfo,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/resolve',
+    summary: 'The version a client gets: stable or canary (sticky per client), and the shadow',
+    scopes: ['client', 'read'],
+    response: Resolution,
+    query: ['alias', 'client'],
+  },
+  {
+    method: 'post',
+    path: '/v1/events',
+    summary: 'An idempotent batch of events',
+    scopes: ['client'],
+    body: EventBatch,
+    response: EventBatchResult,
+  },
+  {
+    method: 'get',
+    path: '/v1/clients/{clientId}',
+    summary: 'What the edge holds for a client',
+    scopes: READ,
+    response: ClientInfo,
+  },
+  {
+    method: 'post',
+    path: '/v1/keys',
+    summary: 'Create a key (shown once)',
+    scopes: ['admin'],
+    body: CreateKey,
+    response: CreatedKey,
+    status: 201,
+  },
+  { method: 'get', path: '/v1/keys', summary: 'Keys, without secrets', scopes: ['admin'], response: KeyList },
+  { method: 'post', path: '/v1/keys/{id}/revoke', summary: 'Revoke a key', scopes: ['admin'], response: KeyInfo },
+  {
+    method: 'post',
+    path: '/v1/runs',
+    summary: 'Create an experiment run',
+    scopes: ['publish', 'client'],
+    body: CreateRun,
+    response: Run,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/runs',
+    summary: 'Runs, newest first',
+    scopes: READ,
+    response: RunList,
+    query: ['model', 'status', 'limit', 'cursor'],
+  },
+  {
+    method: 'get',
+    path: '/v1/runs/compare',
+    summary: 'Runs side by side',
+    scopes: READ,
+    response: RunComparison,
+    query: ['ids'],
+  },
+  { method: 'get', path: '/v1/runs/{id}', summary: 'A run', scopes: READ, response: Run },
+  {
+    method: 'patch',
+    path: '/v1/runs/{id}',
+    summary: 'End a run, add tags, link versions',
+    scopes: ['publish', 'client'],
+    body: UpdateRun,
+    response: Run,
+  },
+  {
+    method: 'post',
+    path: '/v1/runs/{id}/metrics',
+    summary: 'Append metric points',
+    scopes: ['publish', 'client'],
+    body: LogMetrics,
+    response: LoggedMetrics,
+  },
+  {
+    method: 'get',
+    path: '/v1/runs/{id}/metrics/{key}',
+    summary: 'A metric series by step',
+    scopes: READ,
+    response: MetricSeries,
+  },
+];

@@ -1,0 +1,236 @@
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_KEY,
+  api,
+  bytes,
+  CLIENT_KEY,
+  expectError,
+  makeKey,
+  publish,
+  publishAliased,
+  publishForm,
+  manifest as refManifest,
+  sendJson,
+} from './helpers.ts';
+
+// Every route × every kind of caller: 401 without a valid key, 403 without the scope, and a
+// refused request leaves D1 and R2 exactly as they were.
+
+type Kind = 'none' | 'invalid' | 'revoked' | 'client' | 'read' | 'publish' | 'admin';
+const KINDS: Kind[] = ['none', 'invalid', 'revoked', 'client', 'read', 'publish', 'admin'];
+const keys = new Map<Kind, string | undefined>();
+
+interface Route {
+  name: string;
+  allowed: Kind[];
+  /** Prepares what the request needs (with the admin key), then returns the request to send as `kind`. */
+  prepare(key: string | undefined, kind: Kind): Promise<() => Promise<Response>>;
+}
+
+const MODEL = 'access';
+const uuid = () => crypto.randomUUID();
+const json = (method: string, path: string, body: unknown, key?: string) =>
+  api(path, { method, key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+/** A run owned by the caller when it may create runs (a client writes only to its own), else by the admin. */
+async function runFor(key: string | undefined, kind: Kind): Promise<string> {
+  const owner = ['client', 'publish', 'admin'].includes(kind) && key ? key : ADMIN_KEY;
+  const res = await sendJson('POST', '/v1/runs', { v: 1, model: MODEL }, owner);
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function version(): Promise<number> {
+  const res = await publish(MODEL, { 'model.json': bytes(`{"n":"${uuid()}"}`), 'weights.bin': bytes('w') });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { version: number }).version;
+}
+
+const READERS: Kind[] = ['read', 'publish', 'admin'];
+const PUBLISHERS: Kind[] = ['publish', 'admin'];
+
+const routes: Route[] = [
+  { name: 'GET /v1/models', allowed: READERS, prepare: async (key) => () => api('/v1/models', { key }) },
+  {
+    name: 'POST /v1/models/{m}/versions',
+    allowed: PUBLISHERS,
+    prepare: async (key) => () =>
+      api(`/v1/models/${MODEL}/versions`, {
+        method: 'POST',
+        key,
+        body: publishForm(refManifest(MODEL, ['model.json']), { 'model.json': bytes(uuid()) }),
+      }),
+  },
+  {
+    name: 'GET /v1/models/{m}/versions',
+    allowed: READERS,
+    prepare: async (key) => () => api(`/v1/models/${MODEL}/versions`, { key }),
+  },
+  {
+    name: 'GET /v1/models/{m}/versions/{v} (aliased)',
+    allowed: [...READERS, 'client'],
+    prepare: async (key) => () => api(`/v1/models/${MODEL}/versions/1`, { key }),
+  },
+  {
+    name: 'GET /v1/models/{m}/versions/{v}/files/{path} (aliased)',
+    allowed: [...READERS, 'client'],
+    prepare: async (key) => () => api(`/v1/models/${MODEL}/versions/1/files/model.json`, { key }),
+  },
+  {
+    name: 'PUT /v1/models/{m}/aliases/{a}',
+    allowed: PUBLISHERS,
+    prepare: async (key) => () =>
+      json('PUT', `/v1/models/${MODEL}/aliases/staging`, { version: 1, reason: 'access test' }, key),
+  },
+  {
+    name: 'GET /v1/models/{m}/aliases/{a}',
+    allowed: READERS,
+    prepare: async (key) => () => api(`/v1/models/${MODEL}/aliases/production`, { key }),
+  },
+  {
+    name: 'PUT /v1/models/{m}/aliases/{a}/rollout',
+    allowed: PUBLISHERS,
+    prepare: async (key) => () => json('PUT', `/v1/models/${MODEL}/aliases/production/rollout`, {}, key),
+  },
+  {
+    name: 'POST /v1/models/{m}/aliases/{a}/rollback',
+    allowed: PUBLISHERS,
+    prepare: async (key) => {
+      const alias = `rb-${uuid().slice(0, 8)}`;
+      for (const v of [1, await version()]) {
+        expect((await sendJson('PUT', `/v1/models/${MODEL}/aliases/${alias}`, { version: v }, ADMIN_KEY)).status).toBe(
+          200,
+        );
+      }
+      return () => api(`/v1/models/${MODEL}/aliases/${alias}/rollback`, { method: 'POST', key });
+    },
+  },
+  {
+    name: 'POST /v1/models/{m}/versions/{v}/archive',
+    allowed: PUBLISHERS,
+    prepare: async (key) => {
+      const v = await version();
+      return () => api(`/v1/models/${MODEL}/versions/${v}/archive`, { method: 'POST', key });
+    },
+  },
+  {
+    name: 'GET /v1/models/{m}/resolve',
+    allowed: [...READERS, 'client'],
+    prepare: async (key) => () => api(`/v1/models/${MODEL}/resolve?alias=production&client=c_access01`, { key }),
+  },
+  {
+    name: 'POST /v1/events',
+    allowed: ['client', 'admin'],
+    prepare: async (key) => () => {
+      const id = uuid();
+      const event = { id, seq: 1, type: 'prediction', ts: 1, model: MODEL, version: 1, predictionId: id, outputs: [1] };
+      return json(
+        'POST',
+        '/v1/events',
+        { v: 1, clientId: `c_${uuid().slice(0, 12)}`, batchId: 'b1', events: [event] },
+        key,
+      );
+    },
+  },
+  {
+    name: 'GET /v1/clients/{id}',
+    allowed: READERS,
+    prepare: async (key) => {
+      const id = uuid();
+      const event = { id, seq: 1, type: 'prediction', ts: 1, model: MODEL, version: 1, predictionId: id, outputs: [1] };
+      const clientId = 'c_accessreader';
+      await sendJson('POST', '/v1/events', { v: 1, clientId, batchId: id, events: [event] }, CLIENT_KEY);
+      return () => api(`/v1/clients/${clientId}`, { key });
+    },
+  },
+  {
+    name: 'POST /v1/keys',
+    allowed: ['admin'],
+    prepare: async (key) => () => json('POST', '/v1/keys', { name: 'made in access test', scopes: ['read'] }, key),
+  },
+  { name: 'GET /v1/keys', allowed: ['admin'], prepare: async (key) => () => api('/v1/keys', { key }) },
+  {
+    name: 'POST /v1/keys/{id}/revoke',
+    allowed: ['admin'],
+    prepare: async (key) => {
+      const { id } = await makeKey('read');
+      return () => api(`/v1/keys/${id}/revoke`, { method: 'POST', key });
+    },
+  },
+  {
+    name: 'POST /v1/runs',
+    allowed: ['client', 'publish', 'admin'],
+    prepare: async (key) => () => json('POST', '/v1/runs', { v: 1, model: MODEL, params: { lr: 0.1 } }, key),
+  },
+  { name: 'GET /v1/runs', allowed: READERS, prepare: async (key) => () => api('/v1/runs', { key }) },
+  {
+    name: 'GET /v1/runs/{id}',
+    allowed: READERS,
+    prepare: async (key, kind) => {
+      const id = await runFor(undefined, kind);
+      return () => api(`/v1/runs/${id}`, { key });
+    },
+  },
+  {
+    name: 'POST /v1/runs/{id}/metrics',
+    allowed: ['client', 'publish', 'admin'],
+    prepare: async (key, kind) => {
+      const id = await runFor(key, kind);
+      return () => json('POST', `/v1/runs/${id}/metrics`, { v: 1, metrics: [{ key: 'loss', value: 1, step: 0 }] }, key);
+    },
+  },
+  {
+    name: 'PATCH /v1/runs/{id}',
+    allowed: ['client', 'publish', 'admin'],
+    prepare: async (key, kind) => {
+      const id = await runFor(key, kind);
+      return () => json('PATCH', `/v1/runs/${id}`, { v: 1, status: 'finished' }, key);
+    },
+  },
+];
+
+/** Every row of every table, and every R2 key: a refused request must change none of it. */
+async function state(): Promise<string> {
+  const { results: tables } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+  ).all<{ name: string }>();
+  const dump: Record<string, unknown[]> = {};
+  for (const { name } of tables)
+    dump[name] = (await env.DB.prepare(`SELECT * FROM "${name}" ORDER BY 1`).all()).results;
+  const blobs = await env.ARTIFACTS.list();
+  return JSON.stringify({ dump, blobs: blobs.objects.map((o) => o.key) });
+}
+
+beforeAll(async () => {
+  await publishAliased(MODEL);
+  const revoked = await makeKey('admin');
+  expect((await api(`/v1/keys/${revoked.id}/revoke`, { method: 'POST', key: ADMIN_KEY })).status).toBe(200);
+  // The env keys are stored (hashed) on their first use: do that now, so it is not taken
+  // for a write by the first refused request.
+  expect((await api(`/v1/models/${MODEL}/resolve`, { key: CLIENT_KEY })).status).toBe(200);
+  keys.set('none', undefined);
+  keys.set('invalid', 'el_not_a_real_key');
+  keys.set('revoked', revoked.key);
+  keys.set('client', CLIENT_KEY);
+  keys.set('read', (await makeKey('read')).key);
+  keys.set('publish', (await makeKey('publish')).key);
+  keys.set('admin', ADMIN_KEY);
+});
+
+describe.each(routes)('$name', (route) => {
+  it.each(KINDS)('as %s', async (kind) => {
+    const key = keys.get(kind);
+    const send = await route.prepare(key, kind);
+    if (route.allowed.includes(kind)) {
+      const res = await send();
+      expect(res.status, await res.clone().text()).toBeGreaterThanOrEqual(200);
+      expect(res.status).toBeLessThan(300);
+      return;
+    }
+    const before = await state();
+    const [status, code] = ['none', 'invalid', 'revoked'].includes(kind) ? [401, 'UNAUTHORIZED'] : [403, 'FORBIDDEN'];
+    await expectError(await send(), status, code);
+    expect(await state()).toBe(before);
+  });
+});
