@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
@@ -17,7 +16,7 @@ import {
   RunList,
   VersionInfo,
 } from '../protocol/index.ts';
-import { adminKey, waitForDemoModel } from './fixtures/edge.ts';
+import { adminKey, copyDemoModelAs, waitForDemoModel } from './fixtures/edge.ts';
 
 // The `edgeloop` CLI as a child process against the server `npm start` runs. digits@production
 // belongs to the other specs: this one moves only `staging` of digits, and rolls out, rolls
@@ -57,15 +56,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** A copy of the demo model's artifacts whose manifest names another model. */
-function copyAs(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-cli-'));
-  cpSync(artifacts, dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, name }));
-  return dir;
 }
 
 test.beforeAll(async () => {
@@ -125,7 +115,7 @@ test('publish uploads a new version with progress, then promote records the reas
 
 test('rollout, rollback and archive on a copy of the model', async () => {
   const name = `cli-${Date.now().toString(36)}`;
-  const dir = copyAs(name);
+  const dir = copyDemoModelAs(name);
   try {
     const first = await cliJson(PublishResult, ['publish', dir, '--alias', 'production', '--reason', 'first']);
     const second = await cliJson(PublishResult, ['publish', dir]);

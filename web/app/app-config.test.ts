@@ -28,4 +28,13 @@ describe('appConfigFrom', () => {
       expect((error as EdgeloopError).code).toBe('INVALID_INPUT');
     }
   });
+
+  it('lets ?model= and ?alias= pick another registry model or alias, refusing malformed names', () => {
+    expect(appConfigFrom(edge, new URLSearchParams('model=digits-canary&alias=staging'))).toMatchObject({
+      model: 'digits-canary',
+      alias: 'staging',
+    });
+    expect(() => appConfigFrom(edge, new URLSearchParams('model=Bad%20Name'))).toThrow(/\?model=Bad Name/);
+    expect(() => appConfigFrom(edge, new URLSearchParams('alias=latest'))).toThrow(/reserved/);
+  });
 });

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { ClientConfig } from '../../protocol/config.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
+import { AliasName, ModelName } from '../../protocol/names.ts';
 import { BackendPreference } from '../../protocol/worker-api.ts';
 import type { ClientOptions } from '../sdk/index.ts';
 
@@ -13,7 +14,8 @@ export interface AppConfig {
 
 /**
  * Merges the edge's config with query overrides: `?backend=auto|webgpu|wasm|cpu` picks the
- * backend, `?db=name` a separate IndexedDB database (tests use a fresh one per page).
+ * backend, `?db=name` a separate IndexedDB database (tests use a fresh one per page),
+ * `?model=` and `?alias=` another registry model or alias.
  *
  * @example
  * appConfigFrom(await response.json(), new URLSearchParams('?backend=wasm'));
@@ -38,7 +40,19 @@ export function appConfigFrom(json: unknown, query: URLSearchParams): AppConfig 
   }
   const db = query.get('db');
   if (db !== null) client.dbName = db;
-  return { client, model: config.model, alias: config.alias };
+  return {
+    client,
+    model: override(query, 'model', ModelName, config.model),
+    alias: override(query, 'alias', AliasName, config.alias),
+  };
+}
+
+function override(query: URLSearchParams, name: string, schema: v.GenericSchema<string>, fallback: string): string {
+  const value = query.get(name);
+  if (value === null) return fallback;
+  const parsed = v.safeParse(schema, value);
+  if (!parsed.success) throw new EdgeloopError('INVALID_INPUT', `?${name}=${value}: ${parsed.issues[0].message}`);
+  return parsed.output;
 }
 
 /** Fetches `/config.json` from this page's origin (the edge serves it next to the app). */

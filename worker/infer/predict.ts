@@ -3,11 +3,13 @@ import type { PredictResult } from '../../protocol/worker-api.ts';
 import { withStorage } from '../db.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { appendEvent } from '../sync/outbox.ts';
-import { runModel } from './run-model.ts';
+import { argmax, runModel } from './run-model.ts';
+import { countShadow, runShadow } from './shadow.ts';
 
 /**
  * Runs the loaded model on one input and records the prediction (input kept on the device,
- * outputs also queued as a `prediction` event) in one transaction.
+ * outputs also queued as a `prediction` event) in one transaction. A loaded shadow runs on the
+ * same input and its label and agreement are recorded too; the result is the same without it.
  *
  * @example
  * const result = await predict(runtime, loaded, pixels); // pixels: Float32Array(784) in [0, 1]
@@ -21,6 +23,9 @@ export async function predict(runtime: Runtime, loaded: LoadedModel, input: Floa
 
   const outputs = Array.from(probabilities);
   const label = argmax(outputs);
+  // After the latency is taken and the label fixed: the shadow only observes.
+  const shadow = await runShadow(runtime.shadow, input, label);
+  const withShadow = shadow ? { shadow } : {};
   const predictionId = crypto.randomUUID();
   const ts = Date.now();
   const { db } = runtime;
@@ -36,6 +41,7 @@ export async function predict(runtime: Runtime, loaded: LoadedModel, input: Floa
         label,
         backend,
         latencyMs,
+        ...withShadow,
       });
       await appendEvent(db, {
         id: predictionId,
@@ -47,9 +53,11 @@ export async function predict(runtime: Runtime, loaded: LoadedModel, input: Floa
         outputs,
         backend,
         latencyMs,
+        ...withShadow,
       });
     }),
   );
+  countShadow(runtime.shadow, shadow);
   return { v: 1, predictionId, model: loaded.name, version: loaded.version, outputs, label, backend, latencyMs };
 }
 
@@ -62,11 +70,4 @@ function checkInput(input: Float32Array, size: number): void {
     // NaN fails both comparisons, so it is refused too.
     if (!(x >= 0 && x <= 1)) throw new EdgeloopError('INVALID_INPUT', `input[${i}]: ${x} is not in [0, 1]`);
   }
-}
-
-/** Index of the largest value (the first one on ties). */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
-  return best;
 }

@@ -47,3 +47,15 @@ export async function timePredicts(runnable: Runnable, runs: number): Promise<nu
   for (let i = 0; i < runs; i++) await runModel(runnable, input);
   return (performance.now() - start) / runs;
 }
+
+/**
+ * Index of the largest value (the first one on ties).
+ *
+ * @example
+ * argmax([0.1, 0.7, 0.2]); // 1
+ */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
+  return best;
+}

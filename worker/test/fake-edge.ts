@@ -24,10 +24,12 @@ export class FakeEdge {
   readonly versions = new Map<string, VersionInfo>();
   readonly bytes = new Map<string, Uint8Array>();
   readonly aliases = new Map<string, number>();
+  /** Shadow versions by `model/alias`: resolve answers them as `shadow` (the rollout's shadow). */
+  readonly shadows = new Map<string, number>();
   /** Events stored, by `clientId/eventId`: a retried event is counted once. */
   readonly events = new Map<string, Event>();
   readonly requests: { method: string; path: string; body?: unknown }[] = [];
-  /** Files served with other bytes than their digest (a tampered CDN). */
+  /** Files served with other bytes than their digest (a tampered CDN), by path or `model/version/path`. */
   readonly tampered = new Map<string, Uint8Array>();
   eventsFailures: EventsFailure[] = [];
   /** `/v1/runs`: the runs recorded, and how the calls fail (`runs.failure`). */
@@ -77,14 +79,18 @@ export class FakeEdge {
       const alias = url.searchParams.get('alias') ?? '';
       const version = this.aliases.get(`${model}/${alias}`);
       if (version === undefined) return error(404, 'ALIAS_NOT_FOUND', `${model}/${alias}`);
-      return Response.json({ model, alias, version, role: 'stable' });
+      const shadow = this.shadows.get(`${model}/${alias}`);
+      return Response.json({ model, alias, version, role: 'stable', ...(shadow === undefined ? {} : { shadow }) });
     }
     const version = Number(route[5]);
     const info = this.versions.get(`${model}/${version}`);
     if (route[4] !== 'versions' || !info) return error(404, 'VERSION_NOT_FOUND', url.pathname);
     if (route.length === 6) return Response.json(info);
     const path = route.slice(7).join('/');
-    const bytes = this.tampered.get(path) ?? this.bytes.get(`${model}/${version}/${path}`);
+    const bytes =
+      this.tampered.get(`${model}/${version}/${path}`) ??
+      this.tampered.get(path) ??
+      this.bytes.get(`${model}/${version}/${path}`);
     if (route[6] !== 'files' || !bytes) return error(404, 'FILE_NOT_FOUND', path);
     return new Response(bytes.slice());
   };

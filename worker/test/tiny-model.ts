@@ -4,11 +4,12 @@ import type { FakeFile } from './fake-edge.ts';
 
 /**
  * A small 28×28×1 → 10 softmax model saved as tfjs layers files (model.json + weights.bin),
- * for tests that need a model but not a good one. Needs an active tfjs backend.
+ * for tests that need a model but not a good one. Needs an active tfjs backend. `inputShape`
+ * (without the batch axis) gives a model that does not fit digits inputs.
  */
-export async function tinyModelFiles(): Promise<FakeFile[]> {
+export async function tinyModelFiles(inputShape: number[] = [28, 28, 1]): Promise<FakeFile[]> {
   const model = tfl.sequential({
-    layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10, activation: 'softmax' })],
+    layers: [tfl.layers.flatten({ inputShape }), tfl.layers.dense({ units: 10, activation: 'softmax' })],
   });
   const files: FakeFile[] = [];
   await model.save(

@@ -7,7 +7,7 @@ import { ApiError } from '../http/api-error.ts';
 import { modelParam } from '../http/params.ts';
 import { mediaType, readBody } from '../http/read-body.ts';
 import { putBlobs } from '../storage/blobs.ts';
-import { insertVersion } from '../storage/registry.ts';
+import { insertVersion, versionExists } from '../storage/registry.ts';
 import { readUpload } from './publish-upload.ts';
 
 /** Largest publish request body (manifest plus all files). */
@@ -35,6 +35,14 @@ async function parseForm(request: Request): Promise<FormData> {
 export const publish = new Hono<AppEnv>().post('/:model/versions', requireScope('publish'), async (c) => {
   const model = modelParam(c);
   const upload = await readUpload(model, await parseForm(c.req.raw));
+  const parent = upload.manifest.lineage?.parentVersion;
+  if (parent !== undefined && !(await versionExists(c.env.DB, model, parent))) {
+    throw new ApiError(
+      400,
+      ErrorCode.INVALID_MANIFEST,
+      `manifest.lineage.parentVersion: ${model} has no version ${parent}`,
+    );
+  }
   await putBlobs(c.env.ARTIFACTS, upload.files);
   const version = await insertVersion(c.env.DB, {
     model,
