@@ -8,6 +8,7 @@ import { canaryBucket } from '../../../protocol/rollout.ts';
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
+import { limitBody, MAX_SMALL_BODY_BYTES } from '../http/body-limit.ts';
 import { aliasParam, modelParam } from '../http/params.ts';
 import { rejectInvalid } from '../http/validate.ts';
 import { aliasRow, getAlias, setAlias } from '../storage/aliases.ts';
@@ -56,23 +57,29 @@ export function archived(model: string, version: number): ApiError {
 
 /** Aliases and resolution under `/v1/models/{model}`. */
 export const aliases = new Hono<AppEnv>()
-  .put('/:model/aliases/:alias', requireScope('publish'), sValidator('json', SetAlias, rejectInvalid), async (c) => {
-    const model = modelParam(c);
-    const alias = aliasParam(c);
-    const { version, reason } = c.req.valid('json');
-    await requireReadyVersion(c.env.DB, model, version);
-    const info = await setAlias(c.env.DB, {
-      model,
-      alias,
-      version,
-      reason: reason ?? null,
-      keyId: c.var.caller.keyId,
-      now: Date.now(),
-    });
-    // The batch re-checks the status: null means the version was archived meanwhile.
-    if (!info) throw archived(model, version);
-    return c.json<AliasInfo>(info);
-  })
+  .put(
+    '/:model/aliases/:alias',
+    requireScope('publish'),
+    limitBody(MAX_SMALL_BODY_BYTES),
+    sValidator('json', SetAlias, rejectInvalid),
+    async (c) => {
+      const model = modelParam(c);
+      const alias = aliasParam(c);
+      const { version, reason } = c.req.valid('json');
+      await requireReadyVersion(c.env.DB, model, version);
+      const info = await setAlias(c.env.DB, {
+        model,
+        alias,
+        version,
+        reason: reason ?? null,
+        keyId: c.var.caller.keyId,
+        now: Date.now(),
+      });
+      // The batch re-checks the status: null means the version was archived meanwhile.
+      if (!info) throw archived(model, version);
+      return c.json<AliasInfo>(info);
+    },
+  )
   .get('/:model/aliases/:alias', requireScope('read'), async (c) => {
     const model = modelParam(c);
     const alias = aliasParam(c);

@@ -6,6 +6,7 @@ import { type ArchiveResult, type Rollout, SetRollout } from '../../../protocol/
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
+import { limitBody, MAX_SMALL_BODY_BYTES } from '../http/body-limit.ts';
 import { aliasParam, modelParam, versionParam } from '../http/params.ts';
 import { mediaType } from '../http/read-body.ts';
 import { rejectInvalid } from '../http/validate.ts';
@@ -39,6 +40,7 @@ export const rollout = new Hono<AppEnv>()
     '/:model/aliases/:alias/rollout',
     requireScope('publish'),
     jsonOnly,
+    limitBody(MAX_SMALL_BODY_BYTES),
     sValidator('json', SetRollout, rejectInvalid),
     async (c) => {
       const model = modelParam(c);

@@ -1,6 +1,5 @@
 import { sValidator } from '@hono/standard-validator';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import * as v from 'valibot';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { ModelName } from '../../../protocol/names.ts';
@@ -24,6 +23,7 @@ import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { grants } from '../auth/scopes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { limitBody } from '../http/body-limit.ts';
 import { rejectInvalid } from '../http/validate.ts';
 import { appendMetrics, metricSeries } from '../storage/run-metrics.ts';
 import { existingVersions, findRun, getRun, insertRun, listRuns, newRunId, updateRun } from '../storage/runs.ts';
@@ -32,12 +32,7 @@ import { compareRuns } from './compare-runs.ts';
 /** Largest JSON body a run write takes: 1000 metric points with long keys fit. */
 export const MAX_RUN_BODY_BYTES = 1024 * 1024;
 
-const limitBody = bodyLimit({
-  maxSize: MAX_RUN_BODY_BYTES,
-  onError: () => {
-    throw new ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, `request body exceeds ${MAX_RUN_BODY_BYTES} bytes`);
-  },
-});
+const limitRunBody = limitBody(MAX_RUN_BODY_BYTES);
 
 const ListQuery = v.object({
   model: v.optional(ModelName),
@@ -114,21 +109,27 @@ const finished = (run: RunSummary) =>
  * write only to their own, `read` keys read.
  */
 export const runs = new Hono<AppEnv>()
-  .post('/', requireScope('publish', 'client'), limitBody, sValidator('json', CreateRun, rejectInvalid), async (c) => {
-    const body = c.req.valid('json');
-    if (body.parentVersion !== undefined) await requireVersions(c.env.DB, body.model, [body.parentVersion]);
-    const run = await insertRun(c.env.DB, {
-      id: newRunId(),
-      model: body.model,
-      name: body.name ?? null,
-      params: body.params ?? {},
-      tags: body.tags ?? {},
-      parentVersion: body.parentVersion ?? null,
-      keyId: c.var.caller.keyId,
-      now: Date.now(),
-    });
-    return c.json<Run>({ ...run, metrics: {}, versions: [] }, 201);
-  })
+  .post(
+    '/',
+    requireScope('publish', 'client'),
+    limitRunBody,
+    sValidator('json', CreateRun, rejectInvalid),
+    async (c) => {
+      const body = c.req.valid('json');
+      if (body.parentVersion !== undefined) await requireVersions(c.env.DB, body.model, [body.parentVersion]);
+      const run = await insertRun(c.env.DB, {
+        id: newRunId(),
+        model: body.model,
+        name: body.name ?? null,
+        params: body.params ?? {},
+        tags: body.tags ?? {},
+        parentVersion: body.parentVersion ?? null,
+        keyId: c.var.caller.keyId,
+        now: Date.now(),
+      });
+      return c.json<Run>({ ...run, metrics: {}, versions: [] }, 201);
+    },
+  )
   .get('/', requireScope('read'), sValidator('query', ListQuery, rejectInvalid), async (c) => {
     const { model, status, limit, cursor } = c.req.valid('query');
     const page = await listRuns(c.env.DB, {
@@ -148,7 +149,7 @@ export const runs = new Hono<AppEnv>()
   .patch(
     '/:id',
     requireScope('publish', 'client'),
-    limitBody,
+    limitRunBody,
     sValidator('json', UpdateRun, rejectInvalid),
     async (c) => {
       const body = c.req.valid('json');
@@ -179,7 +180,7 @@ export const runs = new Hono<AppEnv>()
   .post(
     '/:id/metrics',
     requireScope('publish', 'client'),
-    limitBody,
+    limitRunBody,
     sValidator('json', LogMetrics, rejectInvalid),
     async (c) => {
       const { metrics } = c.req.valid('json');
