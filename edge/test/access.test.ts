@@ -173,6 +173,22 @@ const routes: Route[] = [
     },
   },
   {
+    name: 'GET /v1/runs/compare',
+    allowed: READERS,
+    prepare: async (key, kind) => {
+      const id = await runFor(undefined, kind);
+      return () => api(`/v1/runs/compare?ids=${id}`, { key });
+    },
+  },
+  {
+    name: 'GET /v1/runs/{id}/metrics/{key}',
+    allowed: READERS,
+    prepare: async (key, kind) => {
+      const id = await runFor(undefined, kind);
+      return () => api(`/v1/runs/${id}/metrics/loss`, { key });
+    },
+  },
+  {
     name: 'POST /v1/runs/{id}/metrics',
     allowed: ['client', 'publish', 'admin'],
     prepare: async (key, kind) => {
