@@ -3,6 +3,8 @@ import { defineConfig } from '@playwright/test';
 /** The e2e suite runs against the server `npm start` runs, on its own port and empty state. */
 export const E2E_PORT = 8788;
 export const E2E_URL = `http://127.0.0.1:${E2E_PORT}`;
+/** Where drift.spec.ts listens for the edge's drift alerts (EDGELOOP_DRIFT_WEBHOOK). */
+export const E2E_WEBHOOK_PORT = 8790;
 
 export default defineConfig({
   testDir: 'playwright',
@@ -32,7 +34,11 @@ export default defineConfig({
   webServer: {
     command: 'rm -rf .wrangler/e2e-state && node scripts/start.ts',
     url: `${E2E_URL}/healthz`,
-    env: { PORT: String(E2E_PORT), EDGELOOP_STATE: '.wrangler/e2e-state' },
+    env: {
+      PORT: String(E2E_PORT),
+      EDGELOOP_STATE: '.wrangler/e2e-state',
+      EDGELOOP_DRIFT_WEBHOOK: `http://127.0.0.1:${E2E_WEBHOOK_PORT}/drift`,
+    },
     timeout: 300_000,
     reuseExistingServer: false,
     // start.ts runs wrangler in its own process group and stops it on SIGTERM; a SIGKILL

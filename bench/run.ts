@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureDevVars } from '../scripts/lib/dev-vars.ts';
 import { benchBackends } from './browser.ts';
+import { benchProfiles, benchSketchError } from './drift.ts';
 import { benchIngest } from './ingest.ts';
 import { startServer } from './server.ts';
 
@@ -12,7 +13,16 @@ const server = await startServer(Number(process.env.BENCH_PORT ?? 8789));
 try {
   const backends = await benchBackends(server.url, ['cpu', 'wasm', 'webgpu']);
   const ingest = await benchIngest(server.url, keys.clientKey);
-  const results = { at: new Date().toISOString(), machine: `${process.platform} ${process.arch}`, backends, ingest };
+  const profiles = await benchProfiles(server.url, keys.clientKey);
+  const sketch = benchSketchError();
+  const results = {
+    at: new Date().toISOString(),
+    machine: `${process.platform} ${process.arch}`,
+    backends,
+    ingest,
+    profiles,
+    sketch,
+  };
   mkdirSync(`${root}bench/results`, { recursive: true });
   writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
 
@@ -29,6 +39,16 @@ try {
   );
   console.log(
     `edge ingest: ${ingest.events} events in ${ingest.seconds.toFixed(2)} s = ${ingest.perSecond.toFixed(0)} events/s`,
+  );
+  console.log(
+    `drift profiles: ${profiles.bytesPerProfile} bytes per client profile (100 rows, 4 features + outputs); ` +
+      `${profiles.edgeMergedPerSecond.toFixed(0)} profiles/s merged by the Durable Object through POST /v1/profiles ` +
+      `vs ${profiles.localMergesPerSecond.toFixed(0)} merges/s in-process`,
+  );
+  console.log(
+    `sketch vs exact (2×200,000 log-normal values, 20 merged profiles each): ` +
+      `KS ${sketch.ks.sketch.toFixed(4)} vs ${sketch.ks.exact.toFixed(4)}, ` +
+      `normalised Wasserstein ${sketch.wasserstein.sketch.toFixed(4)} vs ${sketch.wasserstein.exact.toFixed(4)}`,
   );
   console.log('written to bench/results/latest.json');
 } finally {

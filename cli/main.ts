@@ -2,6 +2,7 @@
 // `edgeloop`: a thin command-line client of the edge HTTP API (see README "CLI").
 import { parseArgs } from 'node:util';
 import { archive } from './commands/archive.ts';
+import { drift } from './commands/drift.ts';
 import { keys } from './commands/keys.ts';
 import { list } from './commands/list.ts';
 import { promote } from './commands/promote.ts';
@@ -15,7 +16,7 @@ import { type Command, type Context, GLOBAL_HELP, GLOBAL_OPTIONS, type Values } 
 import { CliError, EXIT_FAILURE, usageError } from './lib/errors.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8787';
-const commands: Command[] = [publish, list, show, promote, rollout, rollback, archive, runs, keys];
+const commands: Command[] = [publish, list, show, promote, rollout, rollback, archive, drift, runs, keys];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

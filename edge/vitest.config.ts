@@ -18,9 +18,13 @@ export default defineProject(async () => ({
           EDGELOOP_ADMIN_KEY: 'test-admin-key',
           EDGELOOP_CLIENT_KEY: 'test-client-key',
           EDGELOOP_CORS_ORIGINS: 'https://app.example',
+          // Tests that check delivery spy on fetch (the DO shares their isolate); elsewhere the
+          // outbound service below answers it, so no test reaches the network.
+          EDGELOOP_DRIFT_WEBHOOK: 'https://hooks.edgeloop.test/drift',
           // Read here in Node, applied inside workerd by test/apply-migrations.ts.
           TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
         },
+        outboundService: () => new Response(null, { status: 204 }),
       },
     }),
   ],

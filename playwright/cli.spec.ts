@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import {
   RunList,
   VersionInfo,
 } from '../protocol/index.ts';
+import { cli, cliJson } from './fixtures/cli.ts';
 import { adminKey, copyDemoModelAs, waitForDemoModel } from './fixtures/edge.ts';
 
 // The `edgeloop` CLI as a child process against the server `npm start` runs. digits@production
@@ -23,31 +23,6 @@ import { adminKey, copyDemoModelAs, waitForDemoModel } from './fixtures/edge.ts'
 // back and archives on a copy of the model published under another name.
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'models/digits/artifacts');
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(root, 'cli/main.ts'), ...args],
-      { cwd: root, env: { ...process.env, EDGELOOP_ENDPOINT: E2E_URL, EDGELOOP_KEY: adminKey(), ...env } },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-/** Runs the CLI with `--json`, expects success and parses stdout with `schema`. */
-async function cliJson<T>(schema: v.GenericSchema<unknown, T>, args: string[]): Promise<T> {
-  const result = await cli([...args, '--json']);
-  expect(result.stderr.split('\n').filter((l) => l.startsWith('edgeloop:'))).toEqual([]);
-  expect(result.code).toBe(0);
-  return v.parse(schema, JSON.parse(result.stdout));
-}
 
 /** A port nothing listens on: one the OS just handed out and took back. */
 async function closedPort(): Promise<number> {
@@ -74,10 +49,11 @@ test('show digits 1 prints the manifest summary and files', async () => {
   const human = await cli(['show', 'digits', '1']);
   expect(human.code).toBe(0);
   expect(human.stdout).toContain('digits v1 (ready');
-  for (const file of ['model.json', 'weights.bin', 'replay.bin', 'holdout.bin']) expect(human.stdout).toContain(file);
+  for (const file of ['model.json', 'weights.bin', 'replay.bin', 'holdout.bin', 'reference.json'])
+    expect(human.stdout).toContain(file);
   const info = await cliJson(VersionInfo, ['show', 'digits', '1']);
   expect(info.manifest.name).toBe('digits');
-  expect(info.files).toHaveLength(4);
+  expect(info.files).toHaveLength(5);
   const versions = await cli(['show', 'digits']);
   expect(versions.stdout).toMatch(/^v1\s+ready/m);
 });
@@ -85,12 +61,18 @@ test('show digits 1 prints the manifest summary and files', async () => {
 test('publish uploads a new version with progress, then promote records the reason', async () => {
   const published = await cli(['publish', artifacts, '--json']);
   expect(published.code).toBe(0);
-  expect(published.stderr).toMatch(/\[1\/4\] model\.json/);
-  expect(published.stderr).toMatch(/uploading 4 files, [\d.]+ MiB/);
+  expect(published.stderr).toMatch(/\[1\/5\] model\.json/);
+  expect(published.stderr).toMatch(/uploading 5 files, [\d.]+ MiB/);
   const result = v.parse(PublishResult, JSON.parse(published.stdout));
   expect(result.model).toBe('digits');
   expect(result.version).toBeGreaterThan(1);
-  expect(result.files.map((f) => f.path).sort()).toEqual(['holdout.bin', 'model.json', 'replay.bin', 'weights.bin']);
+  expect(result.files.map((f) => f.path).sort()).toEqual([
+    'holdout.bin',
+    'model.json',
+    'reference.json',
+    'replay.bin',
+    'weights.bin',
+  ]);
 
   const reason = `cli e2e ${Date.now()}`;
   const info = await cliJson(AliasInfo, [

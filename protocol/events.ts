@@ -4,6 +4,20 @@ import { ClientId, ModelName } from './names.ts';
 const Finite = v.pipe(v.number(), v.finite());
 const Uuid = v.pipe(v.string(), v.uuid());
 
+/** Features the app supplies per prediction (manifest features without a `source`). */
+export const MAX_APP_FEATURES = 256;
+
+/** One app-supplied feature value: a finite number, a category (≤ 256 chars) or null (missing). */
+export const FeatureValue = v.nullable(v.union([Finite, v.pipe(v.string(), v.maxLength(256))]));
+export type FeatureValue = v.InferOutput<typeof FeatureValue>;
+
+/** Feature name → value, at most MAX_APP_FEATURES entries. */
+export const FeatureValues = v.pipe(
+  v.record(v.pipe(v.string(), v.minLength(1), v.maxLength(128)), FeatureValue),
+  v.check((r) => Object.keys(r).length <= MAX_APP_FEATURES, `at most ${MAX_APP_FEATURES} features`),
+);
+export type FeatureValues = v.InferOutput<typeof FeatureValues>;
+
 const EventBase = {
   id: Uuid,
   seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
@@ -29,6 +43,8 @@ export const PredictionEvent = v.pipe(
         agree: v.boolean(),
       }),
     ),
+    /** The app's features for this prediction; only sent when the app opted in (`shareFeatures`). */
+    features: v.optional(FeatureValues),
   }),
   v.check((e) => e.id === e.predictionId, 'a prediction event has predictionId equal to its id'),
 );

@@ -5,6 +5,7 @@ export * from './hash.ts';
 export * from './keys.ts';
 export * from './manifest.ts';
 export * from './names.ts';
+export * from './profile/index.ts';
 export * from './registry.ts';
 export * from './rollout.ts';
 export * from './runs.ts';

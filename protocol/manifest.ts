@@ -12,9 +12,26 @@ export type TensorSpec = v.InferOutput<typeof TensorSpec>;
 /** Drift statistics a feature can be judged by (DESIGN.md §6). */
 export const DriftMethod = v.picklist(['psi', 'ks', 'wasserstein', 'jensenshannon', 'chisquare']);
 
+/**
+ * How the worker computes a feature from the model's input (one example, row-major). `stat`
+ * summarises the whole input: `mean`, `std`, `ink` (share of values >= `threshold`, default
+ * 0.5), `centroid_x`/`centroid_y` (value-weighted centre of an image input [-1, H, W, C], in
+ * [0, 1]); `index` takes one element. A feature without a source is supplied by the app with
+ * each prediction, and is missing when it does not.
+ */
+export const FeatureSource = v.union([
+  v.strictObject({
+    stat: v.picklist(['mean', 'std', 'ink', 'centroid_x', 'centroid_y']),
+    threshold: v.optional(v.pipe(v.number(), v.finite())),
+  }),
+  v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+]);
+export type FeatureSource = v.InferOutput<typeof FeatureSource>;
+
 export const FeatureSpec = v.object({
-  name: v.string(),
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   kind: v.picklist(['numeric', 'categorical']),
+  source: v.optional(FeatureSource),
   /** Per-feature drift method and threshold; defaults follow Evidently's when absent. */
   drift: v.optional(
     v.strictObject({
@@ -49,7 +66,7 @@ export const Manifest = v.pipe(
     outputs: v.pipe(v.array(TensorSpec), v.minLength(1)),
     /** Class labels for classifier outputs, by index. */
     labels: v.optional(v.array(v.string())),
-    features: v.object({ features: v.array(FeatureSpec) }),
+    features: v.object({ features: v.pipe(v.array(FeatureSpec), v.maxLength(256)) }),
     files: v.pipe(v.array(ManifestFile), v.minLength(1)),
     metrics: v.optional(v.record(v.string(), v.number())),
     training: v.optional(

@@ -26,8 +26,26 @@ export const VersionSummary = v.object({ version: v.number(), status: VersionSta
 export const VersionList = v.object({ model: ModelName, versions: v.array(VersionSummary) });
 export type VersionList = v.InferOutput<typeof VersionList>;
 
+/** An alias whose current version has unacknowledged drift alerts: how many windows, which features, since when. */
+export const Attention = v.object({
+  version: v.number(),
+  windows: v.number(),
+  drifted: v.array(v.string()),
+  /** Start (ms) of the earliest unacknowledged drifted window. */
+  since: v.number(),
+});
+export type Attention = v.InferOutput<typeof Attention>;
+
 export const ModelList = v.object({
-  models: v.array(v.object({ name: ModelName, latestVersion: v.number(), aliases: v.record(v.string(), v.number()) })),
+  models: v.array(
+    v.object({
+      name: ModelName,
+      latestVersion: v.number(),
+      aliases: v.record(v.string(), v.number()),
+      /** By alias; absent from servers older than drift monitoring. */
+      attention: v.optional(v.record(v.string(), Attention)),
+    }),
+  ),
 });
 export type ModelList = v.InferOutput<typeof ModelList>;
 

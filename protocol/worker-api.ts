@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { FeatureValues } from './events.ts';
 import { AliasName, ModelName } from './names.ts';
 
 /** What crosses the page ↔ worker boundary (comlink). Every message type carries `v`. */
@@ -20,6 +21,11 @@ export const InitOptions = v.strictObject({
    * prefixes resolve against the worker's URL. Default: `/tfjs/` on the worker's origin.
    */
   wasmPath: v.optional(v.pipe(v.string(), v.minLength(1), v.endsWith('/'))),
+  /**
+   * Send the app-supplied features of each prediction with its event. Off by default: the raw
+   * features then stay on the device and only their hourly profiles leave it.
+   */
+  shareFeatures: v.optional(v.boolean(), false),
 });
 export type InitOptions = v.InferInput<typeof InitOptions>;
 
@@ -59,6 +65,15 @@ export const LoadResult = v.object({
   shadow: v.optional(v.object({ version: v.number(), loaded: v.boolean(), reason: v.optional(v.string()) })),
 });
 export type LoadResult = v.InferOutput<typeof LoadResult>;
+
+/**
+ * Per-predict options. `features`: values of the manifest's features that have no `source`
+ * (the app computes them), by name; a name the manifest does not list that way is refused.
+ */
+export const PredictOptions = v.strictObject({
+  features: v.optional(FeatureValues),
+});
+export type PredictOptions = v.InferInput<typeof PredictOptions>;
 
 export const PredictResult = v.object({
   v: v.literal(1),
@@ -128,6 +143,14 @@ export const SyncResult = v.object({
   rejected: v.number(),
   pending: v.number(),
   at: v.number(),
+  /** Drift profiles sent in this sync (POST /v1/profiles) and how the edge answered. */
+  profiles: v.object({
+    sent: v.number(),
+    accepted: v.number(),
+    duplicates: v.number(),
+    capped: v.number(),
+    rejected: v.number(),
+  }),
 });
 export type SyncResult = v.InferOutput<typeof SyncResult>;
 
@@ -163,12 +186,13 @@ export type BenchmarkResult = v.InferOutput<typeof BenchmarkResult>;
 /**
  * The worker's comlink surface. The page wraps it with `Comlink.wrap<WorkerApi>`;
  * inputs are validated in the worker with the schemas above, outputs are trusted.
- * `predict` takes 784 floats in [0, 1] (row-major 28×28); pass it transferred.
+ * `predict` takes 784 floats in [0, 1] (row-major 28×28); pass it transferred, with the app's
+ * features in `options.features` when the manifest declares some without a `source`.
  */
 export interface WorkerApi {
   init(options: InitOptions): Promise<{ v: 1; clientId: string }>;
   load(options: LoadOptions): Promise<LoadResult>;
-  predict(input: Float32Array): Promise<PredictResult>;
+  predict(input: Float32Array, options?: PredictOptions): Promise<PredictResult>;
   feedback(predictionId: string, label: number): Promise<void>;
   train(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): Promise<TrainResult>;
   sync(): Promise<SyncResult>;

@@ -20,6 +20,12 @@ if (process.env.EDGELOOP_SKIP_BUILD !== '1')
   await runBin('vite', ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn']);
 await runBin('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], env);
 
+// Drift alert settings given in the environment override wrangler.toml's [vars] (e2e tests
+// point the webhook at a local receiver).
+const passVars = ['EDGELOOP_DRIFT_WEBHOOK', 'EDGELOOP_DRIFT_CLIENT_CAP'].flatMap((name) => {
+  const value = process.env[name];
+  return value === undefined ? [] : ['--var', `${name}:${value}`];
+});
 const edge = startBin(
   'wrangler',
   [
@@ -32,6 +38,7 @@ const edge = startBin(
     '--persist-to',
     state,
     '--show-interactive-dev-session=false',
+    ...passVars,
   ],
   env,
 );

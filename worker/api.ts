@@ -3,6 +3,8 @@ import { EdgeloopError } from '../protocol/errors.ts';
 import {
   InitOptions,
   LoadOptions,
+  PredictOptions,
+  type SyncResult,
   TrainOptions,
   type TrainProgress,
   type WorkerApi,
@@ -18,6 +20,8 @@ import { recordFeedback } from './feedback.ts';
 import { loadModel } from './infer/load.ts';
 import { predict } from './infer/predict.ts';
 import { disposeShadow, shadowStatus } from './infer/shadow.ts';
+import { profileCache } from './profile/record.ts';
+import { syncProfiles } from './profile/sync.ts';
 import type { LoadedModel, Runtime } from './runtime.ts';
 import { serialQueue } from './serial.ts';
 import { pendingCount } from './sync/outbox.ts';
@@ -95,6 +99,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         loaded: null,
         shadow: null,
         lastSync,
+        profiles: profileCache(),
       };
       return { v: 1, clientId };
     },
@@ -105,16 +110,17 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       return modelTask(() => loadModel(rt, request));
     },
 
-    async predict(input) {
+    async predict(input, raw) {
       const rt = ready();
       const pixels = parseInput(PredictInput, input, 'input');
-      return modelTask(async () => predict(rt, loaded(rt), pixels));
+      const { features } = parseInput(PredictOptions, raw ?? {}, 'options');
+      return modelTask(async () => predict(rt, loaded(rt), pixels, features));
     },
 
     async feedback(predictionId, label) {
       const rt = ready();
       const id = parseInput(PredictionId, predictionId, 'predictionId');
-      await recordFeedback(rt.db, id, parseInput(Label, label, 'label'));
+      await recordFeedback(rt, id, parseInput(Label, label, 'label'));
     },
 
     async train(raw, onProgress) {
@@ -134,7 +140,14 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
 
     async sync() {
       const rt = ready();
-      return syncTask(() => syncOutbox(rt));
+      // Events first, then profiles: a failed event sync leaves the profiles for the next one.
+      return syncTask(async () => {
+        const events = await syncOutbox(rt);
+        const result: SyncResult = { ...events, profiles: await syncProfiles(rt) };
+        await withStorage('record sync', () => rt.db.meta.put({ key: 'lastSync', value: result }));
+        rt.lastSync = result;
+        return result;
+      });
     },
 
     async status(): Promise<WorkerStatus> {
@@ -165,6 +178,8 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
   };
 }
 
+const NO_PROFILES: SyncResult['profiles'] = { sent: 0, accepted: 0, duplicates: 0, capped: 0, rejected: 0 };
+
 /** The wasm files' URL prefix: the init option (resolved against the worker's URL), else /tfjs/. */
 function wasmPath(option: string | undefined, env: RuntimeEnv, fallback: string | undefined): string {
   if (env.scriptUrl) return new URL(option ?? '/tfjs/', env.scriptUrl).href;
@@ -178,7 +193,10 @@ async function openStore(name: string, env: RuntimeEnv, source: IndexedDbSource 
   try {
     const clientId = await ensureClientId(db);
     const lastSync = await withStorage('read last sync', () => db.meta.get('lastSync'));
-    return { db, clientId, lastSync: lastSync?.key === 'lastSync' ? lastSync.value : null };
+    // A sync recorded before profiles existed has no `profiles`: report it as none sent.
+    const stored: (Omit<SyncResult, 'profiles'> & Partial<SyncResult>) | null =
+      lastSync?.key === 'lastSync' ? lastSync.value : null;
+    return { db, clientId, lastSync: stored && { ...stored, profiles: stored.profiles ?? NO_PROFILES } };
   } catch (error) {
     db.close();
     throw error;

@@ -1,8 +1,36 @@
-import { Dexie } from 'dexie';
+import { Dexie, type EntityTable } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { EdgeloopError } from '../protocol/errors.ts';
-import { EdgeloopDb, ensureClientId, withStorage } from './db.ts';
+import type { Event } from '../protocol/events.ts';
+import {
+  EdgeloopDb,
+  ensureClientId,
+  type FeedbackRow,
+  type MetaRow,
+  type OutboxRow,
+  type PredictionRow,
+  withStorage,
+} from './db.ts';
+
+/** The schema as released at version 1, to write a database the way an old worker did. */
+class DbV1 extends Dexie {
+  predictions!: EntityTable<PredictionRow, 'id'>;
+  feedback!: EntityTable<FeedbackRow, 'id'>;
+  outbox!: EntityTable<OutboxRow, 'seq'>;
+  meta!: EntityTable<MetaRow, 'key'>;
+
+  constructor(name: string, source: ReturnType<typeof fresh>) {
+    super(name, source);
+    this.version(1).stores({
+      predictions: 'id, ts, model',
+      feedback: 'id, predictionId',
+      outbox: 'seq, state',
+      files: 'sha256',
+      meta: 'key',
+    });
+  }
+}
 
 const fresh = () => ({ indexedDB: new IDBFactory(), IDBKeyRange });
 const failure = (p: Promise<unknown>) =>
@@ -38,5 +66,66 @@ describe('db', () => {
 
     const own = new EdgeloopError('UNKNOWN_PREDICTION', 'no such prediction');
     expect(await failure(withStorage('read', () => Promise.reject(own)))).toBe(own);
+  });
+
+  it('upgrades a version 1 database to version 2 without losing anything', async () => {
+    const source = fresh();
+    const old = new DbV1('upgrade', source);
+    const id = crypto.randomUUID();
+    const prediction: PredictionRow = {
+      id,
+      ts: 1,
+      model: 'digits',
+      version: 1,
+      input: new Float32Array([0, 0.5, 1]),
+      outputs: [0.2, 0.8],
+      label: 1,
+      backend: 'cpu',
+      latencyMs: 2,
+    };
+    const event: Event = {
+      id,
+      seq: 1,
+      ts: 1,
+      model: 'digits',
+      version: 1,
+      predictionId: id,
+      type: 'prediction',
+      outputs: [0.2, 0.8],
+    };
+    await old.predictions.add(prediction);
+    await old.feedback.add({ id: crypto.randomUUID(), predictionId: id, label: 0, ts: 2, seq: 2 });
+    await old.outbox.bulkAdd([{ seq: 1, event, state: 'sent', settledAt: 3 }]);
+    await old.table('files').add({ sha256: 'ab'.repeat(32), bytes: new ArrayBuffer(4), size: 4, storedAt: 1 });
+    await old.meta.bulkAdd([
+      { key: 'clientId', value: 'c_old_client' },
+      { key: 'nextSeq', value: 3 },
+    ]);
+    expect(old.verno).toBe(1);
+    old.close();
+
+    const db = new EdgeloopDb('upgrade', source);
+    expect(await ensureClientId(db)).toBe('c_old_client');
+    expect(db.verno).toBe(2);
+    expect(await db.predictions.get(id)).toEqual(prediction);
+    expect(await db.feedback.where('predictionId').equals(id).count()).toBe(1);
+    expect(await db.outbox.where('state').equals('sent').toArray()).toEqual([
+      { seq: 1, event, state: 'sent', settledAt: 3 },
+    ]);
+    expect(await db.files.get('ab'.repeat(32))).toMatchObject({ size: 4 });
+    expect(await db.meta.get('nextSeq')).toEqual({ key: 'nextSeq', value: 3 });
+    expect(await db.profiles.count()).toBe(0);
+    await db.profiles.add({
+      id: 'p_1',
+      model: 'digits',
+      version: 1,
+      window: 0,
+      state: 'open',
+      profile: { v: 1, count: 0, features: {} },
+      rows: 0,
+      updatedAt: 1,
+    });
+    expect(await db.profiles.where('[model+version+window+state]').equals(['digits', 1, 0, 'open']).count()).toBe(1);
+    db.close();
   });
 });

@@ -1,6 +1,7 @@
 import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
 import { EdgeloopError } from '../protocol/errors.ts';
-import type { Event } from '../protocol/events.ts';
+import type { Event, FeatureValue } from '../protocol/events.ts';
+import type { Profile } from '../protocol/profile/schema.ts';
 import type { BackendName, SyncResult } from '../protocol/worker-api.ts';
 
 /** A prediction made on this device; its input stays here (it is not sent with the event). */
@@ -16,6 +17,8 @@ export interface PredictionRow {
   latencyMs: number;
   /** The shadow version's label for the same input and whether it agreed (absent without a shadow). */
   shadow?: { version: number; label: number; agree: boolean };
+  /** The features the app supplied with the prediction (absent when it gave none). */
+  features?: Record<string, FeatureValue>;
 }
 
 /** A label the user gave; `seq` is the outbox sequence of its event, which orders corrections. */
@@ -47,10 +50,33 @@ export interface FileRow {
   storedAt: number;
 }
 
+/**
+ * `open` takes predictions and feedback for its (model, version, hour); `sealed` waits to be
+ * sent; `sent` and `rejected` are settled by the edge and never sent again.
+ */
+export type ProfileState = 'open' | 'sealed' | 'sent' | 'rejected';
+
+/** A profile of one (model, version, hour) window as this device keeps it. */
+export interface StoredProfile {
+  id: string;
+  model: string;
+  version: number;
+  /** The hour's start in ms since the epoch (a multiple of WINDOW_MS). */
+  window: number;
+  state: ProfileState;
+  profile: Profile;
+  /** Predictions profiled (`profile.count`), kept apart so listings need not read the profile. */
+  rows: number;
+  updatedAt: number;
+  rejection?: { code: string; message: string };
+}
+
 export type MetaRow =
   | { key: 'clientId'; value: string }
   | { key: 'nextSeq'; value: number }
-  | { key: 'lastSync'; value: SyncResult };
+  | { key: 'lastSync'; value: SyncResult }
+  /** Changes with every write to an open profile or seal, so a cached open profile can be trusted (see profile/record.ts). */
+  | { key: 'profileRev'; value: string };
 
 /** Where to find IndexedDB; tests pass fake-indexeddb's. */
 export type IndexedDbSource = Pick<DexieOptions, 'indexedDB' | 'IDBKeyRange'>;
@@ -69,6 +95,7 @@ export class EdgeloopDb extends Dexie {
   outbox!: EntityTable<OutboxRow, 'seq'>;
   files!: EntityTable<FileRow, 'sha256'>;
   meta!: EntityTable<MetaRow, 'key'>;
+  profiles!: EntityTable<StoredProfile, 'id'>;
 
   constructor(name: string, source: IndexedDbSource = {}) {
     super(name, source);
@@ -80,6 +107,9 @@ export class EdgeloopDb extends Dexie {
       files: 'sha256',
       meta: 'key',
     });
+    // v2: drift profiles. The compound indexes find the open profile of (model, version, hour)
+    // and the sealed ones, oldest window first.
+    this.version(2).stores({ profiles: 'id, [model+version+window+state], [state+window]' });
   }
 }
 

@@ -7,6 +7,7 @@ import type { EdgeloopDb } from './db.ts';
 import type { EdgeClient } from './edge-client.ts';
 import type { RuntimeEnv } from './env.ts';
 import type { ShadowModel } from './infer/shadow.ts';
+import type { ProfileCache } from './profile/record.ts';
 
 /** A model ready to predict, with what it was loaded from. */
 export interface LoadedModel {
@@ -38,4 +39,6 @@ export interface Runtime {
   /** The rollout's shadow version, run beside `loaded` on every predict; null when none. */
   shadow: ShadowModel | null;
   lastSync: SyncResult | null;
+  /** The open drift profiles last written, so a predict need not read its profile back. */
+  profiles: ProfileCache;
 }

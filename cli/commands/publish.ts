@@ -1,9 +1,9 @@
 import { type Command, emit, stringFlag, takeArgs } from '../lib/command.ts';
 import { usageError } from '../lib/errors.ts';
 import { bytes, table } from '../lib/format.ts';
-import { publishDir } from '../lib/publish.ts';
+import { type PublishProgress, publishDir, readManifest, readReferenceRows } from '../lib/publish.ts';
 
-const usage = 'edgeloop publish <dir> [--alias <alias> --reason <text>]';
+const usage = 'edgeloop publish <dir> [--reference <rows.json>] [--alias <alias> --reason <text>]';
 
 export const publish: Command = {
   name: 'publish',
@@ -13,18 +13,26 @@ export const publish: Command = {
 Reads <dir>/manifest.json, checks it, and uploads it with every file it lists as the
 model's next immutable version (one multipart request).
 
+  --reference <rows.json>
+                     profile these rows (an array of {feature: value} objects, e.g. the
+                     training data's features) with the manifest's feature schema and
+                     publish the profile as the version's reference for drift
   --alias <alias>    then move this alias to the new version
   --reason <text>    why the alias moves (kept in its history)`,
-  options: { alias: { type: 'string' }, reason: { type: 'string' } },
+  options: { alias: { type: 'string' }, reason: { type: 'string' }, reference: { type: 'string' } },
   async run(ctx) {
     const [dir = ''] = takeArgs(ctx, usage, ['dir']);
     const alias = stringFlag(ctx, 'alias');
     const reason = stringFlag(ctx, 'reason');
     if (reason !== undefined && alias === undefined) throw usageError(`--reason needs --alias; usage: ${usage}`);
-    const result = await publishDir(ctx.client, dir, (p) => {
+    const rowsFile = stringFlag(ctx, 'reference');
+    const reference = rowsFile === undefined ? undefined : await readReferenceRows(rowsFile, await readManifest(dir));
+    if (reference) ctx.info(`reference: profiled ${reference.count} rows from ${rowsFile}`);
+    const onProgress = (p: PublishProgress) => {
       if (p.kind === 'file') ctx.info(`[${p.index + 1}/${p.count}] ${p.path} (${bytes(p.size)})`);
       else ctx.info(`uploading ${p.files} files, ${bytes(p.bytes)}…`);
-    });
+    };
+    const result = await publishDir(ctx.client, dir, onProgress, reference ? { reference } : {});
     const moved = alias ? await ctx.client.setAlias(result.model, alias, result.version, reason) : undefined;
     emit(ctx, moved ? { ...result, alias: moved } : result, () => {
       ctx.out(`published ${result.model} v${result.version} (${result.files.length} files)`);

@@ -3,6 +3,7 @@ import {
   AliasInfo,
   ArchiveResult,
   CreatedKey,
+  DriftReport,
   ErrorBody,
   KeyInfo,
   KeyList,
@@ -119,6 +120,13 @@ export class EdgeClient {
 
   archive(model: string, version: number): Promise<ArchiveResult> {
     return this.request(ArchiveResult, `/v1/models/${seg(model)}/versions/${version}/archive`, { method: 'POST' });
+  }
+
+  /** The drift report of a version over [from, to) (ms or ISO 8601; the edge's default: the last 24 hours). */
+  getDrift(model: string, version: number, range: { from?: string; to?: string } = {}): Promise<DriftReport> {
+    const query = new URLSearchParams(Object.entries(range).filter((e): e is [string, string] => e[1] !== undefined));
+    const suffix = query.size ? `?${query}` : '';
+    return this.request(DriftReport, `/v1/models/${seg(model)}/versions/${version}/drift${suffix}`);
   }
 
   listRuns(model?: string): Promise<RunList> {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as v from 'valibot';
-import { Manifest, type PublishResult } from '../../protocol/index.ts';
+import { buildProfile, Manifest, type Profile, type PublishResult } from '../../protocol/index.ts';
 import type { EdgeClient } from './client.ts';
 import { CliError } from './errors.ts';
 
@@ -34,23 +34,62 @@ export async function readManifest(dir: string): Promise<Manifest> {
   return parsed.output;
 }
 
+/** Where `--reference` puts the reference profile it builds, unless the manifest names a path. */
+export const REFERENCE_PATH = 'reference.json';
+
+/**
+ * Reads `rows.json` (an array of rows: feature name → number, string or null) and profiles it
+ * with the manifest's feature schema: the reference drift is measured against.
+ */
+export async function readReferenceRows(file: string, manifest: Manifest): Promise<Profile> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(
+      `cannot read reference rows ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const rows = v.safeParse(ReferenceRows, json);
+  if (!rows.success) {
+    const issue = rows.issues[0];
+    const where = issue ? v.getDotPath(issue) : null;
+    throw new CliError(`invalid reference rows ${file}: ${where ? `${where}: ` : ''}${issue?.message ?? 'invalid'}`);
+  }
+  try {
+    return buildProfile(rows.output, manifest.features);
+  } catch (error) {
+    throw new CliError(`invalid reference rows ${file}: ${(error as Error).message}`);
+  }
+}
+
+const ReferenceRows = v.pipe(
+  v.array(v.record(v.string(), v.nullable(v.union([v.pipe(v.number(), v.finite()), v.string()])))),
+  v.minLength(1, 'need at least one row'),
+);
+
 /**
  * Publishes the manifest in `dir` and every file it lists as the model's next version, in
- * one multipart request (`manifest` + one part per file, named by its path).
+ * one multipart request (`manifest` + one part per file, named by its path). With `reference`,
+ * that profile is uploaded as the version's reference file (replacing one the manifest names).
  */
 export async function publishDir(
   client: EdgeClient,
   dir: string,
   onProgress: (p: PublishProgress) => void = () => {},
+  options: { reference?: Profile } = {},
 ): Promise<PublishResult> {
-  const manifest = await readManifest(dir);
+  const manifest = withReference(await readManifest(dir), options.reference);
   const form = new FormData();
   form.set('manifest', new Blob([JSON.stringify(manifest)], { type: 'application/json' }));
   let bytes = 0;
   for (const [index, file] of manifest.files.entries()) {
-    let data: Buffer;
+    let data: Uint8Array;
     try {
-      data = await readFile(join(dir, file.path));
+      data =
+        options.reference && file.path === manifest.reference?.path
+          ? new TextEncoder().encode(JSON.stringify(options.reference))
+          : await readFile(join(dir, file.path));
     } catch (error) {
       throw new CliError(`cannot read ${join(dir, file.path)}: ${(error as NodeJS.ErrnoException).code ?? error}`);
     }
@@ -60,4 +99,11 @@ export async function publishDir(
   }
   onProgress({ kind: 'upload', files: manifest.files.length, bytes });
   return client.publish(manifest.name, form);
+}
+
+function withReference(manifest: Manifest, reference: Profile | undefined): Manifest {
+  if (!reference) return manifest;
+  const path = manifest.reference?.path ?? REFERENCE_PATH;
+  const files = manifest.files.filter((f) => f.path !== path);
+  return { ...manifest, files: [...files, { path, role: 'reference' }], reference: { path } };
 }

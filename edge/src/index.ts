@@ -4,11 +4,14 @@ import { apiCors } from './http/cors.ts';
 import { notFound, onError } from './http/on-error.ts';
 import { aliases } from './routes/aliases.ts';
 import { clients } from './routes/clients.ts';
+import { drift } from './routes/drift.ts';
 import { events } from './routes/events.ts';
 import { health } from './routes/health.ts';
 import { keys } from './routes/keys.ts';
+import { metrics } from './routes/metrics.ts';
 import { models } from './routes/models.ts';
 import { openapi } from './routes/openapi.ts';
+import { profiles } from './routes/profiles.ts';
 import { publish } from './routes/publish.ts';
 import { rollout } from './routes/rollout.ts';
 import { runs } from './routes/runs.ts';
@@ -22,12 +25,15 @@ const app = new Hono<AppEnv>()
   .use('/v1/*', apiCors)
   .route('/', health)
   .route('/', openapi)
+  .route('/', metrics)
   .route('/v1/keys', keys)
   .route('/v1/models', publish)
   .route('/v1/models', aliases)
   .route('/v1/models', rollout)
   .route('/v1/models', models)
+  .route('/v1/models', drift)
   .route('/v1/events', events)
+  .route('/v1/profiles', profiles)
   .route('/v1/clients', clients)
   .route('/v1/runs', runs);
 

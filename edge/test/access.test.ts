@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { envelope, hourAgo, inDistribution, publishDrift } from './drift-helpers.ts';
 import {
   ADMIN_KEY,
   api,
@@ -48,6 +49,7 @@ async function version(): Promise<number> {
 }
 
 const READERS: Kind[] = ['read', 'publish', 'admin'];
+const DRIFT_MODEL = 'access-drift';
 const PUBLISHERS: Kind[] = ['publish', 'admin'];
 
 const routes: Route[] = [
@@ -133,6 +135,41 @@ const routes: Route[] = [
       );
     },
   },
+  {
+    name: 'POST /v1/profiles',
+    allowed: ['client', 'admin'],
+    prepare: async (key) => {
+      const v = await publishDrift(DRIFT_MODEL);
+      const body = {
+        v: 1,
+        clientId: 'c_access',
+        profiles: [envelope(DRIFT_MODEL, v, hourAgo(1), inDistribution(5, 1))],
+      };
+      return () => json('POST', '/v1/profiles', body, key);
+    },
+  },
+  {
+    name: 'GET /v1/models/{m}/versions/{v}/drift',
+    allowed: READERS,
+    prepare: async (key) => {
+      const v = await publishDrift(DRIFT_MODEL);
+      return () => api(`/v1/models/${DRIFT_MODEL}/versions/${v}/drift`, { key });
+    },
+  },
+  {
+    name: 'GET /v1/models/{m}/versions/{v}/drift/windows',
+    allowed: READERS,
+    prepare: async (key) => {
+      const v = await publishDrift(DRIFT_MODEL);
+      return () => api(`/v1/models/${DRIFT_MODEL}/versions/${v}/drift/windows`, { key });
+    },
+  },
+  {
+    name: 'POST /v1/models/{m}/versions/{v}/drift/ack',
+    allowed: PUBLISHERS,
+    prepare: async (key) => () => api(`/v1/models/${MODEL}/versions/1/drift/ack`, { method: 'POST', key }),
+  },
+  { name: 'GET /metrics', allowed: READERS, prepare: async (key) => () => api('/metrics', { key }) },
   {
     name: 'GET /v1/clients/{id}',
     allowed: READERS,

@@ -23,7 +23,7 @@ describe('registry reads', () => {
     const res = await api('/v1/models', { key: reader.key });
     expect(res.status).toBe(200);
     const { models } = (await res.json()) as { models: unknown[] };
-    expect(models).toContainEqual({ name: 'read-list', latestVersion: 2, aliases: { production: 1 } });
+    expect(models).toContainEqual({ name: 'read-list', latestVersion: 2, aliases: { production: 1 }, attention: {} });
   });
 
   it('lists the versions of a model, and 404s an unknown model', async () => {

@@ -32,6 +32,14 @@ describe('committed digits artifacts', () => {
       ['weights.bin', 'weights'],
       ['replay.bin', 'replay'],
       ['holdout.bin', 'holdout'],
+      ['reference.json', 'reference'],
+    ]);
+    expect(manifest.reference).toEqual({ path: 'reference.json' });
+    expect(manifest.features.features.map((f) => f.name)).toEqual([
+      'ink',
+      'mean_intensity',
+      'centroid_x',
+      'centroid_y',
     ]);
     for (const file of manifest.files) expect(sha256File(join(ARTIFACTS_DIR, file.path)), file.path).toBe(file.sha256);
     expect(manifest.training).toMatchObject({

@@ -71,7 +71,12 @@ describe('digits data', () => {
     const pixels = new Float32Array(PIXELS);
     pixels.fill(1, 0, 196);
     pixels.fill(0.25, 196, 392);
-    expect(digitFeatures(pixels)).toEqual({ ink: 0.25, mean_intensity: (196 + 49) / PIXELS });
+    const features = digitFeatures(pixels);
+    expect(features.ink).toBe(0.25);
+    expect(features.mean_intensity).toBeCloseTo((196 + 49) / PIXELS, 6);
+    expect(features.centroid_x).toBeCloseTo(0.5, 6);
+    // Rows 0–6 at full weight, rows 7–13 at a quarter: (24.5 + 73.5 / 4) / 8.75 rows, over 28.
+    expect(features.centroid_y).toBeCloseTo(4.9 / 28, 6);
   });
 
   it('shifts images by whole pixels within the given range, filling with zeros', () => {

@@ -1,6 +1,9 @@
 import { type DigitRecords, seededRandom, selectDigitRecords, shuffleInPlace } from './data.ts';
 import { NUM_CLASSES } from './model.ts';
 
+/** The demo model's split: a fixed seed, 8,000 to train on, 50 of each digit replayed. */
+export const DIGITS_SPLIT = { seed: 20251129, trainCount: 8000, replayPerClass: 50 } as const;
+
 /** The train / held-out split of the digits data, and the replay buffer drawn from train. */
 export interface DigitsSplit {
   train: DigitRecords;

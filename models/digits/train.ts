@@ -11,22 +11,21 @@ import { Manifest } from '../../protocol/manifest.ts';
 import { registerTrainingKernels } from '../../worker/train/kernels/index.ts';
 import { ARTIFACTS_DIR, saveLayersModel, sha256File } from './artifacts.ts';
 import { shiftDigits } from './augment.ts';
-import { encodeDigitRecords, IMAGE_SIZE, seededRandom } from './data.ts';
+import { encodeDigitRecords, seededRandom } from './data.ts';
 import { digitAccuracy, predictDigits } from './evaluate.ts';
-import { DIGIT_FEATURES } from './features.ts';
+import { DIGIT_FEATURES, DIGIT_INPUTS } from './features.ts';
 import { goldenFixture } from './golden.ts';
 import { loadMnistRecords, MNIST_DATASET } from './mnist-source.ts';
 import { buildDigitsModel, NUM_CLASSES } from './model.ts';
-import { splitDigits } from './split.ts';
+import { digitsReference, REFERENCE_FILE } from './reference.ts';
+import { DIGITS_SPLIT, splitDigits } from './split.ts';
 import { digitTensors } from './tensors.ts';
 
-const SEED = 20251129;
+const SEED = DIGITS_SPLIT.seed;
 const EPOCHS = Number(process.env.DIGITS_EPOCHS ?? 12);
 const BATCH_SIZE = 64;
 /** Largest random shift, in pixels, applied to training images each epoch. */
 const MAX_SHIFT = 2;
-const TRAIN_COUNT = 8000;
-const REPLAY_PER_CLASS = 50;
 /** Adam's learning rate per epoch: decays so the last epochs settle. */
 const learningRate = (epoch: number) => 0.002 * 0.8 ** epoch;
 
@@ -45,15 +44,7 @@ await setBackend('cpu');
 registerTrainingKernels('cpu');
 
 const all = loadMnistRecords();
-const {
-  train: trainSet,
-  holdout,
-  replay,
-} = splitDigits(all, {
-  seed: SEED,
-  trainCount: TRAIN_COUNT,
-  replayPerClass: REPLAY_PER_CLASS,
-});
+const { train: trainSet, holdout, replay } = splitDigits(all, DIGITS_SPLIT);
 console.log(`mnist: ${all.count} samples → train ${trainSet.count}, held out ${holdout.count}, replay ${replay.count}`);
 
 const model = buildDigitsModel();
@@ -88,16 +79,24 @@ mkdirSync(ARTIFACTS_DIR, { recursive: true });
 await saveLayersModel(model, ARTIFACTS_DIR);
 writeFileSync(join(ARTIFACTS_DIR, 'replay.bin'), encodeDigitRecords(replay));
 writeFileSync(join(ARTIFACTS_DIR, 'holdout.bin'), encodeDigitRecords(holdout));
-const roles = { 'model.json': 'model', 'weights.bin': 'weights', 'replay.bin': 'replay', 'holdout.bin': 'holdout' };
+writeFileSync(join(ARTIFACTS_DIR, REFERENCE_FILE), JSON.stringify(digitsReference(model, trainSet)));
+const roles = {
+  'model.json': 'model',
+  'weights.bin': 'weights',
+  'replay.bin': 'replay',
+  'holdout.bin': 'holdout',
+  [REFERENCE_FILE]: 'reference',
+};
 const manifest = v.parse(Manifest, {
   v: 1,
   name: 'digits',
   format: 'tfjs-layers',
   description: `Handwritten digit classifier: a ${model.countParams()}-parameter CNN on 28×28 grey images.`,
-  inputs: [{ name: 'image', dtype: 'float32', shape: [-1, IMAGE_SIZE, IMAGE_SIZE, 1] }],
+  inputs: DIGIT_INPUTS,
   outputs: [{ name: 'probabilities', dtype: 'float32', shape: [-1, NUM_CLASSES] }],
   labels: Array.from({ length: NUM_CLASSES }, (_, i) => String(i)),
   features: { features: DIGIT_FEATURES },
+  reference: { path: REFERENCE_FILE },
   files: Object.entries(roles).map(([path, role]) => ({ path, role, sha256: sha256File(join(ARTIFACTS_DIR, path)) })),
   metrics: { heldOutAccuracy, trainAccuracy },
   training: {

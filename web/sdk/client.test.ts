@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import { createClient } from './client.ts';
-import { pixelsToTransfer } from './options.ts';
+import { parseClientOptions, parsePredictOptions, pixelsToTransfer } from './options.ts';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -38,5 +38,33 @@ describe('pixelsToTransfer', () => {
 
   it('rejects what is neither an array nor a Float32Array', () => {
     expect(() => pixelsToTransfer('0.5' as never)).toThrow(EdgeloopError);
+  });
+});
+
+describe('parsePredictOptions', () => {
+  it('passes app features through and refuses malformed ones with INVALID_INPUT', () => {
+    expect(parsePredictOptions({ features: { device: 'pen', pressure: 0.5, tilt: null } })).toEqual({
+      features: { device: 'pen', pressure: 0.5, tilt: null },
+    });
+    expect(parsePredictOptions({})).toEqual({});
+    const bad = [
+      { features: { pressure: Number.NaN } },
+      { features: { device: 'x'.repeat(257) } },
+      { features: { device: ['pen'] } },
+      { features: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`f${i}`, 1])) },
+      { extra: true },
+    ];
+    for (const options of bad) {
+      expect(() => parsePredictOptions(options), JSON.stringify(options).slice(0, 60)).toThrow(
+        /INVALID_INPUT.*options/,
+      );
+    }
+  });
+
+  it('takes shareFeatures in the client options, off by default', () => {
+    const base = { endpoint: 'https://edge.example', key: 'k' };
+    expect(parseClientOptions(base).shareFeatures).toBe(false);
+    expect(parseClientOptions({ ...base, shareFeatures: true }).shareFeatures).toBe(true);
+    expect(() => parseClientOptions({ ...base, shareFeatures: 'yes' })).toThrow(EdgeloopError);
   });
 });

@@ -3,6 +3,7 @@ import type {
   BenchmarkResult,
   LoadOptions,
   LoadResult,
+  PredictOptions,
   PredictResult,
   SyncResult,
   TrainOptions,
@@ -11,7 +12,7 @@ import type {
   WorkerStatus,
 } from '../../protocol/worker-api.ts';
 import { connect } from './connection.ts';
-import { type ClientOptions, parseClientOptions, pixelsToTransfer } from './options.ts';
+import { type ClientOptions, parseClientOptions, parsePredictOptions, pixelsToTransfer } from './options.ts';
 
 /** Message options without the protocol version: the SDK adds `v: 1` (passing it is allowed). */
 export type Unversioned<T> = Omit<T, 'v'> & { v?: 1 };
@@ -25,13 +26,17 @@ export interface EdgeloopClient {
   readonly clientId: string;
   /** Resolves the alias on the edge, downloads (or reuses the cached) model and picks a backend. */
   load(options: Unversioned<LoadOptions>): Promise<LoadResult>;
-  /** Runs the loaded model on 784 values in [0, 1] (row-major 28×28) and records the prediction. */
-  predict(pixels: Float32Array | readonly number[]): Promise<PredictResult>;
+  /**
+   * Runs the loaded model on 784 values in [0, 1] (row-major 28×28) and records the prediction.
+   * `options.features` gives the model's app-supplied features (manifest features without a
+   * `source`); they stay on the device unless the client was created with `shareFeatures`.
+   */
+  predict(pixels: Float32Array | readonly number[], options?: PredictOptions): Promise<PredictResult>;
   /** Records the true label of an earlier prediction. */
   feedback(predictionId: string, label: number): Promise<void>;
   /** Fine-tunes the loaded model on this device's feedback; `onProgress` is called once per epoch. */
   train(options?: Unversioned<TrainOptions>, onProgress?: (progress: TrainProgress) => void): Promise<TrainResult>;
-  /** Sends recorded events waiting in the outbox to the edge. */
+  /** Sends recorded events waiting in the outbox to the edge, then this device's drift profiles. */
   sync(): Promise<SyncResult>;
   status(): Promise<WorkerStatus>;
   /** Times `iterations` predicts inside the worker, without the page ↔ worker hop. */
@@ -50,14 +55,18 @@ export interface EdgeloopClient {
  * const client = await createClient({ endpoint: 'https://edge.example', key: 'pk_client_…' });
  * await client.load({ model: 'digits', alias: 'production' });
  * const { label, predictionId } = await client.predict(pixels); // 784 floats in [0, 1]
+ * await client.predict(pixels, { features: { device: 'pen' } }); // a feature the manifest leaves to the app
  * await client.feedback(predictionId, 7);
  * try {
  *   await client.train({ epochs: 3 }, ({ epoch, epochs }) => console.log(`epoch ${epoch}/${epochs}`));
  * } catch (error) {
  *   if (error instanceof EdgeloopError && error.code === 'NO_FEEDBACK') console.log('correct a prediction first');
  * }
- * await client.sync();
+ * const { profiles } = await client.sync(); // profiles.sent: hourly drift profiles sent
  * client.close();
+ *
+ * // Also send each prediction's app features with its event (off by default):
+ * await createClient({ endpoint: 'https://edge.example', key: 'pk_client_…', shareFeatures: true });
  */
 export async function createClient(options: ClientOptions): Promise<EdgeloopClient> {
   const init = { ...parseClientOptions(options), v: 1 as const };
@@ -66,9 +75,10 @@ export async function createClient(options: ClientOptions): Promise<EdgeloopClie
   return {
     clientId: started.clientId,
     load: (load) => call((api) => api.load({ ...load, v: 1 })),
-    predict: async (pixels) => {
+    predict: async (pixels, options = {}) => {
+      const checked = parsePredictOptions(options);
       const input = pixelsToTransfer(pixels);
-      return call((api) => api.predict(Comlink.transfer(input, [input.buffer])));
+      return call((api) => api.predict(Comlink.transfer(input, [input.buffer]), checked));
     },
     feedback: (predictionId, label) => call((api) => api.feedback(predictionId, label)),
     train: (train = {}, onProgress) =>

@@ -6,6 +6,7 @@ export type {
   BackendReport,
   BenchmarkResult,
   LoadResult,
+  PredictOptions,
   PredictResult,
   SyncResult,
   TrainProgress,

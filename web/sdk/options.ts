@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { EdgeloopError } from '../../protocol/errors.ts';
-import { InitOptions } from '../../protocol/worker-api.ts';
+import { InitOptions, PredictOptions } from '../../protocol/worker-api.ts';
 
 /** What a host page passes to `createClient`: the worker's InitOptions less `v`, which the SDK fills in. */
 export const ClientOptions = v.omit(InitOptions, ['v']);
@@ -14,7 +14,22 @@ export type ClientOptions = v.InferInput<typeof ClientOptions>;
  * parseClientOptions({ endpoint: 'nope', key: 'k' }); // throws "[INVALID_INPUT] options.endpoint: Invalid URL…"
  */
 export function parseClientOptions(options: unknown): v.InferOutput<typeof ClientOptions> {
-  const result = v.safeParse(ClientOptions, options);
+  return parseOptions(ClientOptions, options);
+}
+
+/**
+ * Checks `predict`'s options page-side (shape only: which names the model takes is checked in
+ * the worker against its manifest).
+ *
+ * @example
+ * parsePredictOptions({ features: { pressure: Number.NaN } }); // throws "[INVALID_INPUT] options.features.pressure: …"
+ */
+export function parsePredictOptions(options: unknown): v.InferOutput<typeof PredictOptions> {
+  return parseOptions(PredictOptions, options);
+}
+
+function parseOptions<S extends v.GenericSchema>(schema: S, options: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, options);
   if (result.success) return result.output;
   const issue = result.issues[0];
   const path = v.getDotPath(issue);

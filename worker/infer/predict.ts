@@ -1,21 +1,35 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
+import type { FeatureValues } from '../../protocol/events.ts';
 import type { PredictResult } from '../../protocol/worker-api.ts';
 import { withStorage } from '../db.ts';
+import { checkAppFeatures } from '../profile/app-features.ts';
+import { predictionProfile } from '../profile/observe.ts';
+import { addToOpenProfile, hourOf } from '../profile/record.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { appendEvent } from '../sync/outbox.ts';
 import { argmax, runModel } from './run-model.ts';
 import { countShadow, runShadow } from './shadow.ts';
 
 /**
- * Runs the loaded model on one input and records the prediction (input kept on the device,
- * outputs also queued as a `prediction` event) in one transaction. A loaded shadow runs on the
- * same input and its label and agreement are recorded too; the result is the same without it.
+ * Runs the loaded model on one input and records the prediction (input and app features kept on
+ * the device, outputs also queued as a `prediction` event, and both added to the hour's open
+ * drift profile) in one transaction. A loaded shadow runs on the same input and its label and
+ * agreement are recorded too; the result is the same without it. The app's features go into
+ * the event only with `shareFeatures`.
  *
  * @example
  * const result = await predict(runtime, loaded, pixels); // pixels: Float32Array(784) in [0, 1]
+ * await predict(runtime, loaded, pixels, { device: 'pen' }); // a manifest feature without a source
  */
-export async function predict(runtime: Runtime, loaded: LoadedModel, input: Float32Array): Promise<PredictResult> {
+export async function predict(
+  runtime: Runtime,
+  loaded: LoadedModel,
+  input: Float32Array,
+  features?: FeatureValues,
+): Promise<PredictResult> {
   checkInput(input, loaded.inputSize);
+  const { manifest } = loaded.info;
+  if (features) checkAppFeatures(manifest, features);
   const backend = runtime.backends.active ?? loaded.backend.backend;
   const start = performance.now();
   const probabilities = await runModel(loaded, input);
@@ -26,11 +40,15 @@ export async function predict(runtime: Runtime, loaded: LoadedModel, input: Floa
   // After the latency is taken and the label fixed: the shadow only observes.
   const shadow = await runShadow(runtime.shadow, input, label);
   const withShadow = shadow ? { shadow } : {};
+  const withFeatures = features ? { features } : {};
+  const shared = runtime.options.shareFeatures ? withFeatures : {};
+  const addition = predictionProfile(manifest, input, features, outputs);
   const predictionId = crypto.randomUUID();
   const ts = Date.now();
   const { db } = runtime;
+  const window = { model: loaded.name, version: loaded.version, window: hourOf(ts) };
   await withStorage('record prediction', () =>
-    db.transaction('rw', db.predictions, db.outbox, db.meta, async () => {
+    db.transaction('rw', db.predictions, db.outbox, db.meta, db.profiles, async () => {
       await db.predictions.add({
         id: predictionId,
         ts,
@@ -42,7 +60,9 @@ export async function predict(runtime: Runtime, loaded: LoadedModel, input: Floa
         backend,
         latencyMs,
         ...withShadow,
+        ...withFeatures,
       });
+      await addToOpenProfile(db, runtime.profiles, window, addition, ts);
       await appendEvent(db, {
         id: predictionId,
         predictionId,
@@ -54,6 +74,7 @@ export async function predict(runtime: Runtime, loaded: LoadedModel, input: Floa
         backend,
         latencyMs,
         ...withShadow,
+        ...shared,
       });
     }),
   );

@@ -14,12 +14,13 @@ export const BATCH_SIZE = 100;
  * edge's code, never resent) when the edge refused it. A failed request leaves its batch
  * pending and throws NETWORK or EDGE_ERROR; batches sent before it stay acknowledged.
  * The batch id is derived from the seq range, so a batch retried after a lost reply is the
- * same batch to the edge, which counts it once. Callers must not run two syncs at once.
+ * same batch to the edge, which counts it once. Callers must not run two syncs at once; they
+ * record the sync (with its profiles) as `lastSync`.
  *
  * @example
  * const result = await syncOutbox(runtime); // { sent: 3, accepted: 3, duplicates: 0, rejected: 0, pending: 0, … }
  */
-export async function syncOutbox(runtime: Runtime): Promise<SyncResult> {
+export async function syncOutbox(runtime: Runtime): Promise<Omit<SyncResult, 'profiles'>> {
   const { db, edge, clientId } = runtime;
   const totals = { sent: 0, accepted: 0, duplicates: 0, rejected: 0 };
   for (;;) {
@@ -44,10 +45,7 @@ export async function syncOutbox(runtime: Runtime): Promise<SyncResult> {
     totals.rejected += reply.rejected.length;
   }
   const pending = await withStorage('count outbox', () => pendingCount(db));
-  const result: SyncResult = { v: 1, ...totals, pending, at: Date.now() };
-  await withStorage('record sync', () => db.meta.put({ key: 'lastSync', value: result }));
-  runtime.lastSync = result;
-  return result;
+  return { v: 1, ...totals, pending, at: Date.now() };
 }
 
 function checkReply(reply: EventBatchResult, size: number): void {

@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { Event, EventBatch } from '../../protocol/events.ts';
 import { sha256Hex } from '../../protocol/hash.ts';
 import type { FileRole, Manifest } from '../../protocol/manifest.ts';
+import { Profile, ProfileBatch, type ProfileBatchResult, ProfileEnvelope } from '../../protocol/profile/index.ts';
 import type { VersionInfo } from '../../protocol/registry.ts';
 import { FakeRuns } from './fake-runs.ts';
 
@@ -16,8 +17,8 @@ export type EventsFailure = 'network' | 'lost-reply' | 500;
 
 /**
  * A small in-memory stand-in for the edge (unit tests only; the real edge runs in workerd and
- * Playwright tests): resolve, version info, file download, idempotent event ingest and
- * experiment runs (`runs`).
+ * Playwright tests): resolve, version info, file download, idempotent event and profile ingest
+ * and experiment runs (`runs`).
  */
 export class FakeEdge {
   readonly key = 'test-client-key';
@@ -36,6 +37,12 @@ export class FakeEdge {
   readonly runs = new FakeRuns();
   /** A code to reject an event with, or null to accept it. */
   rejectEvent: (event: Event) => string | null = () => null;
+  /** Profiles stored, by `clientId/profileId`: a retried profile is counted once. */
+  readonly profiles = new Map<string, ProfileEnvelope & { profile: Profile }>();
+  /** How the next POST /v1/profiles calls go wrong (as for events). */
+  profilesFailures: EventsFailure[] = [];
+  /** A code to reject a profile with, 'capped' to take it without merging, or null to accept it. */
+  judgeProfile: (envelope: ProfileEnvelope) => string | null = () => null;
 
   async publish(model: string, version: number, files: FakeFile[], manifest?: Partial<Manifest>): Promise<void> {
     const stored = await Promise.all(
@@ -72,6 +79,7 @@ export class FakeEdge {
 
     const route = url.pathname.split('/').map(decodeURIComponent);
     if (method === 'POST' && url.pathname === '/v1/events') return this.#ingest(body);
+    if (method === 'POST' && url.pathname === '/v1/profiles') return this.#ingestProfiles(body);
     if (route[1] === 'v1' && route[2] === 'runs') return this.runs.handle(method, route, body);
     if (method !== 'GET' || route[1] !== 'v1' || route[2] !== 'models') return error(404, 'NOT_FOUND', url.pathname);
     const model = route[3] ?? '';
@@ -125,6 +133,38 @@ export class FakeEdge {
     });
     if (failure === 'lost-reply') throw new TypeError('fetch failed: connection reset');
     return Response.json({ accepted, duplicates, rejected });
+  }
+
+  #ingestProfiles(body: unknown): Response {
+    const failure = this.profilesFailures.shift();
+    if (failure === 'network') throw new TypeError('fetch failed');
+    if (failure === 500) return error(500, 'INTERNAL', 'database unavailable');
+    const batch = v.safeParse(ProfileBatch, body);
+    if (!batch.success) return error(400, 'INVALID_BODY', batch.issues[0].message);
+    const result: ProfileBatchResult = { accepted: 0, duplicates: 0, capped: 0, rejected: [] };
+    batch.output.profiles.forEach((raw, index) => {
+      const envelope = v.safeParse(ProfileEnvelope, raw);
+      const profile = envelope.success ? v.safeParse(Profile, envelope.output.profile) : null;
+      if (!envelope.success || !profile?.success) {
+        result.rejected.push({ index, code: 'INVALID_PROFILE', message: 'invalid profile' });
+        return;
+      }
+      const key = `${batch.output.clientId}/${envelope.output.id}`;
+      if (this.profiles.has(key)) {
+        result.duplicates++;
+        return;
+      }
+      const verdict = this.judgeProfile(envelope.output);
+      if (verdict && verdict !== 'capped') {
+        result.rejected.push({ index, code: verdict, message: 'refused' });
+        return;
+      }
+      this.profiles.set(key, { ...envelope.output, profile: profile.output });
+      if (verdict === 'capped') result.capped++;
+      else result.accepted++;
+    });
+    if (failure === 'lost-reply') throw new TypeError('fetch failed: connection reset');
+    return Response.json(result);
   }
 }
 

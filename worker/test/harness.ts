@@ -1,7 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import type { BackendPreference } from '../../protocol/worker-api.ts';
+import type { Manifest } from '../../protocol/manifest.ts';
+import type { BackendPreference, InitOptions } from '../../protocol/worker-api.ts';
 import { createWorkerApi } from '../api.ts';
 import { EdgeloopDb, type IndexedDbSource } from '../db.ts';
 import { FakeEdge } from './fake-edge.ts';
@@ -15,7 +16,9 @@ const DB_NAME = 'edgeloop-test';
  * A worker API wired to a fresh fake edge and a fresh in-memory IndexedDB, already initialised.
  * `db()` opens a second connection to the same database so tests can look inside.
  */
-export async function startWorker(options: { backend?: BackendPreference; edge?: FakeEdge } = {}) {
+export async function startWorker(
+  options: { backend?: BackendPreference; edge?: FakeEdge; init?: Partial<InitOptions> } = {},
+) {
   const edge = options.edge ?? new FakeEdge();
   const storage: IndexedDbSource = { indexedDB: new IDBFactory(), IDBKeyRange };
   const api = createWorkerApi({ fetch: edge.fetch, indexedDB: storage, defaultWasmPath: NODE_WASM_PATH });
@@ -25,14 +28,15 @@ export async function startWorker(options: { backend?: BackendPreference; edge?:
     key: edge.key,
     backend: options.backend ?? 'cpu',
     dbName: DB_NAME,
+    ...options.init,
   });
   return { api, edge, clientId, storage, db: () => new EdgeloopDb(DB_NAME, storage) };
 }
 
-/** Publishes the tiny test model as digits v1 (alias production) on the edge. */
-export async function publishTinyModel(edge: FakeEdge, version = 1): Promise<void> {
+/** Publishes the tiny test model as digits v1 (alias production) on the edge; `manifest` overrides its manifest's fields. */
+export async function publishTinyModel(edge: FakeEdge, version = 1, manifest?: Partial<Manifest>): Promise<void> {
   await tf.setBackend('cpu');
-  await edge.publish('digits', version, await tinyModelFiles());
+  await edge.publish('digits', version, await tinyModelFiles(), manifest);
 }
 
 /** A valid input: 784 floats in [0, 1]. */

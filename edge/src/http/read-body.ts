@@ -65,3 +65,26 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
 export function mediaType(request: Request): string {
   return (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
+
+/**
+ * Reads a JSON request body (optionally gzip-encoded) of at most `maxBytes`: 415 unless it is
+ * sent as application/json, 400 INVALID_BODY unless it is UTF-8 JSON. `what` names it in errors.
+ *
+ * @example
+ * const json = await readJson(c.req.raw, MAX_EVENTS_BYTES, 'events');
+ */
+export async function readJson(request: Request, maxBytes: number, what: string): Promise<unknown> {
+  if (mediaType(request) !== 'application/json') {
+    throw new ApiError(
+      415,
+      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      `send ${what} as application/json (optionally gzip-encoded)`,
+    );
+  }
+  const bytes = await readBody(request, maxBytes);
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    throw new ApiError(400, ErrorCode.INVALID_BODY, 'body is not valid JSON');
+  }
+}

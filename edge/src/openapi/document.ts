@@ -23,7 +23,9 @@ function operationObject(op: Operation): Json {
         description: 'file bytes',
         content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
       }
-    : { description: 'success', ...(op.response ? { content: jsonContent(op.response) } : {}) };
+    : op.text
+      ? { description: 'text', content: { 'text/plain': { schema: { type: 'string' } } } }
+      : { description: 'success', ...(op.response ? { content: jsonContent(op.response) } : {}) };
   const error = { description: 'error (stable code)', content: jsonContent(ErrorBody) };
   return {
     summary: op.summary,

@@ -3,6 +3,7 @@ import { ClientConfig } from '../../../protocol/config.ts';
 import { ClientInfo, EventBatch, EventBatchResult } from '../../../protocol/events.ts';
 import type { Scope } from '../../../protocol/keys.ts';
 import { CreatedKey, CreateKey, KeyInfo, KeyList } from '../../../protocol/keys.ts';
+import { DriftReport, ProfileBatch, ProfileBatchResult } from '../../../protocol/profile/index.ts';
 import {
   AliasInfo,
   Health,
@@ -24,6 +25,7 @@ import {
   RunList,
   UpdateRun,
 } from '../../../protocol/runs.ts';
+import { DriftAck, DriftWindows } from '../drift/schemas.ts';
 
 /** One documented route: the same valibot schemas the handlers validate with. */
 export interface Operation {
@@ -36,9 +38,10 @@ export interface Operation {
   /** JSON body, or 'multipart' for the publish form. */
   body?: GenericSchema | 'multipart';
   response?: GenericSchema;
-  /** Success status, 200 unless given; 'bytes' answers a file. */
+  /** Success status, 200 unless given; 'bytes' answers a file, 'text' plain text (Prometheus). */
   status?: 200 | 201;
   bytes?: true;
+  text?: true;
   query?: readonly string[];
 }
 
@@ -55,7 +58,20 @@ export const operations: readonly Operation[] = [
     scopes: [],
     response: ClientConfig,
   },
-  { method: 'get', path: '/v1/models', summary: 'Models with their aliases', scopes: READ, response: ModelList },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus text exposition: per-feature drift, dataset drift share, alerts',
+    scopes: READ,
+    text: true,
+  },
+  {
+    method: 'get',
+    path: '/v1/models',
+    summary: 'Models with their aliases and the aliases whose version drifted (attention)',
+    scopes: READ,
+    response: ModelList,
+  },
   {
     method: 'post',
     path: '/v1/models/{model}/versions',
@@ -86,6 +102,29 @@ export const operations: readonly Operation[] = [
     summary: 'Archive a version no alias or rollout uses',
     scopes: PUBLISH,
     response: ArchiveResult,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/versions/{version}/drift',
+    summary: 'Drift of the merged client profiles in [from, to) (default the last 24 h) against the reference',
+    scopes: READ,
+    response: DriftReport,
+    query: ['from', 'to'],
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/versions/{version}/drift/windows',
+    summary: 'One drift report per hour with data in [from, to), for charts',
+    scopes: READ,
+    response: DriftWindows,
+    query: ['from', 'to'],
+  },
+  {
+    method: 'post',
+    path: '/v1/models/{model}/versions/{version}/drift/ack',
+    summary: "Acknowledge the version's open drift alerts (clears its attention)",
+    scopes: PUBLISH,
+    response: DriftAck,
   },
   {
     method: 'put',
@@ -132,6 +171,14 @@ export const operations: readonly Operation[] = [
     scopes: ['client'],
     body: EventBatch,
     response: EventBatchResult,
+  },
+  {
+    method: 'post',
+    path: '/v1/profiles',
+    summary: 'Drift profiles of a client, one per model version and hour (idempotent per id)',
+    scopes: ['client'],
+    body: ProfileBatch,
+    response: ProfileBatchResult,
   },
   {
     method: 'get',

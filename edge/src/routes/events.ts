@@ -6,28 +6,14 @@ import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describeIssues } from '../http/issues.ts';
-import { mediaType, readBody } from '../http/read-body.ts';
+import { readJson } from '../http/read-body.ts';
 import { insertEvents } from '../storage/events.ts';
 
 /** Largest events body, after gzip decoding (500 events with room for big outputs). */
 export const MAX_EVENTS_BYTES = 5 * 1024 * 1024;
 
 async function readBatch(request: Request): Promise<EventBatch> {
-  if (mediaType(request) !== 'application/json') {
-    throw new ApiError(
-      415,
-      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-      'send events as application/json (optionally gzip-encoded)',
-    );
-  }
-  const bytes = await readBody(request, MAX_EVENTS_BYTES);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
-  } catch {
-    throw new ApiError(400, ErrorCode.INVALID_BODY, 'body is not valid JSON');
-  }
-  const batch = v.safeParse(EventBatch, json);
+  const batch = v.safeParse(EventBatch, await readJson(request, MAX_EVENTS_BYTES, 'events'));
   if (!batch.success) throw new ApiError(400, ErrorCode.INVALID_BODY, describeIssues(batch.issues));
   return batch.output;
 }

@@ -1,5 +1,6 @@
 import type { Manifest } from '../../../protocol/manifest.ts';
 import type { ModelList, StoredFile, VersionInfo, VersionList, VersionStatus } from '../../../protocol/registry.ts';
+import { attentionByModel } from './drift.ts';
 
 /** A file of a version as recorded in D1. */
 export interface FileRecord extends StoredFile {
@@ -73,7 +74,7 @@ export async function insertVersion(
   return version;
 }
 
-/** Every model with its latest version number and its aliases. */
+/** Every model with its latest version number, its aliases and those needing attention (drift). */
 export async function listModels(db: D1Database): Promise<ModelList> {
   const [models, aliases] = await db.batch([
     db.prepare(
@@ -82,10 +83,12 @@ export async function listModels(db: D1Database): Promise<ModelList> {
     ),
     db.prepare('SELECT model, alias, version FROM aliases ORDER BY model, alias'),
   ]);
+  const attention = await attentionByModel(db);
   const list: ModelList['models'] = ((models?.results ?? []) as { name: string; latest: number }[]).map((row) => ({
     name: row.name,
     latestVersion: row.latest,
     aliases: {},
+    attention: attention.get(row.name) ?? {},
   }));
   const byName = new Map(list.map((model) => [model.name, model]));
   for (const row of (aliases?.results ?? []) as { model: string; alias: string; version: number }[]) {

@@ -1,0 +1,42 @@
+/**
+ * SQLite schema of a DriftAggregator (one per model@version). Created idempotently when the
+ * object starts; add tables or columns with new `IF NOT EXISTS`/ALTER statements, never edits.
+ *
+ * - `received`: every profile id a client sent, with what became of it (accepted or capped),
+ *   so a retry is a duplicate whatever it carries.
+ * - `contributions`: rows each client has had merged into each hour window (the cap).
+ * - `windows`: the merged profile of each hour window (JSON).
+ * - `alerts`: one per drifted window, with the webhook delivery state.
+ */
+export const DRIFT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS received (
+  client_id TEXT NOT NULL,
+  profile_id TEXT NOT NULL,
+  window INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('accepted', 'capped')),
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (client_id, profile_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contributions (
+  window INTEGER NOT NULL,
+  client_id TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  PRIMARY KEY (window, client_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS windows (
+  window INTEGER PRIMARY KEY,
+  profile TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+  window INTEGER PRIMARY KEY,
+  payload TEXT NOT NULL,
+  delivery TEXT NOT NULL CHECK (delivery IN ('none', 'pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_error TEXT,
+  delivered_at INTEGER,
+  created_at INTEGER NOT NULL
+);
+`;

@@ -1,0 +1,93 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env.ts';
+import { requireScope } from '../auth/require-scope.ts';
+import { driftMetrics } from '../storage/drift.ts';
+
+/** Prometheus text exposition format 0.0.4. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+type Labels = Readonly<Record<string, string | number>>;
+
+/**
+ * A label value escaped as the exposition format asks: backslash, double quote and newline.
+ *
+ * @example
+ * escapeLabel('a "b"\n'); // 'a \\"b\\"\\n'
+ */
+export const escapeLabel = (value: string): string =>
+  value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+const sample = (name: string, labels: Labels, value: number): string => {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`);
+  const shown = Number.isNaN(value)
+    ? 'NaN'
+    : value === Infinity
+      ? '+Inf'
+      : value === -Infinity
+        ? '-Inf'
+        : String(value);
+  return `${name}{${pairs.join(',')}} ${shown}`;
+};
+
+/** One metric family: HELP and TYPE lines, then its samples (HELP text escapes \ and newline). */
+function family(name: string, type: 'gauge' | 'counter', help: string, samples: readonly string[]): string[] {
+  return [`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`, ...samples];
+}
+
+/**
+ * The drift section: each version's latest per-feature verdict (from its most recent window
+ * with data), dataset drift share and how many windows raised an alert.
+ *
+ * @example
+ * const lines = await driftSection(env.DB); // ['# HELP edgeloop_drift_statistic …', …]
+ */
+export async function driftSection(db: D1Database): Promise<string[]> {
+  const { stats, datasets, alerts } = await driftMetrics(db);
+  const feature = (row: (typeof stats)[number]) => ({
+    model: row.model,
+    version: row.version,
+    feature: row.feature,
+    method: row.method,
+  });
+  return [
+    ...family(
+      'edgeloop_drift_statistic',
+      'gauge',
+      'Drift statistic of a feature in the latest window with data, against the reference profile.',
+      stats.map((row) => sample('edgeloop_drift_statistic', feature(row), row.statistic ?? Number.NaN)),
+    ),
+    ...family(
+      'edgeloop_drift_threshold',
+      'gauge',
+      'Threshold the drift statistic is judged by (a p-value for ks and chisquare).',
+      stats.map((row) => sample('edgeloop_drift_threshold', feature(row), row.threshold)),
+    ),
+    ...family(
+      'edgeloop_drift_detected',
+      'gauge',
+      '1 when the feature drifted in the latest window with data, else 0.',
+      stats.map((row) => sample('edgeloop_drift_detected', feature(row), row.drifted ? 1 : 0)),
+    ),
+    ...family(
+      'edgeloop_drift_dataset_share',
+      'gauge',
+      'Share of features that drifted in the latest window with data.',
+      datasets.map((row) =>
+        sample('edgeloop_drift_dataset_share', { model: row.model, version: row.version }, row.drifted_share),
+      ),
+    ),
+    ...family(
+      'edgeloop_drift_alerts_total',
+      'counter',
+      'Hour windows that raised a drift alert.',
+      alerts.map((row) => sample('edgeloop_drift_alerts_total', { model: row.model, version: row.version }, row.n)),
+    ),
+  ];
+}
+
+/** `GET /metrics`: Prometheus exposition; sections are added here (inference metrics next). */
+export const metrics = new Hono<AppEnv>().get('/metrics', requireScope('read'), async (c) => {
+  const lines = await driftSection(c.env.DB);
+  c.header('Cache-Control', 'no-store');
+  return c.body(`${lines.join('\n')}\n`, 200, { 'Content-Type': METRICS_CONTENT_TYPE });
+});

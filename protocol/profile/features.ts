@@ -1,0 +1,77 @@
+import type { FeatureSource, Manifest } from '../manifest.ts';
+import type { ProfileRow } from './schema.ts';
+
+/** Pixel value from which `ink` counts a value as inked, when the source names no threshold. */
+export const DEFAULT_INK_THRESHOLD = 0.5;
+
+/**
+ * The features of one example that the manifest says how to compute (those with a `source`),
+ * from the model's input as a flat row-major array. Features without a source are the app's to
+ * supply. A statistic that is undefined for this input (the centroid of an all-zero image, an
+ * index past the end) is null, which profiles count as missing.
+ *
+ * @example
+ * extractFeatures(manifest, pixels); // { ink: 0.19, mean_intensity: 0.13, centroid_x: 0.5, centroid_y: 0.48 }
+ */
+export function extractFeatures(manifest: Pick<Manifest, 'inputs' | 'features'>, input: Float32Array): ProfileRow {
+  const row: Record<string, number | null> = {};
+  const shape = manifest.inputs[0]?.shape ?? [];
+  for (const feature of manifest.features.features) {
+    if (feature.source) row[feature.name] = compute(feature.source, input, shape);
+  }
+  return row;
+}
+
+function compute(source: FeatureSource, input: Float32Array, shape: readonly number[]): number | null {
+  if ('index' in source) return source.index < input.length ? (input[source.index] as number) : null;
+  switch (source.stat) {
+    case 'mean':
+      return input.length ? sum(input) / input.length : null;
+    case 'std':
+      return std(input);
+    case 'ink':
+      return inkShare(input, source.threshold ?? DEFAULT_INK_THRESHOLD);
+    case 'centroid_x':
+      return centroid(input, shape, 'x');
+    case 'centroid_y':
+      return centroid(input, shape, 'y');
+  }
+}
+
+function sum(input: Float32Array): number {
+  let total = 0;
+  for (const x of input) total += x;
+  return total;
+}
+
+function std(input: Float32Array): number | null {
+  if (!input.length) return null;
+  const mean = sum(input) / input.length;
+  let squares = 0;
+  for (const x of input) squares += (x - mean) ** 2;
+  return Math.sqrt(squares / input.length);
+}
+
+function inkShare(input: Float32Array, threshold: number): number | null {
+  if (!input.length) return null;
+  let inked = 0;
+  for (const x of input) if (x >= threshold) inked++;
+  return inked / input.length;
+}
+
+/** Value-weighted centre along one axis of an NHWC image, as a share of its width or height. */
+function centroid(input: Float32Array, shape: readonly number[], axis: 'x' | 'y'): number | null {
+  const [, height, width, channels = 1] = shape;
+  if (shape.length < 3 || !height || !width || height * width * channels !== input.length) return null;
+  let total = 0;
+  let weighted = 0;
+  for (let i = 0; i < input.length; i++) {
+    const x = input[i] as number;
+    const pixel = Math.floor(i / channels);
+    const position = axis === 'x' ? pixel % width : Math.floor(pixel / width);
+    total += x;
+    weighted += x * (position + 0.5);
+  }
+  if (total <= 0) return null;
+  return weighted / total / (axis === 'x' ? width : height);
+}

@@ -1,0 +1,11 @@
+export * from './build.ts';
+export * from './features.ts';
+export * from './kll.ts';
+export * from './merge.ts';
+export type { FeedbackItem } from './outputs.ts';
+export * from './performance.ts';
+export * from './report.schema.ts';
+export * from './report.ts';
+export * from './schema.ts';
+export * from './stats.ts';
+export * from './upload.ts';
