@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../protocol/hash.ts';
+import { buildProfile } from '../../protocol/profile/index.ts';
 import { ADMIN_KEY, api, bytes, count, expectError, manifest, publish, publishForm } from './helpers.ts';
 
 async function blobCount(): Promise<number> {
@@ -184,7 +185,10 @@ describe('manifest lineage, drift thresholds and reference profile', () => {
       reference: { path: 'reference.json' },
     };
     man.files[1] = { path: 'reference.json', role: 'reference' };
-    const res = await publish('pub-lineage', { 'model.json': bytes('{"a":2}'), 'reference.json': bytes('{}') }, man);
+    const reference = bytes(
+      JSON.stringify(buildProfile([{ ink: 0.2 }, { ink: 0.3 }], { features: [{ name: 'ink', kind: 'numeric' }] })),
+    );
+    const res = await publish('pub-lineage', { 'model.json': bytes('{"a":2}'), 'reference.json': reference }, man);
     expect(res.status).toBe(201);
     const info = (await (await api('/v1/models/pub-lineage/versions/2', { key: ADMIN_KEY })).json()) as {
       manifest: typeof man;
@@ -194,6 +198,45 @@ describe('manifest lineage, drift thresholds and reference profile', () => {
       reference: man.reference,
       features: man.features,
     });
+  });
+
+  it('refuses a reference file that is not a profile fitting the manifest, writing nothing', async () => {
+    const before = await snapshot();
+    const man = {
+      ...manifest('pub-badref', ['model.json', 'reference.json']),
+      features: {
+        features: [
+          { name: 'ink', kind: 'numeric' as const },
+          { name: 'pen', kind: 'categorical' as const },
+        ],
+      },
+      reference: { path: 'reference.json' },
+    };
+    man.files[1] = { path: 'reference.json', role: 'reference' };
+    const cases: [string, string][] = [
+      ['not json', 'is not valid JSON'],
+      ['{}', 'is not a profile'],
+      [
+        JSON.stringify(buildProfile([{ ink: 1 }], { features: [{ name: 'ink', kind: 'numeric' }] })),
+        'feature "pen" is missing',
+      ],
+      [
+        JSON.stringify(
+          buildProfile([{ ink: 'a', pen: 'b' }], {
+            features: [
+              { name: 'ink', kind: 'categorical' },
+              { name: 'pen', kind: 'categorical' },
+            ],
+          }),
+        ),
+        'feature "ink" is categorical, the manifest says numeric',
+      ],
+    ];
+    for (const [body, why] of cases) {
+      const res = await publish('pub-badref', { 'model.json': bytes('{}'), 'reference.json': bytes(body) }, man);
+      expect(await expectError(res, 400, 'INVALID_PROFILE')).toContain(why);
+    }
+    expect(await snapshot()).toEqual(before);
   });
 
   it('refuses a reference that is not a listed reference file, and an unknown parent version, writing nothing', async () => {

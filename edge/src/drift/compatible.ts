@@ -1,6 +1,8 @@
+import * as v from 'valibot';
 import { EdgeloopError } from '../../../protocol/errors.ts';
 import type { Manifest } from '../../../protocol/manifest.ts';
-import { CALIBRATION_BINS, type KllSketch, kllLevels, type Profile } from '../../../protocol/profile/index.ts';
+import { CALIBRATION_BINS, type KllSketch, kllLevels, Profile } from '../../../protocol/profile/index.ts';
+import { describeIssues } from '../http/issues.ts';
 
 /** Classes of a classifier manifest (last dimension of its first output), or null when unknown. */
 function manifestClasses(manifest: Manifest): number | null {
@@ -32,6 +34,30 @@ export function profileMismatch(profile: Profile, manifest: Manifest): string | 
     return `feedback has ${profile.feedback.classes} classes, the model has ${classes}`;
   }
   return null;
+}
+
+/**
+ * Why bytes published as a version's reference cannot serve as one, or null: they must be a
+ * valid profile that fits the manifest and covers every feature it declares, since drift
+ * reports judge each manifest feature against the reference.
+ *
+ * @example
+ * const why = referenceProblem(bytes, manifest); // 'feature "ink" is missing from the reference'
+ */
+export function referenceProblem(bytes: Uint8Array, manifest: Manifest): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    return 'is not valid JSON';
+  }
+  const parsed = v.safeParse(Profile, json);
+  if (!parsed.success) return `is not a profile: ${describeIssues(parsed.issues)}`;
+  const profile = parsed.output;
+  const why = profileDefect(profile) ?? profileMismatch(profile, manifest);
+  if (why) return why;
+  const missing = manifest.features.features.find((f) => !profile.features[f.name]);
+  return missing ? `feature "${missing.name}" is missing from the reference` : null;
 }
 
 /**

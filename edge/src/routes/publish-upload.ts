@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { sha256Hex } from '../../../protocol/hash.ts';
 import { Manifest } from '../../../protocol/manifest.ts';
+import { referenceProblem } from '../drift/compatible.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describeIssues } from '../http/issues.ts';
 import type { Blob256 } from '../storage/blobs.ts';
@@ -61,8 +62,9 @@ function fileParts(form: FormData, manifest: Manifest): { entry: ManifestFile; f
 
 /**
  * Checks a publish form completely before anything is stored: the manifest (schema, name,
- * unique paths), the parts (each listed file present, nothing extra) and every digest the
- * manifest states. Throws 400 with INVALID_MANIFEST, MISSING_FILE, DIGEST_MISMATCH or BAD_REQUEST.
+ * unique paths), the parts (each listed file present, nothing extra), every digest the
+ * manifest states and the reference profile, if any. Throws 400 with INVALID_MANIFEST,
+ * MISSING_FILE, DIGEST_MISMATCH, INVALID_PROFILE or BAD_REQUEST.
  *
  * @example
  * const upload = await readUpload('digits', await request.formData());
@@ -80,6 +82,10 @@ export async function readUpload(model: string, form: FormData): Promise<Upload>
           ErrorCode.DIGEST_MISMATCH,
           `file "${entry.path}": manifest says sha256 ${entry.sha256} but the bytes sent hash to ${sha256}`,
         );
+      }
+      const problem = entry.path === manifest.reference?.path ? referenceProblem(bytes, manifest) : null;
+      if (problem) {
+        throw new ApiError(400, ErrorCode.INVALID_PROFILE, `reference "${entry.path}" ${problem}`);
       }
       const record = {
         path: entry.path,
