@@ -1,19 +1,16 @@
 import { DIGIT_FEATURES, digitFeatures } from '../models/digits/features.ts';
-import { buildProfile, driftReport, mergeProfiles, type Profile, type ProfileRow } from '../protocol/index.ts';
+import {
+  buildProfile,
+  driftReport,
+  mergeProfiles,
+  type Profile,
+  type ProfileRow,
+  seededRandom,
+} from '../protocol/index.ts';
+import { clientHeaders, registerClient } from './identity.ts';
 
 const schema = { features: DIGIT_FEATURES };
 const HOUR = 3_600_000;
-
-/** A seeded stream of uniform numbers (mulberry32), so a run is repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A client's hour of `rows` digit-like feature rows and 10-class outputs. */
 function clientProfile(random: () => number, rows: number): Profile {
@@ -31,21 +28,23 @@ function clientProfile(random: () => number, rows: number): Profile {
 /**
  * Profiles through the edge: bytes per client profile (100 rows, the digits model's 4
  * features and outputs), profiles merged per second by the Durable Object through
- * `POST /v1/profiles` (200 clients × 5 profiles, one request per client), and merges per
+ * `POST /v1/profiles` (200 registered clients × 5 profiles, one request per client), and merges per
  * second of the same profiles in-process, for comparison.
  */
 export async function benchProfiles(url: string, clientKey: string) {
-  const random = seeded(7);
+  const random = seededRandom(7);
   const clients = 200;
   const perClient = 5;
   const profiles = Array.from({ length: clients * perClient }, () => clientProfile(random, 100));
   const bytes = profiles.map((p) => JSON.stringify(p).length);
   const window = Math.floor(Date.now() / HOUR) * HOUR;
+  const identities = [];
+  for (let c = 0; c < clients; c++) identities.push(await registerClient(url, clientKey));
   const started = performance.now();
-  for (let c = 0; c < clients; c++) {
+  for (const [c, identity] of identities.entries()) {
     const body = {
       v: 1,
-      clientId: `bench_drift_${c}_${Date.now().toString(36)}`,
+      clientId: identity.clientId,
       profiles: profiles.slice(c * perClient, (c + 1) * perClient).map((profile, i) => ({
         id: `p${i}`,
         model: 'digits',
@@ -56,7 +55,7 @@ export async function benchProfiles(url: string, clientKey: string) {
     };
     const res = await fetch(`${url}/v1/profiles`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
+      headers: clientHeaders(clientKey, identity),
       body: JSON.stringify(body),
     });
     const result = (await res.json()) as { accepted?: number };
@@ -81,7 +80,7 @@ export async function benchProfiles(url: string, clientKey: string) {
  * values each, profiled in 20 parts merged, against statistics on the raw values.
  */
 export function benchSketchError() {
-  const random = seeded(11);
+  const random = seededRandom(11);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const sample = (shift: number) => Float64Array.from({ length: 200_000 }, () => Math.exp(normal() * 0.6 + shift));
   const reference = sample(0);

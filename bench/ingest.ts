@@ -1,10 +1,13 @@
+import { clientHeaders, registerClient } from './identity.ts';
+
 /** Events per second the local edge ingests through `POST /v1/events`, 100 events a batch. */
 export async function benchIngest(
   url: string,
   clientKey: string,
   batches = 50,
 ): Promise<{ events: number; seconds: number; perSecond: number }> {
-  const clientId = `bench_${Date.now()}`;
+  const identity = await registerClient(url, clientKey);
+  const { clientId } = identity;
   let seq = 0;
   const makeBatch = (b: number) => ({
     v: 1,
@@ -30,7 +33,7 @@ export async function benchIngest(
   for (const body of bodies) {
     const res = await fetch(`${url}/v1/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
+      headers: clientHeaders(clientKey, identity),
       body,
     });
     const result = (await res.json()) as { accepted?: number };

@@ -17,6 +17,7 @@ export default defineProject(async () => ({
         bindings: {
           EDGELOOP_ADMIN_KEY: 'test-admin-key',
           EDGELOOP_CLIENT_KEY: 'test-client-key',
+          EDGELOOP_TOKEN_SECRET: 'test-token-secret',
           EDGELOOP_CORS_ORIGINS: 'https://app.example',
           // Tests that check delivery spy on fetch (the DO shares their isolate); elsewhere the
           // outbound service below answers it, so no test reaches the network.

@@ -64,8 +64,13 @@ export type Event = v.InferOutput<typeof Event>;
 export const MAX_EVENTS_PER_BATCH = 500;
 
 /**
- * The body of `POST /v1/events`. Events are validated one by one so a bad event is
- * rejected with its index while the rest are applied.
+ * The body of `POST /v1/events`, sent with the client's token (`Edgeloop-Client-Token`).
+ * Events are validated one by one so a bad event is rejected with its index while the rest
+ * are applied; every event needs a readable `seq` (a positive integer, unique in the batch),
+ * even an invalid one, because the edge applies a client's events strictly in seq order: seqs
+ * up to the client's highest applied are duplicates (409 CONFLICT when their content differs),
+ * the rest must continue it without a gap (409 SEQ_GAP names the expected seq). An invalid
+ * event still consumes its seq.
  */
 export const EventBatch = v.strictObject({
   v: v.literal(1),
@@ -87,5 +92,7 @@ export const ClientInfo = v.object({
   maxSeq: v.number(),
   lastSeen: v.number(),
   counts: v.record(v.string(), v.number()),
+  /** When the client was revoked (`POST /v1/clients/{clientId}/revoke`); absent while it may write. */
+  revokedAt: v.optional(v.number()),
 });
 export type ClientInfo = v.InferOutput<typeof ClientInfo>;

@@ -1,3 +1,4 @@
+export * from './clients.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './events.ts';
@@ -6,6 +7,7 @@ export * from './keys.ts';
 export * from './manifest.ts';
 export * from './names.ts';
 export * from './profile/index.ts';
+export * from './random.ts';
 export * from './registry.ts';
 export * from './rollout.ts';
 export * from './runs.ts';

@@ -26,6 +26,11 @@ export const InitOptions = v.strictObject({
    * features then stay on the device and only their hourly profiles leave it.
    */
   shareFeatures: v.optional(v.boolean(), false),
+  /**
+   * Most predictions plus outbox rows kept on the device; above it the oldest implicit signals
+   * (acknowledged events, then sent predictions' inputs) are dropped. Labels are never dropped.
+   */
+  maxStoredItems: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100)), 50_000),
 });
 export type InitOptions = v.InferInput<typeof InitOptions>;
 
@@ -151,8 +156,43 @@ export const SyncResult = v.object({
     capped: v.number(),
     rejected: v.number(),
   }),
+  /**
+   * True when another tab held the sync: the counts are that tab's last recorded sync and
+   * `pending` is read now from the shared database.
+   */
+  otherTab: v.optional(v.literal(true)),
 });
 export type SyncResult = v.InferOutput<typeof SyncResult>;
+
+/** Why a sync runs: the page's call, a retry, the periodic timer, reconnection, page hide, Background Sync. */
+export const SyncTrigger = v.picklist(['manual', 'retry', 'timer', 'online', 'pagehide', 'background-sync']);
+export type SyncTrigger = v.InferOutput<typeof SyncTrigger>;
+
+/**
+ * The automatic sync: `waiting` has a retry scheduled at `nextRetryAt` (ms since the epoch);
+ * `other-tab` means another tab holds the sync lock. `lastError` is the last failed sync's
+ * error (SEQ_GAP, INVALID_CLIENT_TOKEN and CLIENT_REVOKED are not retried: they need a person).
+ */
+export const SyncState = v.object({
+  state: v.picklist(['idle', 'syncing', 'waiting', 'other-tab']),
+  attempts: v.number(),
+  nextRetryAt: v.optional(v.number()),
+  lastError: v.optional(v.object({ code: v.string(), message: v.string(), at: v.number() })),
+});
+export type SyncState = v.InferOutput<typeof SyncState>;
+
+/**
+ * Storage: `persisted` is navigator.storage.persist()'s answer (null where the runtime has no
+ * such API); usage/quota come from the last estimate; `dropped` counts what retention removed
+ * since the database was created, per kind (acknowledged outbox rows, sent predictions' inputs).
+ */
+export const StorageState = v.object({
+  persisted: v.nullable(v.boolean()),
+  usage: v.optional(v.number()),
+  quota: v.optional(v.number()),
+  dropped: v.object({ outbox: v.number(), inputs: v.number() }),
+});
+export type StorageState = v.InferOutput<typeof StorageState>;
 
 export const WorkerStatus = v.object({
   v: v.literal(1),
@@ -171,8 +211,27 @@ export const WorkerStatus = v.object({
   lastSync: v.nullable(SyncResult),
   /** The shadow model running beside the served one: predictions compared and agreements since load. */
   shadow: v.optional(v.object({ version: v.number(), predictions: v.number(), agreements: v.number() })),
+  sync: SyncState,
+  storage: StorageState,
 });
 export type WorkerStatus = v.InferOutput<typeof WorkerStatus>;
+
+/**
+ * `refresh`'s answer: whether the alias now names another version (then loaded and swapped in)
+ * and how that was decided: `etag` (the edge answered 304 to If-None-Match) or `version` (the
+ * resolved version equals the loaded one).
+ */
+export const RefreshResult = v.object({
+  v: v.literal(1),
+  model: ModelName,
+  alias: v.string(),
+  version: v.number(),
+  changed: v.boolean(),
+  checkedBy: v.picklist(['etag', 'version']),
+  /** The load's result when the version changed. */
+  load: v.optional(LoadResult),
+});
+export type RefreshResult = v.InferOutput<typeof RefreshResult>;
 
 export const BenchmarkResult = v.object({
   v: v.literal(1),
@@ -190,12 +249,20 @@ export type BenchmarkResult = v.InferOutput<typeof BenchmarkResult>;
  * features in `options.features` when the manifest declares some without a `source`.
  */
 export interface WorkerApi {
-  init(options: InitOptions): Promise<{ v: 1; clientId: string }>;
+  /** `clientId` is null until the edge issued one (registration needs the network). */
+  init(options: InitOptions): Promise<{ v: 1; clientId: string | null }>;
   load(options: LoadOptions): Promise<LoadResult>;
   predict(input: Float32Array, options?: PredictOptions): Promise<PredictResult>;
   feedback(predictionId: string, label: number): Promise<void>;
   train(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): Promise<TrainResult>;
   sync(): Promise<SyncResult>;
+  /**
+   * Asks for a sync without waiting for it or failing (page hide, Background Sync): it runs
+   * unless a server-requested wait (Retry-After) is in force, and retries on its own.
+   */
+  requestSync(trigger: SyncTrigger): Promise<void>;
+  /** Checks the loaded model's alias on the edge; a new version is loaded and swapped in between predictions. */
+  refresh(): Promise<RefreshResult>;
   status(): Promise<WorkerStatus>;
   benchmark(iterations: number): Promise<BenchmarkResult>;
 }

@@ -32,6 +32,8 @@ describe('worker api', () => {
       backend: null,
       pending: 0,
       lastSync: null,
+      sync: { state: 'idle', attempts: 0 },
+      storage: { persisted: null, dropped: { outbox: 0, inputs: 0 } },
     });
   });
 
@@ -47,9 +49,10 @@ describe('worker api', () => {
     ).toMatch(/options\.backend/);
   });
 
-  it('issues a persistent client id matching the protocol pattern', async () => {
-    const { api, clientId } = await startWorker();
-    expect(clientId).toMatch(/^c_[A-Za-z0-9_-]{22}$/);
+  it('takes the client id the edge issues at init, matching the protocol pattern', async () => {
+    const { api, clientId, edge } = await startWorker();
+    expect(clientId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+    expect(edge.clients.has(clientId as string)).toBe(true);
     expect((await api.status()).clientId).toBe(clientId);
     await api.dispose();
   });

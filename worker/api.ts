@@ -5,6 +5,7 @@ import {
   LoadOptions,
   PredictOptions,
   type SyncResult,
+  SyncTrigger,
   TrainOptions,
   type TrainProgress,
   type WorkerApi,
@@ -13,19 +14,22 @@ import {
 import type { BackendRegistry } from './backends/registry.ts';
 import { tfjsBackends } from './backends/tfjs-backends.ts';
 import { benchmark } from './benchmark.ts';
-import { EdgeloopDb, ensureClientId, type IndexedDbSource, withStorage } from './db.ts';
+import { EdgeloopDb, type IndexedDbSource, readIdentity, withStorage } from './db.ts';
 import { EdgeClient, type FetchLike } from './edge-client.ts';
-import { detectEnv, type RuntimeEnv } from './env.ts';
+import { detectEnv, detectSyncPlatform, type RuntimeEnv, type SyncPlatform } from './env.ts';
 import { recordFeedback } from './feedback.ts';
 import { loadModel } from './infer/load.ts';
 import { predict } from './infer/predict.ts';
+import { refreshModel } from './infer/refresh.ts';
 import { disposeShadow, shadowStatus } from './infer/shadow.ts';
 import { profileCache } from './profile/record.ts';
-import { syncProfiles } from './profile/sync.ts';
 import type { LoadedModel, Runtime } from './runtime.ts';
 import { serialQueue } from './serial.ts';
+import { applyRetention, checkStorage, storageState } from './storage/retention.ts';
+import { adopt, ensureIdentity } from './sync/identity.ts';
 import { pendingCount } from './sync/outbox.ts';
-import { syncOutbox } from './sync/sync.ts';
+import { syncAll } from './sync/run.ts';
+import { type Clock, SyncScheduler, systemClock } from './sync/scheduler.ts';
 import { trainOnFeedback } from './train/train.ts';
 import { parseInput } from './validate.ts';
 
@@ -37,7 +41,15 @@ export interface WorkerDeps {
   backends?: () => BackendRegistry;
   /** The wasm prefix used when `init` names none and there is no script URL (Node). */
   defaultWasmPath?: string;
+  /** Web Locks, navigator.storage, gzip, online events; fields given replace the detected ones. */
+  platform?: Partial<SyncPlatform>;
+  /** Time and randomness for sync retries; tests pass a manual clock. */
+  clock?: Clock;
+  random?: () => number;
 }
+
+/** Recorded writes between two storage checks (estimate + retention) outside syncs. */
+const WRITES_PER_STORAGE_CHECK = 200;
 
 const PredictInput = v.instance(Float32Array, 'must be a Float32Array');
 const PredictionId = v.pipe(v.string(), v.uuid('must be a prediction id (uuid)'));
@@ -61,6 +73,10 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
   // them half-trained), load disposes the model. Predicts take milliseconds. Syncs queue apart.
   const modelTask = serialQueue();
   const syncTask = serialQueue();
+  const clock = deps.clock ?? systemClock;
+  let scheduler: SyncScheduler | null = null;
+  let stopOnline: () => void = () => undefined;
+  let writes = 0;
 
   const ready = (): Runtime => {
     if (!runtime) throw new EdgeloopError('NOT_INITIALIZED', 'call init() first');
@@ -70,7 +86,16 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
     if (!rt.loaded) throw new EdgeloopError('MODEL_NOT_LOADED', 'call load() first');
     return rt.loaded;
   };
+  // After each recorded event: a periodic sync is due, and now and then storage is checked.
+  const recorded = (rt: Runtime): void => {
+    scheduler?.notePending();
+    if (++writes % WRITES_PER_STORAGE_CHECK === 0) applyRetention(rt, { force: false }).catch(() => undefined);
+  };
   const dispose = async (): Promise<void> => {
+    scheduler?.dispose();
+    stopOnline();
+    await scheduler?.settled();
+    scheduler = null;
     runtime?.loaded?.model.dispose();
     if (runtime) disposeShadow(runtime);
     runtime?.db.close();
@@ -85,15 +110,21 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       const backends = (deps.backends ?? tfjsBackends)();
       // An explicit backend is checked now, so a wrong choice fails at init rather than at load.
       if (options.backend !== 'auto') await backends.activate(options.backend, env, backendConfig);
-      const { db, clientId, lastSync } = await openStore(options.dbName, env, deps.indexedDB);
+      const { db, identity, lastSync } = await openStore(options.dbName, env, deps.indexedDB);
       const fetchFn = deps.fetch ?? globalThis.fetch.bind(globalThis);
+      const platform: SyncPlatform = { ...detectSyncPlatform(), ...deps.platform };
       await dispose();
-      runtime = {
+      const rt: Runtime = {
         options,
         db,
-        clientId,
-        edge: new EdgeClient(options.endpoint, options.key, fetchFn),
+        clientId: '',
+        identity: null,
+        edge: new EdgeClient(options.endpoint, options.key, fetchFn, { gzip: platform.gzip }),
         env,
+        platform,
+        tabId: crypto.randomUUID(),
+        storage: { persisted: null },
+        resolveEtags: new Map(),
         backends,
         backendConfig,
         loaded: null,
@@ -101,26 +132,49 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         lastSync,
         profiles: profileCache(),
       };
-      return { v: 1, clientId };
+      if (identity) adopt(rt, identity);
+      runtime = rt;
+      const sync = new SyncScheduler(() => syncTask(() => syncAll(rt, () => clock.now())), {
+        clock,
+        random: deps.random ?? Math.random,
+      });
+      scheduler = sync;
+      stopOnline = platform.onOnline(() => sync.request('online'));
+      // Offline-first: neither registration nor the storage check may fail or delay init for long.
+      await checkStorage(rt).catch(() => undefined);
+      if (platform.online()) await ensureIdentity(rt).catch(() => undefined);
+      if ((await withStorage('count outbox', () => pendingCount(db))) > 0) sync.notePending();
+      return { v: 1, clientId: rt.identity?.clientId ?? null };
     },
 
     async load(raw) {
       const rt = ready();
       const request = parseInput(LoadOptions, raw, 'options');
+      // The first load online registers, so resolve buckets by the issued id; load fails offline anyway.
+      await ensureIdentity(rt).catch(() => undefined);
       return modelTask(() => loadModel(rt, request));
+    },
+
+    async refresh() {
+      const rt = ready();
+      loaded(rt);
+      return modelTask(async () => refreshModel(rt, loaded(rt)));
     },
 
     async predict(input, raw) {
       const rt = ready();
       const pixels = parseInput(PredictInput, input, 'input');
       const { features } = parseInput(PredictOptions, raw ?? {}, 'options');
-      return modelTask(async () => predict(rt, loaded(rt), pixels, features));
+      const result = await modelTask(async () => predict(rt, loaded(rt), pixels, features));
+      recorded(rt);
+      return result;
     },
 
     async feedback(predictionId, label) {
       const rt = ready();
       const id = parseInput(PredictionId, predictionId, 'predictionId');
       await recordFeedback(rt, id, parseInput(Label, label, 'label'));
+      recorded(rt);
     },
 
     async train(raw, onProgress) {
@@ -135,29 +189,41 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
           .then(() => onProgress?.(progress))
           .catch(() => undefined);
       };
+      // The run recorded on the edge is a write: it needs the client token (best effort, offline is fine).
+      if (rt.platform.online()) await ensureIdentity(rt).catch(() => undefined);
       return modelTask(() => trainOnFeedback(rt, loaded(rt), options, report));
     },
 
     async sync() {
-      const rt = ready();
-      // Events first, then profiles: a failed event sync leaves the profiles for the next one.
-      return syncTask(async () => {
-        const events = await syncOutbox(rt);
-        const result: SyncResult = { ...events, profiles: await syncProfiles(rt) };
-        await withStorage('record sync', () => rt.db.meta.put({ key: 'lastSync', value: result }));
-        rt.lastSync = result;
-        return result;
-      });
+      ready();
+      if (!scheduler) throw new EdgeloopError('NOT_INITIALIZED', 'call init() first');
+      return scheduler.run('manual');
+    },
+
+    async requestSync(trigger) {
+      ready();
+      scheduler?.request(parseInput(SyncTrigger, trigger, 'trigger'));
     },
 
     async status(): Promise<WorkerStatus> {
-      if (!runtime) return { v: 1, clientId: null, model: null, backend: null, pending: 0, lastSync: null };
-      const { db, clientId, loaded: model, backends, lastSync } = runtime;
+      if (!runtime) {
+        return {
+          v: 1,
+          clientId: null,
+          model: null,
+          backend: null,
+          pending: 0,
+          lastSync: null,
+          sync: { state: 'idle', attempts: 0 },
+          storage: { persisted: null, dropped: { outbox: 0, inputs: 0 } },
+        };
+      }
+      const { db, identity, loaded: model, backends, lastSync } = runtime;
       const pending = await withStorage('count outbox', () => pendingCount(db));
       const shadow = shadowStatus(runtime.shadow);
       return {
         v: 1,
-        clientId,
+        clientId: identity?.clientId ?? null,
         model: model
           ? { name: model.name, version: model.version, alias: model.alias, localFineTune: model.fineTuned }
           : null,
@@ -165,6 +231,8 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         pending,
         lastSync,
         ...(shadow ? { shadow } : {}),
+        sync: scheduler?.snapshot() ?? { state: 'idle', attempts: 0 },
+        storage: await storageState(runtime),
       };
     },
 
@@ -186,17 +254,17 @@ function wasmPath(option: string | undefined, env: RuntimeEnv, fallback: string 
   return option ?? fallback ?? '/tfjs/';
 }
 
-/** Opens the IndexedDB store and reads what survives restarts: the client id and the last sync. */
+/** Opens the IndexedDB store and reads what survives restarts: the issued identity and the last sync. */
 async function openStore(name: string, env: RuntimeEnv, source: IndexedDbSource | undefined) {
   if (!source && !env.indexedDB) throw new EdgeloopError('STORAGE', 'IndexedDB is not available in this runtime');
   const db = new EdgeloopDb(name, source);
   try {
-    const clientId = await ensureClientId(db);
+    const identity = await readIdentity(db);
     const lastSync = await withStorage('read last sync', () => db.meta.get('lastSync'));
     // A sync recorded before profiles existed has no `profiles`: report it as none sent.
     const stored: (Omit<SyncResult, 'profiles'> & Partial<SyncResult>) | null =
       lastSync?.key === 'lastSync' ? lastSync.value : null;
-    return { db, clientId, lastSync: stored && { ...stored, profiles: stored.profiles ?? NO_PROFILES } };
+    return { db, identity, lastSync: stored && { ...stored, profiles: stored.profiles ?? NO_PROFILES } };
   } catch (error) {
     db.close();
     throw error;

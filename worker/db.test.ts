@@ -5,11 +5,12 @@ import { EdgeloopError } from '../protocol/errors.ts';
 import type { Event } from '../protocol/events.ts';
 import {
   EdgeloopDb,
-  ensureClientId,
   type FeedbackRow,
+  isQuotaError,
   type MetaRow,
   type OutboxRow,
   type PredictionRow,
+  readIdentity,
   withStorage,
 } from './db.ts';
 
@@ -40,12 +41,21 @@ const failure = (p: Promise<unknown>) =>
   );
 
 describe('db', () => {
-  it('creates the client id once and keeps it', async () => {
-    const source = fresh();
-    const first = await ensureClientId(new EdgeloopDb('a', source));
-    expect(first).toMatch(/^c_[A-Za-z0-9_-]{22}$/);
-    expect(await ensureClientId(new EdgeloopDb('a', source))).toBe(first);
-    expect(await ensureClientId(new EdgeloopDb('b', source))).not.toBe(first);
+  it('has no identity until the edge issues one', async () => {
+    const db = new EdgeloopDb('a', fresh());
+    expect(await readIdentity(db)).toBeNull();
+    await db.meta.put({ key: 'identity', value: { clientId: 'c_issued_1', token: 't'.repeat(20), registeredAt: 1 } });
+    expect(await readIdentity(db)).toMatchObject({ clientId: 'c_issued_1' });
+    db.close();
+  });
+
+  it('finds a QuotaExceededError however it is wrapped', () => {
+    const quota = new DOMException('full', 'QuotaExceededError');
+    expect(isQuotaError(new Dexie.AbortError('aborted', quota))).toBe(true);
+    expect(isQuotaError(new EdgeloopError('STORAGE', 'x', { cause: new Dexie.AbortError('aborted', quota) }))).toBe(
+      true,
+    );
+    expect(isQuotaError(new Error('other'))).toBe(false);
   });
 
   it('reports a quota error, even wrapped in an AbortError, as STORAGE', async () => {
@@ -105,7 +115,9 @@ describe('db', () => {
     old.close();
 
     const db = new EdgeloopDb('upgrade', source);
-    expect(await ensureClientId(db)).toBe('c_old_client');
+    // A legacy database keeps its old id row but has no issued identity until it registers.
+    expect(await readIdentity(db)).toBeNull();
+    expect(await db.meta.get('clientId')).toEqual({ key: 'clientId', value: 'c_old_client' });
     expect(db.verno).toBe(2);
     expect(await db.predictions.get(id)).toEqual(prediction);
     expect(await db.feedback.where('predictionId').equals(id).count()).toBe(1);

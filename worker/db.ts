@@ -71,8 +71,23 @@ export interface StoredProfile {
   rejection?: { code: string; message: string };
 }
 
+/** What the edge issued at registration (`POST /v1/clients`); the token authorises writes. */
+export interface StoredIdentity {
+  clientId: string;
+  token: string;
+  registeredAt: number;
+}
+
 export type MetaRow =
+  /** Legacy: the id a device generated itself before the edge issued ids; replaced by `identity`. */
   | { key: 'clientId'; value: string }
+  | { key: 'identity'; value: StoredIdentity }
+  /** What retention dropped so far, per kind (reported in status: drops are never silent). */
+  | { key: 'dropped'; value: { outbox: number; inputs: number } }
+  /** navigator.storage.persist()'s answer, asked once per database. */
+  | { key: 'persisted'; value: boolean }
+  /** The sync lease where Web Locks are missing: one tab syncs until `expiresAt`. */
+  | { key: 'syncLease'; value: { owner: string; expiresAt: number } }
   | { key: 'nextSeq'; value: number }
   | { key: 'lastSync'; value: SyncResult }
   /** Changes with every write to an open profile or seal, so a cached open profile can be trusted (see profile/record.ts). */
@@ -143,24 +158,29 @@ function storageError(what: string, error: unknown): EdgeloopError {
 }
 
 /**
- * Returns this client's id, creating and persisting it on first use
- * (`c_` + 16 random bytes in base64url, matching ^[A-Za-z0-9_-]{8,64}$).
+ * True when `error` (or what it wraps: Dexie nests the browser's error in `inner`, and
+ * withStorage keeps it as the STORAGE error's cause) is a QuotaExceededError.
+ *
+ * @example
+ * if (isQuotaError(error)) await applyRetention(runtime, { force: true });
  */
-export async function ensureClientId(db: EdgeloopDb): Promise<string> {
-  return withStorage('client id', () =>
-    db.transaction('rw', db.meta, async () => {
-      const row = await db.meta.get('clientId');
-      if (row?.key === 'clientId') return row.value;
-      const clientId = `c_${base64url(crypto.getRandomValues(new Uint8Array(16)))}`;
-      await db.meta.put({ key: 'clientId', value: clientId });
-      return clientId;
-    }),
-  );
+export function isQuotaError(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 8; depth++) {
+    if ((e as { name?: unknown }).name === 'QuotaExceededError') return true;
+    const next = e as { inner?: unknown; cause?: unknown };
+    e = next.inner ?? next.cause;
+  }
+  return false;
 }
 
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+/**
+ * The identity the edge issued to this database, or null before registration.
+ *
+ * @example
+ * const identity = await readIdentity(db); // { clientId: 'c_…', token: '…', registeredAt } | null
+ */
+export async function readIdentity(db: EdgeloopDb): Promise<StoredIdentity | null> {
+  const row = await withStorage('read identity', () => db.meta.get('identity'));
+  return row?.key === 'identity' ? row.value : null;
 }

@@ -1,8 +1,35 @@
 import * as v from 'valibot';
-import { EdgeloopError } from '../protocol/errors.ts';
+import { CLIENT_TOKEN_HEADER } from '../protocol/clients.ts';
+import { EdgeloopError, type ErrorCode } from '../protocol/errors.ts';
 import { ErrorBody } from '../protocol/registry.ts';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Request bodies larger than this are gzip-compressed when the runtime can (the edge accepts gzip). */
+export const GZIP_THRESHOLD = 8 * 1024;
+
+/**
+ * The HTTP facts of a failed reply, kept as the EdgeloopError's `cause` so the sync's retry
+ * policy can read the status and Retry-After without parsing messages.
+ */
+export class HttpFailure {
+  readonly status: number;
+  /** The raw Retry-After header (seconds or an HTTP date), or null. */
+  readonly retryAfter: string | null;
+
+  constructor(status: number, retryAfter: string | null) {
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Edge codes passed through as the client's own code, since callers act on them. */
+const PASSED_CODES = new Set<string>(['RATE_LIMITED', 'SEQ_GAP', 'INVALID_CLIENT_TOKEN', 'CLIENT_REVOKED']);
+
+export interface EdgeClientOptions {
+  /** gzip for large bodies (null: send them plain). */
+  gzip?: ((bytes: Uint8Array) => Promise<Uint8Array>) | null;
+}
 
 /**
  * The worker's HTTP client for the edge API (DESIGN.md §4). Turns transport failures into
@@ -17,11 +44,35 @@ export class EdgeClient {
   readonly #base: string;
   readonly #key: string;
   readonly #fetch: FetchLike;
+  readonly #gzip: EdgeClientOptions['gzip'];
+  /**
+   * The client token `POST /v1/clients` issued; every write carries it (events, profiles, runs),
+   * which is why it lives here rather than in each caller.
+   */
+  token: string | null = null;
 
-  constructor(endpoint: string, key: string, fetchFn: FetchLike) {
+  constructor(endpoint: string, key: string, fetchFn: FetchLike, options: EdgeClientOptions = {}) {
     this.#base = endpoint.endsWith('/') ? endpoint : `${endpoint}/`;
     this.#key = key;
     this.#fetch = fetchFn;
+    this.#gzip = options.gzip ?? null;
+  }
+
+  /**
+   * GET with `If-None-Match`: null when the edge answered 304, else the validated reply and its ETag.
+   *
+   * @example
+   * const fresh = await edge.conditional(`/v1/models/digits/resolve?alias=production`, Resolution, etag);
+   */
+  async conditional<S extends v.GenericSchema>(
+    path: string,
+    schema: S,
+    etag: string | null,
+  ): Promise<{ value: v.InferOutput<S>; etag: string | null } | null> {
+    const response = await this.#send(path, undefined, undefined, etag ? { 'if-none-match': etag } : {});
+    if (response.status === 304) return null;
+    const payload = await this.#read(path, () => response.json());
+    return { value: parseReply(path, schema, payload), etag: response.headers.get('etag') };
   }
 
   /**
@@ -38,12 +89,7 @@ export class EdgeClient {
   ): Promise<v.InferOutput<S>> {
     const response = await this.#send(path, body, method);
     const payload = await this.#read(path, () => response.json());
-    const result = v.safeParse(schema, payload);
-    if (!result.success) {
-      const issue = result.issues[0];
-      throw new EdgeloopError('EDGE_ERROR', `invalid reply to ${path}: ${v.getDotPath(issue) ?? ''} ${issue.message}`);
-    }
-    return result.output;
+    return parseReply(path, schema, payload);
   }
 
   /** GET raw bytes. */
@@ -52,22 +98,41 @@ export class EdgeClient {
     return this.#read(path, () => response.arrayBuffer());
   }
 
-  async #send(path: string, body?: unknown, method?: 'POST' | 'PATCH'): Promise<Response> {
+  async #send(
+    path: string,
+    body?: unknown,
+    method?: 'POST' | 'PATCH',
+    extra: Record<string, string> = {},
+  ): Promise<Response> {
     const url = new URL(path.replace(/^\//, ''), this.#base).href;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#key}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#key}`, ...extra };
+    if (body !== undefined && this.token) headers[CLIENT_TOKEN_HEADER] = this.token;
+    let payload: string | Uint8Array<ArrayBuffer> | undefined;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = await this.#encode(JSON.stringify(body), headers);
+    }
     let response: Response;
     try {
       response = await this.#fetch(url, {
         method: method ?? (body === undefined ? 'GET' : 'POST'),
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: payload,
       });
     } catch (error) {
       throw new EdgeloopError('NETWORK', `${path}: ${errorText(error)}`, { cause: error });
     }
-    if (!response.ok) throw await edgeError(path, response);
+    if (!response.ok && response.status !== 304) throw await edgeError(path, response);
     return response;
+  }
+
+  /** Compresses a large JSON body (setting Content-Encoding); small ones are not worth the CPU. */
+  async #encode(text: string, headers: Record<string, string>): Promise<string | Uint8Array<ArrayBuffer>> {
+    if (!this.#gzip || text.length <= GZIP_THRESHOLD) return text;
+    const plain = new TextEncoder().encode(text);
+    if (plain.byteLength <= GZIP_THRESHOLD) return text;
+    headers['content-encoding'] = 'gzip';
+    return new Uint8Array(await this.#gzip(plain));
   }
 
   async #read<T>(path: string, read: () => Promise<T>): Promise<T> {
@@ -85,7 +150,19 @@ async function edgeError(path: string, response: Response): Promise<EdgeloopErro
   const body = await response.json().catch(() => undefined);
   const parsed = v.safeParse(ErrorBody, body);
   const detail = parsed.success ? `${parsed.output.error.code}: ${parsed.output.error.message}` : 'no error body';
-  return new EdgeloopError('EDGE_ERROR', `${path} → HTTP ${response.status} ${detail}`);
+  const edgeCode = parsed.success ? parsed.output.error.code : '';
+  const code: ErrorCode = PASSED_CODES.has(edgeCode) ? (edgeCode as ErrorCode) : 'EDGE_ERROR';
+  const cause = new HttpFailure(response.status, response.headers.get('retry-after'));
+  return new EdgeloopError(code, `${path} → HTTP ${response.status} ${detail}`, { cause });
+}
+
+function parseReply<S extends v.GenericSchema>(path: string, schema: S, payload: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, payload);
+  if (!result.success) {
+    const issue = result.issues[0];
+    throw new EdgeloopError('EDGE_ERROR', `invalid reply to ${path}: ${v.getDotPath(issue) ?? ''} ${issue.message}`);
+  }
+  return result.output;
 }
 
 function errorText(error: unknown): string {

@@ -88,3 +88,89 @@ export async function detectEnv(): Promise<RuntimeEnv> {
     scriptUrl: location?.href ?? null,
   };
 }
+
+/** The part of the Web Locks API the sync uses. */
+export interface LockManagerLike {
+  request<T>(name: string, options: { ifAvailable?: boolean }, run: (lock: unknown) => Promise<T>): Promise<T>;
+}
+
+/** The part of navigator.storage retention uses. */
+export interface StorageManagerLike {
+  persist?(): Promise<boolean>;
+  estimate?(): Promise<{ usage?: number; quota?: number }>;
+}
+
+/**
+ * Browser services the sync uses, each null where the runtime lacks it. Unlike {@link RuntimeEnv}
+ * these are live objects; tests pass fakes.
+ */
+export interface SyncPlatform {
+  locks: LockManagerLike | null;
+  storage: StorageManagerLike | null;
+  /** gzip-compresses bytes (CompressionStream), or null where that is missing. */
+  gzip: ((bytes: Uint8Array) => Promise<Uint8Array>) | null;
+  /** navigator.onLine, true where unknown (the attempt then tells). */
+  online(): boolean;
+  /** Calls `listener` on the `online` event; returns the unsubscribe. */
+  onOnline(listener: () => void): () => void;
+}
+
+/**
+ * Finds the sync's browser services in this runtime (a worker or a page).
+ *
+ * @example
+ * const platform = detectSyncPlatform();
+ * if (!platform.locks) console.log('no Web Locks: an IndexedDB lease keeps one tab syncing');
+ */
+export function detectSyncPlatform(): SyncPlatform {
+  const nav = (
+    globalThis as { navigator?: { locks?: LockManagerLike; storage?: StorageManagerLike; onLine?: boolean } }
+  ).navigator;
+  const target = globalThis as { addEventListener?: EventTarget['addEventListener'] } & Partial<EventTarget>;
+  return {
+    locks: typeof nav?.locks?.request === 'function' ? nav.locks : null,
+    storage: nav?.storage ?? null,
+    gzip: typeof CompressionStream === 'function' ? gzipBytes : null,
+    online: () => nav?.onLine !== false,
+    onOnline: (listener) => {
+      if (typeof target.addEventListener !== 'function' || typeof target.removeEventListener !== 'function') {
+        return () => undefined;
+      }
+      target.addEventListener('online', listener);
+      return () => target.removeEventListener?.('online', listener);
+    },
+  };
+}
+
+async function gzipBytes(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Whether this page can use Background Sync, and why not. */
+export type BackgroundSyncSupport =
+  | { available: true; register(tag: string): Promise<void> }
+  | { available: false; reason: string };
+
+interface SyncRegistrationLike {
+  sync?: { register(tag: string): Promise<void> };
+}
+
+/**
+ * Page side: Background Sync needs a service worker controlling the page whose registration has
+ * `sync` (Chromium). Edgeloop's app ships no service worker, so there it reports why not.
+ *
+ * @example
+ * const bg = await detectBackgroundSync();
+ * if (bg.available) await bg.register('edgeloop-sync');
+ */
+export async function detectBackgroundSync(): Promise<BackgroundSyncSupport> {
+  const sw = (globalThis as { navigator?: { serviceWorker?: { controller?: unknown; ready?: Promise<unknown> } } })
+    .navigator?.serviceWorker;
+  if (!sw) return { available: false, reason: 'no ServiceWorker API in this runtime' };
+  if (!sw.controller || !sw.ready) return { available: false, reason: 'no service worker controls this page' };
+  const registration = (await sw.ready) as SyncRegistrationLike;
+  const sync = registration.sync;
+  if (!sync) return { available: false, reason: 'the service worker registration has no Background Sync (sync)' };
+  return { available: true, register: (tag) => sync.register(tag) };
+}

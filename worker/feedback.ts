@@ -1,8 +1,8 @@
 import { EdgeloopError } from '../protocol/errors.ts';
 import { buildProfile } from '../protocol/profile/index.ts';
-import { withStorage } from './db.ts';
 import { addToOpenProfile, hourOf, latestSchema, openProfile, schemaOf } from './profile/record.ts';
 import type { Runtime } from './runtime.ts';
+import { withRoom } from './storage/room.ts';
 import { appendEvent } from './sync/outbox.ts';
 
 /**
@@ -17,7 +17,7 @@ import { appendEvent } from './sync/outbox.ts';
  */
 export async function recordFeedback(runtime: Runtime, predictionId: string, label: number): Promise<void> {
   const { db } = runtime;
-  await withStorage('record feedback', () =>
+  await withRoom(runtime, 'record feedback', () =>
     db.transaction('rw', db.predictions, db.feedback, db.outbox, db.meta, db.profiles, async () => {
       const prediction = await db.predictions.get(predictionId);
       if (!prediction) throw new EdgeloopError('UNKNOWN_PREDICTION', `no prediction ${predictionId} on this device`);

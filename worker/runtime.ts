@@ -3,9 +3,9 @@ import type * as v from 'valibot';
 import type { VersionInfo } from '../protocol/registry.ts';
 import type { BackendReport, InitOptions, SyncResult } from '../protocol/worker-api.ts';
 import type { BackendConfig, BackendRegistry } from './backends/registry.ts';
-import type { EdgeloopDb } from './db.ts';
+import type { EdgeloopDb, StoredIdentity } from './db.ts';
 import type { EdgeClient } from './edge-client.ts';
-import type { RuntimeEnv } from './env.ts';
+import type { RuntimeEnv, SyncPlatform } from './env.ts';
 import type { ShadowModel } from './infer/shadow.ts';
 import type { ProfileCache } from './profile/record.ts';
 
@@ -30,9 +30,21 @@ export interface LoadedModel {
 export interface Runtime {
   options: v.InferOutput<typeof InitOptions>;
   db: EdgeloopDb;
+  /**
+   * The edge-issued id, '' until registration (sync/identity.ts) sets it together with
+   * `identity`; kept a string for callers that only label things with it (training runs).
+   */
   clientId: string;
+  identity: StoredIdentity | null;
   edge: EdgeClient;
   env: RuntimeEnv;
+  platform: SyncPlatform;
+  /** Random per worker: the owner of an IndexedDB sync lease (see sync/lock.ts). */
+  tabId: string;
+  /** The last storage estimate and persist() answer (see storage/retention.ts). */
+  storage: { persisted: boolean | null; usage?: number; quota?: number };
+  /** The ETag of the last resolve per `model/alias`, sent back as If-None-Match by refresh. */
+  resolveEtags: Map<string, string>;
   backends: BackendRegistry;
   backendConfig: BackendConfig;
   loaded: LoadedModel | null;

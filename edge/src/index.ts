@@ -42,3 +42,4 @@ app.onError(onError);
 
 export default app;
 export { DriftAggregator } from './do/drift-aggregator.ts';
+export { RateLimiter } from './do/rate-limiter.ts';

@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_TOKEN_HEADER } from '../../protocol/clients.ts';
 import { envelope, hourAgo, inDistribution, publishDrift } from './drift-helpers.ts';
 import {
   ADMIN_KEY,
@@ -12,11 +13,14 @@ import {
   publishAliased,
   publishForm,
   manifest as refManifest,
+  registerClient,
+  sendEvents,
   sendJson,
 } from './helpers.ts';
 
 // Every route × every kind of caller: 401 without a valid key, 403 without the scope, and a
-// refused request leaves D1 and R2 exactly as they were.
+// refused request leaves D1 and R2 exactly as they were. Client writes (events, profiles) carry
+// the token of a client registered beforehand, as a real client's do.
 
 type Kind = 'none' | 'invalid' | 'revoked' | 'client' | 'read' | 'publish' | 'admin';
 const KINDS: Kind[] = ['none', 'invalid', 'revoked', 'client', 'read', 'publish', 'admin'];
@@ -31,8 +35,13 @@ interface Route {
 
 const MODEL = 'access';
 const uuid = () => crypto.randomUUID();
-const json = (method: string, path: string, body: unknown, key?: string) =>
-  api(path, { method, key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const json = (method: string, path: string, body: unknown, key?: string, token?: string) =>
+  api(path, {
+    method,
+    key,
+    headers: { 'Content-Type': 'application/json', ...(token ? { [CLIENT_TOKEN_HEADER]: token } : {}) },
+    body: JSON.stringify(body),
+  });
 
 /** A run owned by the caller when it may create runs (a client writes only to its own), else by the admin. */
 async function runFor(key: string | undefined, kind: Kind): Promise<string> {
@@ -124,15 +133,28 @@ const routes: Route[] = [
   {
     name: 'POST /v1/events',
     allowed: ['client', 'admin'],
-    prepare: async (key) => () => {
-      const id = uuid();
-      const event = { id, seq: 1, type: 'prediction', ts: 1, model: MODEL, version: 1, predictionId: id, outputs: [1] };
-      return json(
-        'POST',
-        '/v1/events',
-        { v: 1, clientId: `c_${uuid().slice(0, 12)}`, batchId: 'b1', events: [event] },
-        key,
-      );
+    prepare: async (key) => {
+      const client = await registerClient();
+      return () => {
+        const id = uuid();
+        const event = {
+          id,
+          seq: 1,
+          type: 'prediction',
+          ts: 1,
+          model: MODEL,
+          version: 1,
+          predictionId: id,
+          outputs: [1],
+        };
+        return json(
+          'POST',
+          '/v1/events',
+          { v: 1, clientId: client.clientId, batchId: id, events: [event] },
+          key,
+          client.token,
+        );
+      };
     },
   },
   {
@@ -140,12 +162,9 @@ const routes: Route[] = [
     allowed: ['client', 'admin'],
     prepare: async (key) => {
       const v = await publishDrift(DRIFT_MODEL);
-      const body = {
-        v: 1,
-        clientId: 'c_access',
-        profiles: [envelope(DRIFT_MODEL, v, hourAgo(1), inDistribution(5, 1))],
-      };
-      return () => json('POST', '/v1/profiles', body, key);
+      const { clientId, token } = await registerClient();
+      const body = { v: 1, clientId, profiles: [envelope(DRIFT_MODEL, v, hourAgo(1), inDistribution(5, 1))] };
+      return () => json('POST', '/v1/profiles', body, key, token);
     },
   },
   {
@@ -176,9 +195,22 @@ const routes: Route[] = [
     prepare: async (key) => {
       const id = uuid();
       const event = { id, seq: 1, type: 'prediction', ts: 1, model: MODEL, version: 1, predictionId: id, outputs: [1] };
-      const clientId = 'c_accessreader';
-      await sendJson('POST', '/v1/events', { v: 1, clientId, batchId: id, events: [event] }, CLIENT_KEY);
-      return () => api(`/v1/clients/${clientId}`, { key });
+      const client = await registerClient();
+      expect((await sendEvents(client, [event])).status).toBe(200);
+      return () => api(`/v1/clients/${client.clientId}`, { key });
+    },
+  },
+  {
+    name: 'POST /v1/clients',
+    allowed: ['client', 'admin'],
+    prepare: async (key) => () => json('POST', '/v1/clients', { v: 1 }, key),
+  },
+  {
+    name: 'POST /v1/clients/{id}/revoke',
+    allowed: ['admin'],
+    prepare: async (key) => {
+      const { clientId } = await registerClient();
+      return () => api(`/v1/clients/${clientId}/revoke`, { method: 'POST', key });
     },
   },
   {

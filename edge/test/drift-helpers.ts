@@ -1,9 +1,10 @@
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import type { ClientIdentity } from '../../protocol/clients.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { buildProfile, type Profile, type ProfileRow, WINDOW_MS } from '../../protocol/profile/index.ts';
 import { driftStub } from '../src/drift/stub.ts';
-import { bytes, CLIENT_KEY, publish, sendJson } from './helpers.ts';
+import { bytes, CLIENT_KEY, publish, registerClient, sendAsClient } from './helpers.ts';
 
 // Drift fixtures: a model with a numeric feature `x` (reference N(0, 1)) and a categorical
 // `color` (mostly red), three output classes, and a reference profile made with buildProfile.
@@ -88,9 +89,21 @@ export const envelope = (
   profile,
 });
 
-/** Posts a profile batch as client `client-<name>` (ids have at least 8 characters); returns the response. */
-export const postProfiles = (name: string, profiles: unknown[], key = CLIENT_KEY) =>
-  sendJson('POST', '/v1/profiles', { v: 1, clientId: `client-${name}`, profiles }, key);
+// The client registered for each name, so one name is one client across posts.
+const identities = new Map<string, Promise<ClientIdentity>>();
+
+/** The client registered for `name` (registered on first use). */
+export function clientNamed(name: string): Promise<ClientIdentity> {
+  const known = identities.get(name) ?? registerClient();
+  identities.set(name, known);
+  return known;
+}
+
+/** Posts a profile batch as the client registered for `name`, with its token; returns the response. */
+export async function postProfiles(name: string, profiles: unknown[], key = CLIENT_KEY): Promise<Response> {
+  const { clientId, token } = await clientNamed(name);
+  return sendAsClient('POST', '/v1/profiles', { v: 1, clientId, profiles }, token, key);
+}
 
 /** The merged profile the aggregator holds for [from, to). */
 export const mergedOf = (model: string, version: number, from: number, to: number) =>

@@ -1,8 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, api, CLIENT_KEY, count, expectError, makeKey, sendJson } from './helpers.ts';
-
-let clients = 0;
+import { CLIENT_TOKEN_HEADER, type ClientIdentity } from '../../protocol/clients.ts';
+import { ADMIN_KEY, api, CLIENT_KEY, count, expectError, makeKey, registerClient, sendAsClient } from './helpers.ts';
 
 function prediction(n: number) {
   const id = crypto.randomUUID();
@@ -31,17 +30,19 @@ function feedback(n: number, predictionId: string) {
   };
 }
 
-/** A fresh client id, so each test sees only its own events. */
-const newClient = () => `client-${++clients}-${crypto.randomUUID().slice(0, 8)}`;
+/** A freshly registered client, so each test sees only its own events. */
+const newClient = (nextSeq?: number) => registerClient(nextSeq);
 
-const batchOf = (clientId: string, events: unknown[]) => ({
+const batchOf = (client: ClientIdentity | string, events: unknown[]) => ({
   v: 1,
-  clientId,
+  clientId: typeof client === 'string' ? client : client.clientId,
   batchId: `b-${crypto.randomUUID()}`,
   events,
 });
 
-const post = (body: unknown, key = CLIENT_KEY) => sendJson('POST', '/v1/events', body, key);
+/** Posts `body` with the token of `client` (the batch's client unless another is given). */
+const post = (client: ClientIdentity, body: unknown, key = CLIENT_KEY) =>
+  sendAsClient('POST', '/v1/events', body, client.token, key);
 
 async function gzip(text: string): Promise<Uint8Array> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
@@ -50,9 +51,10 @@ async function gzip(text: string): Promise<Uint8Array> {
 
 describe('POST /v1/events', () => {
   it('accepts a batch and records the client', async () => {
-    const clientId = newClient();
+    const client = await newClient();
+    const { clientId } = client;
     const p = prediction(1);
-    const res = await post(batchOf(clientId, [p, feedback(2, p.id)]));
+    const res = await post(client, batchOf(clientId, [p, feedback(2, p.id)]));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
     expect(await count('events', 'client_id = ?', clientId)).toBe(2);
@@ -64,15 +66,16 @@ describe('POST /v1/events', () => {
     expect(stored?.type).toBe('feedback');
     expect(stored?.prediction_id).toBe(p.id);
     expect(JSON.parse(stored?.payload ?? '{}')).toMatchObject({ label: 7 });
-    const client = await env.DB.prepare('SELECT max_seq FROM clients WHERE client_id = ?').bind(clientId).first();
-    expect(client).toEqual({ max_seq: 2 });
+    const row = await env.DB.prepare('SELECT max_seq FROM clients WHERE client_id = ?').bind(clientId).first();
+    expect(row).toEqual({ max_seq: 2 });
   });
 
   it('counts a retried batch as duplicates and stores nothing twice', async () => {
-    const clientId = newClient();
+    const client = await newClient();
+    const { clientId } = client;
     const batch = batchOf(clientId, [prediction(1), prediction(2), prediction(3)]);
-    expect(await (await post(batch)).json()).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
-    expect(await (await post(batch)).json()).toEqual({ accepted: 0, duplicates: 3, rejected: [] });
+    expect(await (await post(client, batch)).json()).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
+    expect(await (await post(client, batch)).json()).toEqual({ accepted: 0, duplicates: 3, rejected: [] });
     expect(await count('events', 'client_id = ?', clientId)).toBe(3);
 
     const info = await api(`/v1/clients/${clientId}`, { key: ADMIN_KEY });
@@ -80,19 +83,24 @@ describe('POST /v1/events', () => {
   });
 
   it('counts an event repeated in another batch once', async () => {
-    const clientId = newClient();
+    const client = await newClient();
+    const { clientId } = client;
     const p1 = prediction(1);
-    await post(batchOf(clientId, [p1]));
-    const res = await post(batchOf(clientId, [p1, prediction(2)]));
+    await post(client, batchOf(clientId, [p1]));
+    const res = await post(client, batchOf(clientId, [p1, prediction(2)]));
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
     expect(await count('events', 'client_id = ?', clientId)).toBe(2);
   });
 
   it('rejects invalid events by index and applies the rest', async () => {
-    const clientId = newClient();
+    const client = await newClient();
+    const { clientId } = client;
     const bad = { ...prediction(2), outputs: 'nope' };
     const mismatched = { ...prediction(4), predictionId: crypto.randomUUID() };
-    const res = await post(batchOf(clientId, [prediction(1), bad, prediction(3), mismatched, { type: 'click' }]));
+    const res = await post(
+      client,
+      batchOf(clientId, [prediction(1), bad, prediction(3), mismatched, { type: 'click', seq: 5 }]),
+    );
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       accepted: number;
@@ -113,12 +121,13 @@ describe('POST /v1/events', () => {
   });
 
   it('accepts a gzip-encoded body', async () => {
-    const clientId = newClient();
+    const client = await newClient();
+    const { clientId } = client;
     const body = await gzip(JSON.stringify(batchOf(clientId, [prediction(1), prediction(2)])));
     const res = await api('/v1/events', {
       method: 'POST',
       key: CLIENT_KEY,
-      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', [CLIENT_TOKEN_HEADER]: client.token },
       body,
     });
     expect(res.status).toBe(200);
@@ -147,30 +156,33 @@ describe('POST /v1/events refusals write nothing', () => {
   });
 
   it('refuses a wrong protocol version or a bad client id, naming the field', async () => {
-    const clientId = newClient();
+    const client = await newClient();
+    const { clientId } = client;
     expect(
-      await expectRefused(() => post({ ...batchOf(clientId, [prediction(1)]), v: 2 }), 400, 'INVALID_BODY'),
+      await expectRefused(() => post(client, { ...batchOf(clientId, [prediction(1)]), v: 2 }), 400, 'INVALID_BODY'),
     ).toMatch(/^v: /);
-    expect(await expectRefused(() => post(batchOf('short', [prediction(1)])), 400, 'INVALID_BODY')).toContain(
+    expect(await expectRefused(() => post(client, batchOf('short', [prediction(1)])), 400, 'INVALID_BODY')).toContain(
       'clientId',
     );
     expect(await count('events', 'client_id = ?', clientId)).toBe(0);
   });
 
   it('refuses more than 500 events', async () => {
-    const clientId = newClient();
+    const client = await newClient();
+    const { clientId } = client;
     const events = Array.from({ length: 501 }, (_, i) => prediction(i + 1));
-    expect(await expectRefused(() => post(batchOf(clientId, events)), 400, 'INVALID_BODY')).toContain('events');
+    expect(await expectRefused(() => post(client, batchOf(clientId, events)), 400, 'INVALID_BODY')).toContain('events');
     expect(await count('events', 'client_id = ?', clientId)).toBe(0);
   });
 
   it('refuses a body that is not application/json with 415', async () => {
+    const client = await newClient();
     const send = () =>
       api('/v1/events', {
         method: 'POST',
         key: CLIENT_KEY,
         headers: { 'Content-Type': 'text/plain' },
-        body: JSON.stringify(batchOf(newClient(), [prediction(1)])),
+        body: JSON.stringify(batchOf(client, [prediction(1)])),
       });
     await expectRefused(send, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
@@ -203,19 +215,21 @@ describe('POST /v1/events refusals write nothing', () => {
 
   it('refuses posting without a client-capable key', async () => {
     const reader = await makeKey('read');
-    await expectRefused(() => post(batchOf(newClient(), [prediction(1)]), reader.key), 403, 'FORBIDDEN');
-    await expectRefused(() => post(batchOf(newClient(), [prediction(1)]), 'wrong'), 401, 'UNAUTHORIZED');
+    const client = await newClient();
+    await expectRefused(() => post(client, batchOf(client, [prediction(1)]), reader.key), 403, 'FORBIDDEN');
+    await expectRefused(() => post(client, batchOf(client, [prediction(1)]), 'wrong'), 401, 'UNAUTHORIZED');
   });
 });
 
 describe('GET /v1/clients/{clientId}', () => {
   it('reports the highest seq, last seen and counts by type', async () => {
-    const clientId = newClient();
+    const client = await newClient();
+    const { clientId } = client;
     const p1 = prediction(1);
     const p2 = prediction(2);
     const started = Date.now();
-    await post(batchOf(clientId, [p1, p2, feedback(3, p1.id)]));
-    await post(batchOf(clientId, [feedback(4, p2.id)]));
+    await post(client, batchOf(clientId, [p1, p2, feedback(3, p1.id)]));
+    await post(client, batchOf(clientId, [feedback(4, p2.id)]));
     const res = await api(`/v1/clients/${clientId}`, { key: ADMIN_KEY });
     expect(res.status).toBe(200);
     const info = (await res.json()) as {

@@ -1,5 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import { CLIENT_TOKEN_HEADER, type ClientIdentity } from '../../protocol/clients.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 
 // Storage is shared by the tests of one file: tests use their own model/client names.
@@ -19,6 +20,40 @@ export function api(path: string, init: RequestInit & { key?: string } = {}): Pr
 /** Sends JSON with a key. */
 export function sendJson(method: string, path: string, body: unknown, key: string): Promise<Response> {
   return api(path, { method, key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/**
+ * Registers a client through `POST /v1/clients` (starting at `nextSeq`, default 1) and
+ * returns its id and token.
+ */
+export async function registerClient(nextSeq?: number, key = CLIENT_KEY): Promise<ClientIdentity> {
+  const res = await sendJson('POST', '/v1/clients', nextSeq === undefined ? { v: 1 } : { v: 1, nextSeq }, key);
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()) as ClientIdentity;
+}
+
+/** Sends JSON with a key and a client token (`Edgeloop-Client-Token`), as a client's writes do. */
+export function sendAsClient(
+  method: string,
+  path: string,
+  body: unknown,
+  token: string | undefined,
+  key = CLIENT_KEY,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  const all: Record<string, string> = { 'Content-Type': 'application/json', ...headers };
+  if (token !== undefined) all[CLIENT_TOKEN_HEADER] = token;
+  return api(path, { method, key, headers: all, body: JSON.stringify(body) });
+}
+
+/** Posts an event batch for the client of `identity` with its token. */
+export function sendEvents(
+  identity: ClientIdentity,
+  events: unknown[],
+  options: { key?: string; batchId?: string } = {},
+): Promise<Response> {
+  const body = { v: 1, clientId: identity.clientId, batchId: options.batchId ?? `b-${crypto.randomUUID()}`, events };
+  return sendAsClient('POST', '/v1/events', body, identity.token, options.key);
 }
 
 /** Asserts the contract's error body and status; returns the message. */

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
+import { CLIENT_TOKEN_HEADER } from '../../protocol/clients.ts';
 import { buildProfile, ProfileBatchResult, WINDOW_MS } from '../../protocol/profile/index.ts';
 import { driftStub } from '../src/drift/stub.ts';
 import {
@@ -13,7 +14,18 @@ import {
   postProfiles,
   publishDrift,
 } from './drift-helpers.ts';
-import { ADMIN_KEY, api, bytes, CLIENT_KEY, count, expectError, publish, sendJson } from './helpers.ts';
+import {
+  ADMIN_KEY,
+  api,
+  bytes,
+  CLIENT_KEY,
+  count,
+  expectError,
+  publish,
+  registerClient,
+  sendAsClient,
+  sendJson,
+} from './helpers.ts';
 
 const H = WINDOW_MS;
 
@@ -47,15 +59,16 @@ describe('POST /v1/profiles', () => {
 
   it('accepts gzip', async () => {
     const version = await publishDrift('pr-gzip');
+    const { clientId, token } = await registerClient();
     const body = JSON.stringify({
       v: 1,
-      clientId: 'client-gzip',
+      clientId,
       profiles: [envelope('pr-gzip', version, hourAgo(1), inDistribution(20, 4))],
     });
     const res = await api('/v1/profiles', {
       method: 'POST',
       key: CLIENT_KEY,
-      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', [CLIENT_TOKEN_HEADER]: token },
       body: await gzip(body),
     });
     expect((await result(res)).accepted).toBe(1);
@@ -227,5 +240,23 @@ describe('POST /v1/profiles', () => {
     expect((await mergedOf('pr-malformed', version, w, w + H)).windows).toBe(0);
     expect(await driftStub(env, 'pr-malformed', version).alerts()).toEqual([]);
     expect(await count('drift_alerts', 'model = ?', 'pr-malformed')).toBe(0);
+  });
+
+  it('refuses a missing, wrong or other client token, and a revoked client, writing nothing', async () => {
+    const version = await publishDrift('pr-token');
+    const w = hourAgo(1);
+    const me = await registerClient();
+    const other = await registerClient();
+    const body = { v: 1, clientId: me.clientId, profiles: [envelope('pr-token', version, w, inDistribution(10, 1))] };
+    await expectError(await sendAsClient('POST', '/v1/profiles', body, undefined), 401, 'INVALID_CLIENT_TOKEN');
+    await expectError(
+      await sendAsClient('POST', '/v1/profiles', body, `${me.clientId}.forged`),
+      401,
+      'INVALID_CLIENT_TOKEN',
+    );
+    await expectError(await sendAsClient('POST', '/v1/profiles', body, other.token), 401, 'INVALID_CLIENT_TOKEN');
+    expect((await api(`/v1/clients/${me.clientId}/revoke`, { method: 'POST', key: ADMIN_KEY })).status).toBe(200);
+    await expectError(await sendAsClient('POST', '/v1/profiles', body, me.token), 403, 'CLIENT_REVOKED');
+    expect((await mergedOf('pr-token', version, w, w + H)).windows).toBe(0);
   });
 });

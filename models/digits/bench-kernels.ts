@@ -13,8 +13,9 @@ import {
   setBackend,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
+import { seededRandom } from '../../protocol/random.ts';
 import { registerTrainingKernels, trainingKernelNames } from '../../worker/train/kernels/index.ts';
-import { seededRandom, selectDigitRecords } from './data.ts';
+import { selectDigitRecords } from './data.ts';
 import { loadMnistRecords } from './mnist-source.ts';
 import { buildDigitsModel, NUM_CLASSES } from './model.ts';
 import { splitDigits } from './split.ts';

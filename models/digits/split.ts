@@ -1,4 +1,5 @@
-import { type DigitRecords, seededRandom, selectDigitRecords, shuffleInPlace } from './data.ts';
+import { seededRandom } from '../../protocol/random.ts';
+import { type DigitRecords, selectDigitRecords, shuffleInPlace } from './data.ts';
 import { NUM_CLASSES } from './model.ts';
 
 /** The demo model's split: a fixed seed, 8,000 to train on, 50 of each digit replayed. */

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../random.ts';
 import { kllFromValues, rank } from './kll.ts';
 
 const N = 1_000_000;
 const DOMAIN = 1 << 16;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe('KLL accuracy at k = 200', () => {
   it('keeps the normalised rank error within 0.0165 over 10^6 values in at least 99 of 100 trials', () => {
@@ -22,7 +13,7 @@ describe('KLL accuracy at k = 200', () => {
     const histogram = new Float64Array(DOMAIN);
     const errors: number[] = [];
     for (let trial = 0; trial < 100; trial++) {
-      const random = mulberry32(trial + 1);
+      const random = seededRandom(trial + 1);
       histogram.fill(0);
       for (let i = 0; i < N; i++) {
         const x = Math.floor(random() * DOMAIN);

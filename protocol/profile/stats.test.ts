@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../random.ts';
 import { buildProfile } from './build.ts';
 import { mergeProfiles } from './merge.ts';
 import type { NumericProfile, Profile, ProfileRow } from './schema.ts';
@@ -13,16 +14,6 @@ import {
   psi,
   wassersteinNorm,
 } from './stats.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function normal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -111,7 +102,7 @@ describe('drift statistics from merged sketches', () => {
   it.each(distributions)('are within 0.02 of the exact PSI, KS and Wasserstein: %s', (_, draw) => {
     const misses = { ks: 0, wasserstein: 0, psi: 0 };
     for (const seed of SEEDS) {
-      const random = mulberry32(seed);
+      const random = seededRandom(seed);
       const refValues = Array.from({ length: SIZE }, () => draw(random, false));
       const curValues = Array.from({ length: SIZE }, () => draw(random, true));
       const ref = mergedProfile(refValues).features.x as NumericProfile;
@@ -137,7 +128,7 @@ describe('drift statistics from merged sketches', () => {
   });
 
   it("bins PSI on the reference's deciles: ten equal reference shares", () => {
-    const random = mulberry32(3);
+    const random = seededRandom(3);
     const values = Array.from({ length: SIZE }, () => normal(random));
     const profile = mergedProfile(values).features.x as NumericProfile;
     const binned = binDeciles(profile, profile);

@@ -8,10 +8,15 @@ export type {
   LoadResult,
   PredictOptions,
   PredictResult,
+  RefreshResult,
+  StorageState,
   SyncResult,
+  SyncState,
+  SyncTrigger,
   TrainProgress,
   TrainResult,
   WorkerStatus,
 } from '../../protocol/worker-api.ts';
 export { createClient, type EdgeloopClient, type Unversioned } from './client.ts';
 export { ClientOptions } from './options.ts';
+export { BACKGROUND_SYNC_TAG, type BackgroundSyncState } from './page-sync.ts';

@@ -1,3 +1,4 @@
+import { EdgeloopError } from '../../protocol/errors.ts';
 import { Resolution } from '../../protocol/registry.ts';
 import type { LoadResult } from '../../protocol/worker-api.ts';
 import { pathSegments } from '../edge-client.ts';
@@ -16,11 +17,14 @@ import { fetchVersionFiles } from './version-files.ts';
  * @example
  * const result = await loadModel(runtime, { model: 'digits', alias: 'production' });
  */
-export async function loadModel(runtime: Runtime, request: { model: string; alias: string }): Promise<LoadResult> {
-  const { edge, clientId } = runtime;
+export async function loadModel(
+  runtime: Runtime,
+  request: { model: string; alias: string },
+  resolved?: Resolution,
+): Promise<LoadResult> {
   const { model, alias } = request;
-  const query = new URLSearchParams({ alias, client: clientId });
-  const resolution = await edge.json(`/v1/models/${pathSegments(model)}/resolve?${query}`, Resolution);
+  const resolution = resolved ?? (await resolveAlias(runtime, model, alias, null));
+  if (!resolution) throw new EdgeloopError('EDGE_ERROR', `resolve ${model}/${alias}: 304 without If-None-Match`);
   const { info, modelJson, shards, cached } = await fetchVersionFiles(runtime, model, resolution.version);
 
   const loaded = await placeModel(runtime, modelJson, shards, info, alias);
@@ -30,4 +34,27 @@ export async function loadModel(runtime: Runtime, request: { model: string; alia
   const result: LoadResult = { v: 1, model, alias, version: info.version, cached, backend: loaded.backend };
   const shadow = await loadShadow(runtime, loaded, resolution.shadow);
   return shadow ? { ...result, shadow } : result;
+}
+
+/**
+ * `GET /v1/models/{model}/resolve` for this client (by its issued id once registered), sending
+ * `etag` as If-None-Match: null when the edge answered 304. A reply's ETag is remembered in
+ * `runtime.resolveEtags` for the next check.
+ *
+ * @example
+ * const resolution = await resolveAlias(runtime, 'digits', 'production', null);
+ */
+export async function resolveAlias(
+  runtime: Runtime,
+  model: string,
+  alias: string,
+  etag: string | null,
+): Promise<Resolution | null> {
+  const query = new URLSearchParams({ alias });
+  if (runtime.identity) query.set('client', runtime.identity.clientId);
+  const path = `/v1/models/${pathSegments(model)}/resolve?${query}`;
+  const reply = await runtime.edge.conditional(path, Resolution, etag);
+  if (!reply) return null;
+  if (reply.etag) runtime.resolveEtags.set(`${model}/${alias}`, reply.etag);
+  return reply.value;
 }

@@ -1,11 +1,11 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { FeatureValues } from '../../protocol/events.ts';
 import type { PredictResult } from '../../protocol/worker-api.ts';
-import { withStorage } from '../db.ts';
 import { checkAppFeatures } from '../profile/app-features.ts';
 import { predictionProfile } from '../profile/observe.ts';
 import { addToOpenProfile, hourOf } from '../profile/record.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
+import { withRoom } from '../storage/room.ts';
 import { appendEvent } from '../sync/outbox.ts';
 import { argmax, runModel } from './run-model.ts';
 import { countShadow, runShadow } from './shadow.ts';
@@ -15,7 +15,7 @@ import { countShadow, runShadow } from './shadow.ts';
  * the device, outputs also queued as a `prediction` event, and both added to the hour's open
  * drift profile) in one transaction. A loaded shadow runs on the same input and its label and
  * agreement are recorded too; the result is the same without it. The app's features go into
- * the event only with `shareFeatures`.
+ * the event only with `shareFeatures`. When storage is full, retention makes room once (storage/room.ts).
  *
  * @example
  * const result = await predict(runtime, loaded, pixels); // pixels: Float32Array(784) in [0, 1]
@@ -47,7 +47,7 @@ export async function predict(
   const ts = Date.now();
   const { db } = runtime;
   const window = { model: loaded.name, version: loaded.version, window: hourOf(ts) };
-  await withStorage('record prediction', () =>
+  await withRoom(runtime, 'record prediction', () =>
     db.transaction('rw', db.predictions, db.outbox, db.meta, db.profiles, async () => {
       await db.predictions.add({
         id: predictionId,

@@ -22,7 +22,8 @@ describe('profile sync', () => {
     expect(result).toMatchObject({ sent: 3, accepted: 3, pending: 0 });
     expect(result.profiles).toEqual({ ...none, sent: 1, accepted: 1 });
     const order = edge.requests.filter((r) => r.method === 'POST').map((r) => r.path);
-    expect(order).toEqual(['/v1/events', '/v1/profiles']);
+    // Registration happened at init; both writes carry the token it issued.
+    expect(order).toEqual(['/v1/clients', '/v1/events', '/v1/profiles']);
     const [sent] = await profiles();
     expect(sent).toMatchObject({ state: 'sent', rows: 3 });
     expect(edge.profiles.get(`${clientId}/${sent?.id}`)).toMatchObject({

@@ -47,7 +47,7 @@ describe('outbox', () => {
     await api.dispose();
     const { createWorkerApi } = await import('../api.ts');
     const again = createWorkerApi({ fetch: edge.fetch, indexedDB: storage });
-    const first = await db().meta.get('clientId');
+    const first = await db().meta.get('identity');
     const { clientId } = await again.init({
       v: 1,
       endpoint: 'http://edge.test',
@@ -55,7 +55,9 @@ describe('outbox', () => {
       backend: 'cpu',
       dbName: 'edgeloop-test',
     });
-    expect(first).toEqual({ key: 'clientId', value: clientId });
+    // The issued identity survives the restart: no second registration.
+    expect(first).toMatchObject({ key: 'identity', value: { clientId } });
+    expect(edge.count('/v1/clients', 'POST')).toBe(1);
     await again.load({ v: 1, model: 'digits' });
     await again.predict(pixels(2));
     expect((await db().outbox.toArray()).map((r) => r.seq)).toEqual([1, 2]);

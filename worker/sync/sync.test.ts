@@ -99,7 +99,9 @@ describe('sync', () => {
     const real = edge.fetch;
     Object.assign(edge, {
       fetch: async (url: string, init?: RequestInit) =>
-        init?.method === 'POST' ? Response.json({ accepted: 1, duplicates: 0, rejected: [] }) : real(url, init),
+        init?.method === 'POST' && url.endsWith('/v1/events')
+          ? Response.json({ accepted: 1, duplicates: 0, rejected: [] })
+          : real(url, init),
     });
     const { api } = await workerWithPredictions(2, edge);
     await expect(api.sync()).rejects.toThrow(/\[EDGE_ERROR\].*does not account for the 2 events/);

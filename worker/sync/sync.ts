@@ -7,12 +7,36 @@ import { pendingCount } from './outbox.ts';
 
 /** Events per `POST /v1/events`; the edge allows more, smaller batches retry cheaply. */
 export const BATCH_SIZE = 100;
+/** Most JSON bytes of events per batch (before gzip), so one batch stays a modest request. */
+export const BATCH_BYTES = 256 * 1024;
 
 /**
- * Sends pending outbox events to the edge in seq order, in batches. An event is marked sent
+ * The longest prefix of `rows` (at least one row) whose events fit in `maxBytes` of JSON.
+ *
+ * @example
+ * const batch = takeBatch(rows, BATCH_BYTES);
+ */
+export function takeBatch(rows: OutboxRow[], maxBytes: number): OutboxRow[] {
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  let count = 0;
+  for (const row of rows) {
+    // +1 for the comma between array items.
+    bytes += encoder.encode(JSON.stringify(row.event)).byteLength + 1;
+    if (count > 0 && bytes > maxBytes) break;
+    count++;
+  }
+  return rows.slice(0, count);
+}
+
+/**
+ * Sends pending outbox events to the edge in seq order, in batches of at most BATCH_SIZE events
+ * and BATCH_BYTES of JSON (EdgeClient gzips large bodies). The caller registered first
+ * (sync/identity.ts): batches carry the issued client id and token. An event is marked sent
  * only after the edge acknowledged it (accepted or duplicate) and marked rejected (with the
  * edge's code, never resent) when the edge refused it. A failed request leaves its batch
- * pending and throws NETWORK or EDGE_ERROR; batches sent before it stay acknowledged.
+ * pending and throws NETWORK, EDGE_ERROR or the edge's SEQ_GAP (the edge expects another seq:
+ * nothing is dropped, the error is reported); batches sent before it stay acknowledged.
  * The batch id is derived from the seq range, so a batch retried after a lost reply is the
  * same batch to the edge, which counts it once. Callers must not run two syncs at once; they
  * record the sync (with its profiles) as `lastSync`.
@@ -24,8 +48,9 @@ export async function syncOutbox(runtime: Runtime): Promise<Omit<SyncResult, 'pr
   const { db, edge, clientId } = runtime;
   const totals = { sent: 0, accepted: 0, duplicates: 0, rejected: 0 };
   for (;;) {
-    const rows = await withStorage('read outbox', () =>
-      db.outbox.where('state').equals('pending').limit(BATCH_SIZE).toArray(),
+    const rows = takeBatch(
+      await withStorage('read outbox', () => db.outbox.where('state').equals('pending').limit(BATCH_SIZE).toArray()),
+      BATCH_BYTES,
     );
     const first = rows[0];
     const last = rows.at(-1);

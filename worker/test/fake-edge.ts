@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { CLIENT_TOKEN_HEADER, ClientRegistration } from '../../protocol/clients.ts';
 import { Event, EventBatch } from '../../protocol/events.ts';
 import { sha256Hex } from '../../protocol/hash.ts';
 import type { FileRole, Manifest } from '../../protocol/manifest.ts';
@@ -12,8 +13,18 @@ export interface FakeFile {
   bytes: Uint8Array;
 }
 
-/** How the next POST /v1/events goes wrong: no connection, reply lost after applying, or an error status. */
-export type EventsFailure = 'network' | 'lost-reply' | 500;
+/**
+ * How the next POST /v1/events goes wrong: no connection, reply lost after applying, a 500, or
+ * any status with an error code and a Retry-After header (429 RATE_LIMITED, 503, 400 …).
+ */
+export type EventsFailure = 'network' | 'lost-reply' | 500 | { status: number; code: string; retryAfter?: string };
+
+/** A client the fake edge registered: its token and the highest seq applied. */
+export interface FakeClient {
+  token: string;
+  maxSeq: number;
+  revoked: boolean;
+}
 
 /**
  * A small in-memory stand-in for the edge (unit tests only; the real edge runs in workerd and
@@ -29,7 +40,13 @@ export class FakeEdge {
   readonly shadows = new Map<string, number>();
   /** Events stored, by `clientId/eventId`: a retried event is counted once. */
   readonly events = new Map<string, Event>();
-  readonly requests: { method: string; path: string; body?: unknown }[] = [];
+  readonly requests: { method: string; path: string; body?: unknown; headers: Headers; bytes: number }[] = [];
+  /** Registered clients by id (`POST /v1/clients`). */
+  readonly clients = new Map<string, FakeClient>();
+  /** Send `ETag: "<model>/<alias>/<version>"` on resolve and answer a matching If-None-Match with 304 (the real edge sends none yet). */
+  resolveEtags = false;
+  /** How the next POST /v1/clients calls go wrong. */
+  clientsFailures: EventsFailure[] = [];
   /** Files served with other bytes than their digest (a tampered CDN), by path or `model/version/path`. */
   readonly tampered = new Map<string, Uint8Array>();
   eventsFailures: EventsFailure[] = [];
@@ -72,12 +89,20 @@ export class FakeEdge {
   readonly fetch = async (input: string, init?: RequestInit): Promise<Response> => {
     const url = new URL(input);
     const method = init?.method ?? 'GET';
-    const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-    this.requests.push({ method, path: url.pathname + url.search, body });
-    const auth = new Headers(init?.headers).get('authorization');
+    const headers = new Headers(init?.headers);
+    const { body, bytes: size } = await readBody(init?.body, headers.get('content-encoding'));
+    this.requests.push({ method, path: url.pathname + url.search, body, headers, bytes: size });
+    const auth = headers.get('authorization');
     if (auth !== `Bearer ${this.key}`) return error(401, 'UNAUTHORIZED', 'bad key');
 
     const route = url.pathname.split('/').map(decodeURIComponent);
+    if (method === 'POST' && url.pathname === '/v1/clients') return this.#register(body);
+    const token = headers.get(CLIENT_TOKEN_HEADER);
+    if (method === 'POST' && (url.pathname === '/v1/events' || url.pathname === '/v1/profiles')) {
+      const clientId = (body as { clientId?: unknown } | undefined)?.clientId;
+      const refusal = this.#checkToken(typeof clientId === 'string' ? clientId : '', token);
+      if (refusal) return refusal;
+    }
     if (method === 'POST' && url.pathname === '/v1/events') return this.#ingest(body);
     if (method === 'POST' && url.pathname === '/v1/profiles') return this.#ingestProfiles(body);
     if (route[1] === 'v1' && route[2] === 'runs') return this.runs.handle(method, route, body);
@@ -88,6 +113,14 @@ export class FakeEdge {
       const version = this.aliases.get(`${model}/${alias}`);
       if (version === undefined) return error(404, 'ALIAS_NOT_FOUND', `${model}/${alias}`);
       const shadow = this.shadows.get(`${model}/${alias}`);
+      const etag = `"${model}/${alias}/${version}/${shadow ?? ''}"`;
+      if (this.resolveEtags && headers.get('if-none-match') === etag) return new Response(null, { status: 304 });
+      if (this.resolveEtags) {
+        return Response.json(
+          { model, alias, version, role: 'stable', ...(shadow === undefined ? {} : { shadow }) },
+          { headers: { etag } },
+        );
+      }
       return Response.json({ model, alias, version, role: 'stable', ...(shadow === undefined ? {} : { shadow }) });
     }
     const version = Number(route[5]);
@@ -108,16 +141,59 @@ export class FakeEdge {
     return this.requests.filter((r) => r.method === method && r.path.startsWith(prefix)).length;
   }
 
+  /** Revokes a client: its writes get 403 CLIENT_REVOKED. */
+  revoke(clientId: string): void {
+    const client = this.clients.get(clientId);
+    if (client) client.revoked = true;
+  }
+
+  #register(body: unknown): Response {
+    const failure = this.clientsFailures.shift();
+    if (failure === 'lost-reply') throw new TypeError('fetch failed: connection reset');
+    if (failure) return failed(failure);
+    const parsed = v.safeParse(ClientRegistration, body);
+    if (!parsed.success) return error(400, 'INVALID_BODY', parsed.issues[0].message);
+    const clientId = `c_fake_${(this.clients.size + 1).toString().padStart(4, '0')}`;
+    const token = `tok_${crypto.randomUUID()}`;
+    this.clients.set(clientId, { token, maxSeq: parsed.output.nextSeq - 1, revoked: false });
+    return Response.json({ clientId, token }, { status: 201 });
+  }
+
+  #checkToken(clientId: string, token: string | null): Response | null {
+    const client = this.clients.get(clientId);
+    if (!client || !token || client.token !== token)
+      return error(401, 'INVALID_CLIENT_TOKEN', 'wrong or missing token');
+    if (client.revoked) return error(403, 'CLIENT_REVOKED', clientId);
+    return null;
+  }
+
   #ingest(body: unknown): Response {
     const failure = this.eventsFailures.shift();
     if (failure === 'network') throw new TypeError('fetch failed');
-    if (failure === 500) return error(500, 'INTERNAL', 'database unavailable');
+    if (failure !== undefined && failure !== 'lost-reply') return failed(failure);
     const batch = v.safeParse(EventBatch, body);
     if (!batch.success) return error(400, 'INVALID_BODY', batch.issues[0].message);
+    const client = this.clients.get(batch.output.clientId);
+    if (!client) return error(401, 'INVALID_CLIENT_TOKEN', 'unknown client');
+    // Strict seq order, as the edge: ≤ max is a duplicate, max + 1 is applied, anything else is a gap.
+    let expected = client.maxSeq + 1;
+    for (const raw of batch.output.events) {
+      const seq = (raw as { seq?: unknown }).seq;
+      if (typeof seq !== 'number' || seq > expected)
+        return error(409, 'SEQ_GAP', `expected seq ${expected}, got ${String(seq)}`);
+      if (seq === expected) expected++;
+    }
     let accepted = 0;
     let duplicates = 0;
     const rejected: { index: number; code: string; message: string }[] = [];
     batch.output.events.forEach((raw, index) => {
+      const seq = (raw as { seq: number }).seq;
+      if (seq <= client.maxSeq) {
+        duplicates++;
+        return;
+      }
+      // A rejected event still consumes its seq.
+      client.maxSeq = seq;
       const event = v.safeParse(Event, raw);
       const code = event.success ? this.rejectEvent(event.output) : 'INVALID_EVENT';
       if (!event.success || code) {
@@ -138,7 +214,7 @@ export class FakeEdge {
   #ingestProfiles(body: unknown): Response {
     const failure = this.profilesFailures.shift();
     if (failure === 'network') throw new TypeError('fetch failed');
-    if (failure === 500) return error(500, 'INTERNAL', 'database unavailable');
+    if (failure !== undefined && failure !== 'lost-reply') return failed(failure);
     const batch = v.safeParse(ProfileBatch, body);
     if (!batch.success) return error(400, 'INVALID_BODY', batch.issues[0].message);
     const result: ProfileBatchResult = { accepted: 0, duplicates: 0, capped: 0, rejected: [] };
@@ -168,6 +244,22 @@ export class FakeEdge {
   }
 }
 
-function error(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
+function error(status: number, code: string, message: string, headers?: Record<string, string>): Response {
+  return Response.json({ error: { code, message } }, { status, headers });
+}
+
+function failed(failure: Exclude<EventsFailure, 'lost-reply'>): Response {
+  if (failure === 'network') throw new TypeError('fetch failed');
+  if (failure === 500) return error(500, 'INTERNAL', 'database unavailable');
+  const headers: Record<string, string> = failure.retryAfter ? { 'retry-after': failure.retryAfter } : {};
+  return error(failure.status, failure.code, 'refused by the test', headers);
+}
+
+/** The JSON body, gunzipped when Content-Encoding says so, and its size on the wire. */
+async function readBody(raw: unknown, encoding: string | null): Promise<{ body: unknown; bytes: number }> {
+  if (typeof raw === 'string') return { body: JSON.parse(raw), bytes: new TextEncoder().encode(raw).byteLength };
+  if (!(raw instanceof Uint8Array)) return { body: undefined, bytes: 0 };
+  if (encoding !== 'gzip') return { body: JSON.parse(new TextDecoder().decode(raw)), bytes: raw.byteLength };
+  const stream = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return { body: JSON.parse(await new Response(stream).text()), bytes: raw.byteLength };
 }

@@ -3,8 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { Manifest } from '../../protocol/manifest.ts';
 import type { BackendPreference, InitOptions } from '../../protocol/worker-api.ts';
-import { createWorkerApi } from '../api.ts';
+import { createWorkerApi, type WorkerDeps } from '../api.ts';
 import { EdgeloopDb, type IndexedDbSource } from '../db.ts';
+import { manualClock } from './clock.ts';
 import { FakeEdge } from './fake-edge.ts';
 import { NODE_WASM_PATH } from './node-files.ts';
 import { tinyModelFiles } from './tiny-model.ts';
@@ -14,14 +15,38 @@ const DB_NAME = 'edgeloop-test';
 
 /**
  * A worker API wired to a fresh fake edge and a fresh in-memory IndexedDB, already initialised.
- * `db()` opens a second connection to the same database so tests can look inside.
+ * `db()` opens a second connection to the same database so tests can look inside. Time is a
+ * manual clock (`clock.advance`), randomness `random` (0.5 unless given), and the platform has
+ * no Web Locks, storage manager or gzip unless `deps.platform` gives them.
  */
 export async function startWorker(
-  options: { backend?: BackendPreference; edge?: FakeEdge; init?: Partial<InitOptions> } = {},
+  options: {
+    backend?: BackendPreference;
+    edge?: FakeEdge;
+    init?: Partial<InitOptions>;
+    deps?: Partial<WorkerDeps>;
+    storage?: IndexedDbSource;
+  } = {},
 ) {
   const edge = options.edge ?? new FakeEdge();
-  const storage: IndexedDbSource = { indexedDB: new IDBFactory(), IDBKeyRange };
-  const api = createWorkerApi({ fetch: edge.fetch, indexedDB: storage, defaultWasmPath: NODE_WASM_PATH });
+  const storage: IndexedDbSource = options.storage ?? { indexedDB: new IDBFactory(), IDBKeyRange };
+  const clock = manualClock();
+  const api = createWorkerApi({
+    fetch: edge.fetch,
+    indexedDB: storage,
+    defaultWasmPath: NODE_WASM_PATH,
+    clock,
+    random: () => 0.5,
+    ...options.deps,
+    platform: {
+      locks: null,
+      storage: null,
+      gzip: null,
+      online: () => true,
+      onOnline: () => () => undefined,
+      ...options.deps?.platform,
+    },
+  });
   const { clientId } = await api.init({
     v: 1,
     endpoint: ENDPOINT,
@@ -30,7 +55,7 @@ export async function startWorker(
     dbName: DB_NAME,
     ...options.init,
   });
-  return { api, edge, clientId, storage, db: () => new EdgeloopDb(DB_NAME, storage) };
+  return { api, edge, clientId, storage, clock, db: () => new EdgeloopDb(DB_NAME, storage) };
 }
 
 /** Publishes the tiny test model as digits v1 (alias production) on the edge; `manifest` overrides its manifest's fields. */

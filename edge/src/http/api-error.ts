@@ -11,9 +11,12 @@ import type { ErrorCode } from '../../../protocol/errors.ts';
  */
 export class ApiError extends HTTPException {
   readonly code: ErrorCode;
+  /** Headers the error response carries (e.g. `Retry-After` of a 429). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: ContentfulStatusCode, code: ErrorCode, message: string) {
+  constructor(status: ContentfulStatusCode, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
     super(status, { message });
     this.code = code;
+    this.headers = headers;
   }
 }

@@ -17,6 +17,7 @@ export const apiCors = cors({
   },
   allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'OPTIONS'],
   allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding', 'If-None-Match', 'Edgeloop-Client-Token'],
-  exposeHeaders: ['ETag'],
+  // Retry-After is not CORS-safelisted: the browser worker reads it to back off after a 429.
+  exposeHeaders: ['ETag', 'Retry-After'],
   maxAge: 86400,
 });

@@ -16,13 +16,21 @@ const codeByStatus: Partial<Record<number, ErrorCode>> = {
   415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 };
 
-function errorResponse(c: Context<AppEnv>, status: ContentfulStatusCode, code: ErrorCode, message: string) {
-  return c.json<ErrorBody>({ error: { code, message } }, status);
+function errorResponse(
+  c: Context<AppEnv>,
+  status: ContentfulStatusCode,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  return c.json<ErrorBody>({ error: { code, message } }, status, headers);
 }
 
 /** Renders every thrown error as the contract's error body; never leaks a stack trace. */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
-  if (err instanceof ApiError) return errorResponse(c, err.status as ContentfulStatusCode, err.code, err.message);
+  if (err instanceof ApiError) {
+    return errorResponse(c, err.status as ContentfulStatusCode, err.code, err.message, { ...err.headers });
+  }
   if (err instanceof HTTPException && err.status < 500) {
     const code = codeByStatus[err.status] ?? ErrorCode.BAD_REQUEST;
     return errorResponse(c, err.status as ContentfulStatusCode, code, err.message || code);

@@ -1,4 +1,5 @@
 import type { GenericSchema } from 'valibot';
+import { ClientIdentity, ClientRegistration } from '../../../protocol/clients.ts';
 import { ClientConfig } from '../../../protocol/config.ts';
 import { ClientInfo, EventBatch, EventBatchResult } from '../../../protocol/events.ts';
 import type { Scope } from '../../../protocol/keys.ts';
@@ -167,7 +168,7 @@ export const operations: readonly Operation[] = [
   {
     method: 'post',
     path: '/v1/events',
-    summary: 'An idempotent batch of events',
+    summary: 'An idempotent batch of one client, applied in seq order (Edgeloop-Client-Token)',
     scopes: ['client'],
     body: EventBatch,
     response: EventBatchResult,
@@ -175,16 +176,32 @@ export const operations: readonly Operation[] = [
   {
     method: 'post',
     path: '/v1/profiles',
-    summary: 'Drift profiles of a client, one per model version and hour (idempotent per id)',
+    summary: 'Drift profiles of a client, one per model version and hour, idempotent per id (Edgeloop-Client-Token)',
     scopes: ['client'],
     body: ProfileBatch,
     response: ProfileBatchResult,
+  },
+  {
+    method: 'post',
+    path: '/v1/clients',
+    summary: 'Register a client: its id and the token its writes carry in Edgeloop-Client-Token',
+    scopes: ['client'],
+    body: ClientRegistration,
+    response: ClientIdentity,
+    status: 201,
   },
   {
     method: 'get',
     path: '/v1/clients/{clientId}',
     summary: 'What the edge holds for a client',
     scopes: READ,
+    response: ClientInfo,
+  },
+  {
+    method: 'post',
+    path: '/v1/clients/{clientId}/revoke',
+    summary: 'Revoke a client: its writes are refused (403 CLIENT_REVOKED)',
+    scopes: ['admin'],
     response: ClientInfo,
   },
   {

@@ -10,6 +10,7 @@ import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
 import { limitBody, MAX_SMALL_BODY_BYTES } from '../http/body-limit.ts';
 import { aliasParam, modelParam } from '../http/params.ts';
+import { rateLimit } from '../http/rate-limit.ts';
 import { rejectInvalid } from '../http/validate.ts';
 import { aliasRow, getAlias, setAlias } from '../storage/aliases.ts';
 import { versionStatus } from '../storage/rollout.ts';
@@ -89,6 +90,7 @@ export const aliases = new Hono<AppEnv>()
   .get(
     '/:model/resolve',
     requireScope('client', 'read'),
+    rateLimit(),
     sValidator('query', ResolveQuery, rejectInvalid),
     async (c) => {
       const model = modelParam(c);

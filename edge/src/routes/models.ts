@@ -6,6 +6,7 @@ import { requireScope } from '../auth/require-scope.ts';
 import { grants } from '../auth/scopes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { modelParam, versionParam } from '../http/params.ts';
+import { rateLimit } from '../http/rate-limit.ts';
 import { isAliased } from '../storage/aliases.ts';
 import { getVersion, listModels, listVersions } from '../storage/registry.ts';
 import { requireModel } from './require-model.ts';
@@ -29,7 +30,7 @@ export const models = new Hono<AppEnv>()
     await requireModel(c.env.DB, model);
     return c.json<VersionList>({ model, versions: await listVersions(c.env.DB, model) });
   })
-  .get('/:model/versions/:version', versionAccess, async (c) => {
+  .get('/:model/versions/:version', versionAccess, rateLimit(), async (c) => {
     const model = modelParam(c);
     const version = versionParam(c);
     await checkClientAccess(c, model, version);
@@ -40,7 +41,7 @@ export const models = new Hono<AppEnv>()
     }
     return c.json<VersionInfo>(info);
   })
-  .get('/:model/versions/:version/files/:path{.+}', versionAccess, async (c) => {
+  .get('/:model/versions/:version/files/:path{.+}', versionAccess, rateLimit(), async (c) => {
     const model = modelParam(c);
     const version = versionParam(c);
     await checkClientAccess(c, model, version);

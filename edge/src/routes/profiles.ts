@@ -10,14 +10,18 @@ import {
 } from '../../../protocol/profile/index.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import type { AppEnv } from '../app-env.ts';
+import { requireClientToken } from '../auth/client-token.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import type { IngestItem } from '../do/drift-aggregator.ts';
 import { profileDefect, profileMismatch } from '../drift/compatible.ts';
 import { driftStub } from '../drift/stub.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describeIssues } from '../http/issues.ts';
+import { rateLimit } from '../http/rate-limit.ts';
 import { readJson } from '../http/read-body.ts';
+import { clientStanding } from '../storage/clients.ts';
 import { getVersion } from '../storage/registry.ts';
+import { clientRefusal } from './client-refusal.ts';
 
 /** Largest profiles body, after gzip decoding (50 profiles of a few dozen sketched features). */
 export const MAX_PROFILES_BYTES = 2 * 1024 * 1024;
@@ -66,15 +70,22 @@ async function versionsNamed(db: D1Database, candidates: readonly unknown[]): Pr
 }
 
 /**
- * `POST /v1/profiles`: drift profiles a client summarised, one per model version and hour. A
- * malformed batch is refused whole; each envelope is checked on its own (bad ones reported by
- * index) and the rest go to their version's DriftAggregator, which merges each profile id once.
+ * `POST /v1/profiles`: drift profiles a client summarised, one per model version and hour,
+ * sent with the client's token. A malformed batch is refused whole; each envelope is checked
+ * on its own (bad ones reported by index) and the rest go to their version's DriftAggregator,
+ * which merges each profile id once. The writes go to Durable Objects, not D1, so the
+ * revocation check is a D1 read made alongside the version lookups (no extra round trip).
  */
-export const profiles = new Hono<AppEnv>().post('/', requireScope('client'), async (c) => {
+export const profiles = new Hono<AppEnv>().post('/', requireScope('client'), rateLimit(), async (c) => {
   const batch = v.safeParse(ProfileBatch, await readJson(c.req.raw, MAX_PROFILES_BYTES, 'profiles'));
   if (!batch.success) throw new ApiError(400, ErrorCode.INVALID_BODY, describeIssues(batch.issues));
   const { clientId, profiles: candidates } = batch.output;
-  const versions = await versionsNamed(c.env.DB, candidates);
+  await requireClientToken(c, clientId);
+  const [standing, versions] = await Promise.all([
+    clientStanding(c.env.DB, clientId),
+    versionsNamed(c.env.DB, candidates),
+  ]);
+  if (standing !== 'ok') throw clientRefusal(standing, clientId);
   const now = Date.now();
   const result: ProfileBatchResult = { accepted: 0, duplicates: 0, capped: 0, rejected: [] };
   const groups = new Map<string, { model: string; version: number; items: IngestItem[]; indexes: number[] }>();

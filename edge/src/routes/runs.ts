@@ -24,6 +24,7 @@ import { requireScope } from '../auth/require-scope.ts';
 import { grants } from '../auth/scopes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { limitBody } from '../http/body-limit.ts';
+import { rateLimit } from '../http/rate-limit.ts';
 import { rejectInvalid } from '../http/validate.ts';
 import { appendMetrics, metricSeries } from '../storage/run-metrics.ts';
 import { existingVersions, findRun, getRun, insertRun, listRuns, newRunId, updateRun } from '../storage/runs.ts';
@@ -112,6 +113,7 @@ export const runs = new Hono<AppEnv>()
   .post(
     '/',
     requireScope('publish', 'client'),
+    rateLimit(),
     limitRunBody,
     sValidator('json', CreateRun, rejectInvalid),
     async (c) => {
@@ -149,6 +151,7 @@ export const runs = new Hono<AppEnv>()
   .patch(
     '/:id',
     requireScope('publish', 'client'),
+    rateLimit(),
     limitRunBody,
     sValidator('json', UpdateRun, rejectInvalid),
     async (c) => {
@@ -180,6 +183,7 @@ export const runs = new Hono<AppEnv>()
   .post(
     '/:id/metrics',
     requireScope('publish', 'client'),
+    rateLimit(),
     limitRunBody,
     sValidator('json', LogMetrics, rejectInvalid),
     async (c) => {
