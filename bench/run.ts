@@ -6,6 +6,7 @@ import { benchBackends } from './browser.ts';
 import { benchProfiles, benchSketchError } from './drift.ts';
 import { benchIngest } from './ingest.ts';
 import { startServer } from './server.ts';
+import { benchSync } from './sync.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const keys = ensureDevVars(root);
@@ -13,6 +14,7 @@ const server = await startServer(Number(process.env.BENCH_PORT ?? 8789));
 try {
   const backends = await benchBackends(server.url, ['cpu', 'wasm', 'webgpu']);
   const ingest = await benchIngest(server.url, keys.clientKey);
+  const sync = await benchSync(server.url);
   const profiles = await benchProfiles(server.url, keys.clientKey);
   const sketch = benchSketchError();
   const results = {
@@ -20,6 +22,7 @@ try {
     machine: `${process.platform} ${process.arch}`,
     backends,
     ingest,
+    sync,
     profiles,
     sketch,
   };
@@ -39,6 +42,10 @@ try {
   );
   console.log(
     `edge ingest: ${ingest.events} events in ${ingest.seconds.toFixed(2)} s = ${ingest.perSecond.toFixed(0)} events/s`,
+  );
+  console.log(
+    `sync in Chromium: ${sync.items} items IndexedDB → D1 in ${sync.seconds.toFixed(2)} s = ${sync.perSecond.toFixed(0)} items/s; ` +
+      `${sync.eventBytesPerItem.toFixed(0)} bytes on the wire per item (${sync.requests} requests, ${sync.gzipped} gzipped)`,
   );
   console.log(
     `drift profiles: ${profiles.bytesPerProfile} bytes per client profile (100 rows, 4 features + outputs); ` +

@@ -20,14 +20,19 @@ export type InsertOutcome =
 // Something stored for one of the batch's seqs or event ids that differs from the batch: a
 // replay with altered content. Rows this request inserts equal the batch, so the value of
 // this expression is the same before and after each statement of the batch below.
+// Each EXISTS looks up one indexed key ((client_id, seq) or (client_id, event_id)) per item of
+// the batch. CROSS JOIN keeps json_each as the outer loop: left to itself the planner scans
+// all of the client's events and probes the batch for each, which grows with the history.
 const CONFLICT = `(
-  EXISTS (SELECT 1 FROM json_each(?2) AS i JOIN events AS e
-            ON e.client_id = ?1 AND (e.seq = i.value ->> '$.seq' OR e.event_id = i.value ->> '$.id')
-          WHERE e.seq IS NOT i.value ->> '$.seq' OR e.event_id IS NOT i.value ->> '$.id'
-             OR e.payload IS NOT i.value ->> '$.payload')
-  OR EXISTS (SELECT 1 FROM json_each(?2) AS i JOIN rejected_events AS r
-            ON r.client_id = ?1 AND r.seq = i.value ->> '$.seq'
-          WHERE i.value ->> '$.id' IS NOT NULL OR r.payload IS NOT i.value ->> '$.payload'))`;
+  EXISTS (SELECT 1 FROM json_each(?2) AS i CROSS JOIN events AS e
+          WHERE e.client_id = ?1 AND e.seq = i.value ->> '$.seq'
+            AND (e.event_id IS NOT i.value ->> '$.id' OR e.payload IS NOT i.value ->> '$.payload'))
+  OR EXISTS (SELECT 1 FROM json_each(?2) AS i CROSS JOIN events AS e
+          WHERE e.client_id = ?1 AND e.event_id = i.value ->> '$.id'
+            AND (e.seq IS NOT i.value ->> '$.seq' OR e.payload IS NOT i.value ->> '$.payload'))
+  OR EXISTS (SELECT 1 FROM json_each(?2) AS i CROSS JOIN rejected_events AS r
+          WHERE r.client_id = ?1 AND r.seq = i.value ->> '$.seq'
+            AND (i.value ->> '$.id' IS NOT NULL OR r.payload IS NOT i.value ->> '$.payload')))`;
 
 const MAX_SEQ = '(SELECT max_seq FROM clients WHERE client_id = ?1)';
 
