@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ClientId, ModelName } from './names.ts';
+import { ClientId, jsonRecord, ModelName } from './names.ts';
 
 const Finite = v.pipe(v.number(), v.finite());
 const Uuid = v.pipe(v.string(), v.uuid());
@@ -13,7 +13,7 @@ export type FeatureValue = v.InferOutput<typeof FeatureValue>;
 
 /** Feature name → value, at most MAX_APP_FEATURES entries. */
 export const FeatureValues = v.pipe(
-  v.record(v.pipe(v.string(), v.minLength(1), v.maxLength(128)), FeatureValue),
+  jsonRecord(v.pipe(v.string(), v.minLength(1), v.maxLength(128)), FeatureValue),
   v.check((r) => Object.keys(r).length <= MAX_APP_FEATURES, `at most ${MAX_APP_FEATURES} features`),
 );
 export type FeatureValues = v.InferOutput<typeof FeatureValues>;

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { FilePath, ModelName, Sha256Hex } from './names.ts';
+import { FilePath, jsonRecord, ModelName, Sha256Hex } from './names.ts';
 
 export const TensorSpec = v.strictObject({
   name: v.string(),
@@ -68,7 +68,7 @@ export const Manifest = v.pipe(
     labels: v.optional(v.array(v.string())),
     features: v.object({ features: v.pipe(v.array(FeatureSpec), v.maxLength(256)) }),
     files: v.pipe(v.array(ManifestFile), v.minLength(1)),
-    metrics: v.optional(v.record(v.string(), v.number())),
+    metrics: v.optional(jsonRecord(v.string(), v.number())),
     training: v.optional(
       v.object({
         dataset: v.string(),

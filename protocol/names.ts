@@ -31,3 +31,24 @@ export const FilePath = v.pipe(
 );
 
 export const Sha256Hex = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits'));
+
+/**
+ * A record schema that refuses arrays: valibot's `record` (like `object`) takes any object,
+ * and would read `[]` as `{}`. For records in request bodies.
+ *
+ * @example
+ * const Tags = jsonRecord(v.string(), v.string());
+ * v.safeParse(Tags, []).success; // false
+ */
+export function jsonRecord<const K extends v.GenericSchema<string, string>, const V extends v.GenericSchema>(
+  key: K,
+  value: V,
+) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(
+      (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
+      'must be a JSON object',
+    ),
+    v.record(key, value),
+  );
+}

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ModelName, VersionNumber } from './names.ts';
+import { jsonRecord, ModelName, VersionNumber } from './names.ts';
 
 // Limits follow MLflow's where it has one (key pattern and length, param value length).
 export const MAX_METRICS_PER_REQUEST = 1000;
@@ -25,13 +25,13 @@ export type EndStatus = v.InferOutput<typeof EndStatus>;
 
 const ParamValue = v.union([v.pipe(v.string(), v.maxLength(6000)), Finite, v.boolean()]);
 export const Params = v.pipe(
-  v.record(RunKey, ParamValue),
+  jsonRecord(RunKey, ParamValue),
   v.check((p) => Object.keys(p).length <= MAX_PARAMS, `at most ${MAX_PARAMS} params`),
 );
 export type Params = v.InferOutput<typeof Params>;
 
 export const Tags = v.pipe(
-  v.record(RunKey, v.pipe(v.string(), v.maxLength(5000))),
+  jsonRecord(RunKey, v.pipe(v.string(), v.maxLength(5000))),
   v.check((t) => Object.keys(t).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`),
 );
 export type Tags = v.InferOutput<typeof Tags>;

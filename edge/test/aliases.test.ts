@@ -124,6 +124,23 @@ describe('resolve', () => {
     expect(message).toContain('client');
   });
 
+  it('answers 304 to a poll whose ETag still matches, and the new answer once the alias moved', async () => {
+    await publishVersions('resolve-etag', 2);
+    await sendJson('PUT', '/v1/models/resolve-etag/aliases/production', { version: 1 }, ADMIN_KEY);
+    const path = '/v1/models/resolve-etag/resolve?alias=production';
+    const first = await api(path, { key: CLIENT_KEY });
+    const etag = first.headers.get('etag');
+    expect(etag).toBe('"1-stable-none"');
+    const unchanged = await api(path, { key: CLIENT_KEY, headers: { 'If-None-Match': etag ?? '' } });
+    expect(unchanged.status).toBe(304);
+    expect(await unchanged.text()).toBe('');
+    await sendJson('PUT', '/v1/models/resolve-etag/aliases/production', { version: 2 }, ADMIN_KEY);
+    const moved = await api(path, { key: CLIENT_KEY, headers: { 'If-None-Match': etag ?? '' } });
+    expect(moved.status).toBe(200);
+    expect(moved.headers.get('etag')).toBe('"2-stable-none"');
+    expect(((await moved.json()) as { version: number }).version).toBe(2);
+  });
+
   it('reads the alias row in D1', async () => {
     await publishVersions('resolve-db', 1);
     await sendJson('PUT', '/v1/models/resolve-db/aliases/production', { version: 1 }, ADMIN_KEY);

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { jsonRecord } from '../names.ts';
 import { kllLevels } from './kll.ts';
 
 /** KLL sketch size by default: normalised rank error about 1.65% at 99% confidence. */
@@ -59,7 +60,7 @@ export const CategoricalProfile = v.strictObject({
   count: Count,
   missing: Count,
   topN: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
-  values: v.record(v.pipe(v.string(), v.maxLength(256)), Count),
+  values: jsonRecord(v.pipe(v.string(), v.maxLength(256)), Count),
   other: Count,
 });
 export type CategoricalProfile = v.InferOutput<typeof CategoricalProfile>;
@@ -122,7 +123,7 @@ export const Profile = v.pipe(
   v.strictObject({
     v: v.literal(1),
     count: Count,
-    features: v.record(FeatureName, FeatureProfile),
+    features: jsonRecord(FeatureName, FeatureProfile),
     outputs: v.optional(OutputProfile),
     feedback: v.optional(FeedbackProfile),
   }),

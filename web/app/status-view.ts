@@ -1,5 +1,6 @@
 import type { BackendReport, SyncResult, WorkerStatus } from '../../protocol/worker-api.ts';
 import { describeBackend } from './backend-summary.ts';
+import { syncNotes } from './sync-summary.ts';
 
 export interface StatusElements {
   backend: HTMLElement;
@@ -34,7 +35,8 @@ export function createStatusView(elements: StatusElements): StatusView {
       const { model, pending, lastSync } = status;
       elements.version.textContent = model ? `${model.name} v${model.version} (${model.alias})` : 'no model loaded';
       elements.pending.textContent = `${pending} ${pending === 1 ? 'event' : 'events'}`;
-      elements.lastSync.textContent = lastSync ? describeSync(lastSync) : 'never';
+      const notes = syncNotes(status);
+      elements.lastSync.textContent = [lastSync ? describeSync(lastSync) : 'never', ...notes].join(' · ');
     },
   };
 }

@@ -3,9 +3,9 @@ import type { LoadedModel, Runtime } from '../runtime.ts';
 import { loadModel, resolveAlias } from './load.ts';
 
 /**
- * Checks whether the loaded model's alias names another version now. With an ETag from the last
- * resolve the check is `If-None-Match` (304: unchanged); the edge's resolve sends none today, so
- * it mostly compares the resolved version (and shadow) with the loaded ones. A change is loaded
+ * Checks whether the loaded model's alias names another version now. With the ETag of the last
+ * resolve (the edge sends one) the check is `If-None-Match` (304: unchanged); without one it
+ * compares the resolved version (and shadow) with the loaded ones. A change is loaded
  * like `load` does (files verified by sha256, swapped in only once built: the previous model
  * keeps serving until then, and the caller runs this in the model queue, between predictions).
  *

@@ -9,9 +9,10 @@ import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
 import { limitBody, MAX_SMALL_BODY_BYTES } from '../http/body-limit.ts';
+import { matchesEtag } from '../http/etag.ts';
 import { aliasParam, modelParam } from '../http/params.ts';
 import { rateLimit } from '../http/rate-limit.ts';
-import { rejectInvalid } from '../http/validate.ts';
+import { rejectInvalid, strictJson } from '../http/validate.ts';
 import { aliasRow, getAlias, setAlias } from '../storage/aliases.ts';
 import { versionStatus } from '../storage/rollout.ts';
 import { requireModel } from './require-model.ts';
@@ -62,6 +63,7 @@ export const aliases = new Hono<AppEnv>()
     '/:model/aliases/:alias',
     requireScope('publish'),
     limitBody(MAX_SMALL_BODY_BYTES),
+    strictJson,
     sValidator('json', SetAlias, rejectInvalid),
     async (c) => {
       const model = modelParam(c);
@@ -105,6 +107,11 @@ export const aliases = new Hono<AppEnv>()
         answer.role = 'canary';
       }
       if (row.shadow_version !== null) answer.shadow = row.shadow_version;
-      return c.json<Resolution>(answer);
+      // The answer is small but clients poll it for new versions: an ETag of what it says lets
+      // an unchanged poll end in a 304 without a body.
+      const etag = `"${answer.version}-${answer.role}-${answer.shadow ?? 'none'}"`;
+      const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
+      if (matchesEtag(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
+      return c.json<Resolution>(answer, 200, headers);
     },
   );

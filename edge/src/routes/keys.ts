@@ -8,13 +8,13 @@ import { generateKey } from '../auth/generate-key.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
 import { limitBody, MAX_SMALL_BODY_BYTES } from '../http/body-limit.ts';
-import { rejectInvalid } from '../http/validate.ts';
+import { rejectInvalid, strictJson } from '../http/validate.ts';
 import { insertKey, listKeys, revokeKey } from '../storage/api-keys.ts';
 
 /** Key management (`/v1/keys`), admin only. A key is shown once, when it is created. */
 export const keys = new Hono<AppEnv>()
   .use(requireScope('admin'))
-  .post('/', limitBody(MAX_SMALL_BODY_BYTES), sValidator('json', CreateKey, rejectInvalid), async (c) => {
+  .post('/', limitBody(MAX_SMALL_BODY_BYTES), strictJson, sValidator('json', CreateKey, rejectInvalid), async (c) => {
     const { name, scopes } = c.req.valid('json');
     const { id, key } = generateKey();
     await insertKey(c.env.DB, { id, name, scopes, hash: await hashKey(key), createdAt: Date.now() });

@@ -9,7 +9,7 @@ import { ApiError } from '../http/api-error.ts';
 import { limitBody, MAX_SMALL_BODY_BYTES } from '../http/body-limit.ts';
 import { aliasParam, modelParam, versionParam } from '../http/params.ts';
 import { mediaType } from '../http/read-body.ts';
-import { rejectInvalid } from '../http/validate.ts';
+import { rejectInvalid, strictJson } from '../http/validate.ts';
 import { aliasRow } from '../storage/aliases.ts';
 import {
   aliasesUsing,
@@ -41,6 +41,7 @@ export const rollout = new Hono<AppEnv>()
     requireScope('publish'),
     jsonOnly,
     limitBody(MAX_SMALL_BODY_BYTES),
+    strictJson,
     sValidator('json', SetRollout, rejectInvalid),
     async (c) => {
       const model = modelParam(c);

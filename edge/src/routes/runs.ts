@@ -25,7 +25,7 @@ import { grants } from '../auth/scopes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { rateLimit } from '../http/rate-limit.ts';
-import { rejectInvalid } from '../http/validate.ts';
+import { rejectInvalid, strictJson } from '../http/validate.ts';
 import { appendMetrics, metricSeries } from '../storage/run-metrics.ts';
 import { existingVersions, findRun, getRun, insertRun, listRuns, newRunId, updateRun } from '../storage/runs.ts';
 import { compareRuns } from './compare-runs.ts';
@@ -115,6 +115,7 @@ export const runs = new Hono<AppEnv>()
     requireScope('publish', 'client'),
     rateLimit(),
     limitRunBody,
+    strictJson,
     sValidator('json', CreateRun, rejectInvalid),
     async (c) => {
       const body = c.req.valid('json');
@@ -153,6 +154,7 @@ export const runs = new Hono<AppEnv>()
     requireScope('publish', 'client'),
     rateLimit(),
     limitRunBody,
+    strictJson,
     sValidator('json', UpdateRun, rejectInvalid),
     async (c) => {
       const body = c.req.valid('json');
@@ -185,6 +187,7 @@ export const runs = new Hono<AppEnv>()
     requireScope('publish', 'client'),
     rateLimit(),
     limitRunBody,
+    strictJson,
     sValidator('json', LogMetrics, rejectInvalid),
     async (c) => {
       const { metrics } = c.req.valid('json');

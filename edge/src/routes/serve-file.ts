@@ -2,19 +2,12 @@ import type { Context } from 'hono';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
+import { matchesEtag } from '../http/etag.ts';
 import { blobKey } from '../storage/blobs.ts';
 import { getFile } from '../storage/registry.ts';
 
 // Version files never change (content-addressed), so caches may keep them forever.
 const IMMUTABLE = 'public, max-age=31536000, immutable';
-
-function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`;
-  });
-}
 
 /**
  * Answers a version file's bytes from R2 with `ETag: "<sha256>"` and immutable caching;
