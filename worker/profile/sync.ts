@@ -1,5 +1,4 @@
 import { Dexie } from 'dexie';
-import { EdgeloopError } from '../../protocol/errors.ts';
 import {
   MAX_PROFILES_PER_BATCH,
   type ProfileBatch,
@@ -9,6 +8,7 @@ import {
 import type { SyncResult } from '../../protocol/worker-api.ts';
 import { type EdgeloopDb, type StoredProfile, withStorage } from '../db.ts';
 import type { Runtime } from '../runtime.ts';
+import { settledItems } from '../sync/reply.ts';
 import { bumpRev, type ProfileCache } from './record.ts';
 
 /**
@@ -44,7 +44,6 @@ export async function syncProfiles(runtime: Runtime): Promise<SyncResult['profil
     }));
     const batch: ProfileBatch = { v: 1, clientId, profiles };
     const reply = await edge.json('/v1/profiles', ProfileBatchResult, batch);
-    checkReply(reply, rows.length);
     await settle(db, rows, reply);
     totals.sent += rows.length;
     totals.accepted += reply.accepted;
@@ -79,29 +78,17 @@ export async function sealOpenProfiles(db: EdgeloopDb, cache: ProfileCache): Pro
   );
 }
 
-function checkReply(reply: ProfileBatchResult, size: number): void {
-  const indexes = new Set(reply.rejected.map((r) => r.index));
-  const sane =
-    reply.rejected.every((r) => Number.isInteger(r.index) && r.index >= 0 && r.index < size) &&
-    indexes.size === reply.rejected.length &&
-    reply.accepted + reply.duplicates + reply.capped + indexes.size === size;
-  // An acknowledgement that does not add up cannot tell which profiles arrived: keep them all sealed.
-  if (!sane)
-    throw new EdgeloopError('EDGE_ERROR', `/v1/profiles: reply does not account for the ${size} profiles sent`);
-}
-
 async function settle(db: EdgeloopDb, rows: StoredProfile[], reply: ProfileBatchResult): Promise<void> {
-  const rejected = new Map(reply.rejected.map((r) => [r.index, r]));
+  const acknowledged = reply.accepted + reply.duplicates + reply.capped;
+  const refusals = settledItems('/v1/profiles', 'profiles', reply.rejected, acknowledged, rows.length);
   const updatedAt = Date.now();
   await withStorage('mark profiles', () =>
     db.profiles.bulkUpdate(
       rows.map((row, index) => {
-        const refusal = rejected.get(index);
+        const rejection = refusals[index];
         return {
           key: row.id,
-          changes: refusal
-            ? { state: 'rejected', updatedAt, rejection: { code: refusal.code, message: refusal.message } }
-            : { state: 'sent', updatedAt },
+          changes: rejection ? { state: 'rejected', updatedAt, rejection } : { state: 'sent', updatedAt },
         };
       }),
     ),

@@ -1,9 +1,9 @@
-import { EdgeloopError } from '../../protocol/errors.ts';
 import { type EventBatch, EventBatchResult } from '../../protocol/events.ts';
 import type { SyncResult } from '../../protocol/worker-api.ts';
 import { type OutboxRow, withStorage } from '../db.ts';
 import type { Runtime } from '../runtime.ts';
 import { pendingCount } from './outbox.ts';
+import { settledItems } from './reply.ts';
 
 /** Events per `POST /v1/events`; the edge allows more, smaller batches retry cheaply. */
 export const BATCH_SIZE = 100;
@@ -62,7 +62,6 @@ export async function syncOutbox(runtime: Runtime): Promise<Omit<SyncResult, 'pr
       events: rows.map((row) => row.event),
     };
     const reply = await edge.json('/v1/events', EventBatchResult, batch);
-    checkReply(reply, rows.length);
     await settle(runtime, rows, reply);
     totals.sent += rows.length;
     totals.accepted += reply.accepted;
@@ -73,29 +72,17 @@ export async function syncOutbox(runtime: Runtime): Promise<Omit<SyncResult, 'pr
   return { v: 1, ...totals, pending, at: Date.now() };
 }
 
-function checkReply(reply: EventBatchResult, size: number): void {
-  const indexes = new Set(reply.rejected.map((r) => r.index));
-  const sane =
-    reply.rejected.every((r) => Number.isInteger(r.index) && r.index >= 0 && r.index < size) &&
-    indexes.size === reply.rejected.length &&
-    reply.accepted + reply.duplicates + indexes.size === size;
-  // An acknowledgement that does not add up cannot tell which events arrived: keep them all pending.
-  if (!sane) throw new EdgeloopError('EDGE_ERROR', `/v1/events: reply does not account for the ${size} events sent`);
-}
-
 async function settle(runtime: Runtime, rows: OutboxRow[], reply: EventBatchResult): Promise<void> {
   const { db } = runtime;
-  const rejected = new Map(reply.rejected.map((r) => [r.index, r]));
+  const refusals = settledItems('/v1/events', 'events', reply.rejected, reply.accepted + reply.duplicates, rows.length);
   const settledAt = Date.now();
   await withStorage('mark outbox', () =>
     db.outbox.bulkUpdate(
       rows.map((row, index) => {
-        const refusal = rejected.get(index);
+        const rejection = refusals[index];
         return {
           key: row.seq,
-          changes: refusal
-            ? { state: 'rejected', settledAt, rejection: { code: refusal.code, message: refusal.message } }
-            : { state: 'sent', settledAt },
+          changes: rejection ? { state: 'rejected', settledAt, rejection } : { state: 'sent', settledAt },
         };
       }),
     ),
