@@ -24,6 +24,7 @@ export default defineProject(async () => ({
           EDGELOOP_DRIFT_WEBHOOK: 'https://hooks.edgeloop.test/drift',
           // Read here in Node, applied inside workerd by test/apply-migrations.ts.
           TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
+          HOSTILE_SEED: process.env.HOSTILE_SEED ?? '',
         },
         outboundService: () => new Response(null, { status: 204 }),
       },

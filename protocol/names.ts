@@ -21,7 +21,10 @@ export const ClientId = v.pipe(
 );
 export type ClientId = v.InferOutput<typeof ClientId>;
 
-export const VersionNumber = v.pipe(v.number(), v.integer(), v.minValue(1));
+/** The largest version number, as in the `{version}` path parameter (at most nine digits). */
+export const MAX_VERSION = 999_999_999;
+
+export const VersionNumber = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_VERSION));
 
 /** File paths inside a version: relative, no `..`, no leading slash. */
 export const FilePath = v.pipe(

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { Manifest } from './manifest.ts';
-import { FilePath, ModelName, Sha256Hex } from './names.ts';
+import { FilePath, ModelName, Sha256Hex, VersionNumber } from './names.ts';
 import { Rollout } from './rollout.ts';
 
 export const StoredFile = v.object({ path: FilePath, sha256: Sha256Hex, size: v.number() });
@@ -50,7 +50,7 @@ export const ModelList = v.object({
 export type ModelList = v.InferOutput<typeof ModelList>;
 
 export const SetAlias = v.strictObject({
-  version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  version: VersionNumber,
   reason: v.optional(v.pipe(v.string(), v.maxLength(1000))),
 });
 export type SetAlias = v.InferOutput<typeof SetAlias>;

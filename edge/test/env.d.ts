@@ -2,5 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+    /** A number that varies the hostile-input suites' seeds (empty: the fixed ones). */
+    HOSTILE_SEED: string;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, api, expectError, publishAliased } from './helpers.ts';
+import { ADMIN_KEY, api, bytes, count, expectError, manifest, publishAliased } from './helpers.ts';
 
 // Found by the hostile-input suite: JSON bodies of validator routes must be UTF-8 and objects,
 // and records must not take arrays (valibot reads [] as {}).
@@ -42,5 +42,29 @@ describe('strict JSON bodies', () => {
     }
     const list = (await (await api('/v1/runs?model=strict-runs', { key: ADMIN_KEY })).json()) as { runs: unknown[] };
     expect(list.runs).toEqual([]);
+  });
+
+  it('refuses a manifest whose bytes are not UTF-8, as a text field or as a file, storing nothing', async () => {
+    const text = JSON.stringify({ ...manifest('strict-manifest', ['model.json']), description: 'é' });
+    const [head, tail] = text.split('é') as [string, string];
+    const broken = new Uint8Array([...bytes(head), 0xc3, ...bytes(tail)]);
+    for (const filename of [undefined, 'manifest.json']) {
+      const boundary = 'strictB';
+      const disposition = (name: string, file?: string) =>
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"` : ''}\r\n\r\n`;
+      const body = new Uint8Array([
+        ...bytes(disposition('manifest', filename)),
+        ...broken,
+        ...bytes(`\r\n${disposition('model.json', 'model.json')}{}\r\n--${boundary}--\r\n`),
+      ]);
+      const res = await api('/v1/models/strict-manifest/versions', {
+        method: 'POST',
+        key: ADMIN_KEY,
+        headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+        body,
+      });
+      expect(await expectError(res, 400, 'INVALID_MANIFEST')).toContain('UTF-8');
+    }
+    expect(await count('versions', 'model = ?', 'strict-manifest')).toBe(0);
   });
 });

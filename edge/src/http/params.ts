@@ -19,7 +19,7 @@ export const aliasParam = (c: Context): string => nameParam(c, 'alias', AliasNam
 /** The `:clientId` path parameter, checked against {@link ClientId}. */
 export const clientIdParam = (c: Context): string => nameParam(c, 'clientId', ClientId);
 
-/** The `:version` path parameter as a positive integer. */
+/** The `:version` path parameter as a positive integer of at most nine digits (`MAX_VERSION`). */
 export function versionParam(c: Context): number {
   const raw = c.req.param('version') ?? '';
   if (!/^[1-9]\d{0,8}$/.test(raw)) {

@@ -20,9 +20,20 @@ const invalidManifest = (message: string) => new ApiError(400, ErrorCode.INVALID
 
 async function readManifest(model: string, part: File | string | null): Promise<Manifest> {
   if (part === null) throw invalidManifest('the "manifest" part is missing');
+  let text: string;
+  try {
+    text =
+      typeof part === 'string'
+        ? part
+        : new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(await part.arrayBuffer());
+  } catch {
+    throw invalidManifest('the "manifest" part is not UTF-8');
+  }
+  // A text field arrives decoded with bad bytes replaced by U+FFFD; no manifest needs one.
+  if (text.includes('\uFFFD')) throw invalidManifest('the "manifest" part is not UTF-8 (it holds U+FFFD)');
   let json: unknown;
   try {
-    json = JSON.parse(typeof part === 'string' ? part : await part.text());
+    json = JSON.parse(text);
   } catch {
     throw invalidManifest('the "manifest" part is not valid JSON');
   }

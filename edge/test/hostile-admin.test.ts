@@ -1,0 +1,451 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ClientIdentity } from '../../protocol/clients.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
+import {
+  ADMIN_KEY,
+  api,
+  bytes,
+  CLIENT_KEY,
+  makeKey,
+  manifest,
+  publish,
+  publishAliased,
+  registerClient,
+  sendJson,
+} from './helpers.ts';
+import {
+  badName,
+  badVersionParam,
+  brokenJson,
+  encode,
+  type Hostile,
+  malformedJson,
+  nonFinite,
+  notString,
+  refuseAll,
+  refused,
+  tooLong,
+} from './hostile-arbitraries.ts';
+
+// Hostile input to the admin writes: publishing, archiving, drift acks, keys, key and client
+// revocation (alias moves, rollouts and rollbacks are in hostile-registry.test.ts). Each
+// request is refused with a 4xx and the contract's error body, and D1 and R2 stay as they were.
+
+const LONG = 60_000;
+const SMALL_LIMIT = 64 * 1024;
+const MODEL = 'hostile-reg';
+const REGISTRY_TABLES = ['models', 'versions', 'files', 'aliases', 'alias_events', 'drift_alerts'];
+
+let publishKey = '';
+let readKey = '';
+let client: ClientIdentity;
+const ARCHIVED = 3; // v1: production, v2: ready (canary target), v3: archived
+
+const enc = encodeURIComponent;
+const NOT_FOUND_MODEL = 'no-such-model';
+
+beforeAll(async () => {
+  expect((await api('/v1/keys', { key: ADMIN_KEY })).status).toBe(200);
+  expect((await api('/v1/models', { key: CLIENT_KEY })).status).toBe(403); // stores the client bootstrap key
+  publishKey = (await makeKey('publish')).key;
+  readKey = (await makeKey('read')).key;
+  client = await registerClient();
+  expect(await publishAliased(MODEL)).toBe(1);
+  for (const n of [2, 3]) {
+    const res = await publish(MODEL, { 'model.json': bytes(`{"v":${n}}`), 'weights.bin': bytes(`w${n}`) });
+    expect(res.status).toBe(201);
+  }
+  const archived = await api(`/v1/models/${MODEL}/versions/${ARCHIVED}/archive`, { method: 'POST', key: ADMIN_KEY });
+  expect(archived.status).toBe(200);
+  // v2 is the production canary, so it is in use too.
+  const canary = await sendJson(
+    'PUT',
+    `/v1/models/${MODEL}/aliases/production/rollout`,
+    { canary: { version: 2, percent: 10 } },
+    ADMIN_KEY,
+  );
+  expect(canary.status).toBe(200);
+}, LONG);
+
+/** A request with no body (or a junk one the route must not read). */
+const bare = (method: string, path: string, key: string, label: string, exp?: Hostile['expect']): Hostile => ({
+  label,
+  method,
+  path,
+  key,
+  expect: exp,
+});
+
+const badRequest = refused(400, ErrorCode.BAD_REQUEST);
+
+/** Bad `{model}` path parts (400 INVALID_NAME, or 404 when they do not route). */
+const badModelParam = badName.filter((s) => s !== '' && s !== '.' && s !== '..');
+
+describe('POST /v1/models/{m}/versions/{v}/archive', () => {
+  it(
+    'refuses bad versions, unknown ones and versions in use',
+    async () => {
+      const at = (model: string, version: string) => `/v1/models/${model}/versions/${version}/archive`;
+      const arb = fc.oneof(
+        badVersionParam.map((v) => bare('POST', at(MODEL, enc(v)), publishKey, `bad version ${JSON.stringify(v)}`)),
+        badModelParam.map((m) => bare('POST', at(enc(m), '1'), publishKey, `bad model ${JSON.stringify(m)}`)),
+        fc
+          .integer({ min: 4, max: 999_999_999 })
+          .map((v) =>
+            bare(
+              'POST',
+              at(MODEL, String(v)),
+              publishKey,
+              'unknown version',
+              refused(404, ErrorCode.VERSION_NOT_FOUND),
+            ),
+          ),
+        fc
+          .constantFrom(1, 2)
+          .map((v) =>
+            bare('POST', at(MODEL, String(v)), ADMIN_KEY, 'version in use', refused(409, ErrorCode.VERSION_IN_USE)),
+          ),
+        fc.constant(
+          bare('POST', at(NOT_FOUND_MODEL, '1'), ADMIN_KEY, 'unknown model', refused(404, ErrorCode.MODEL_NOT_FOUND)),
+        ),
+        fc.constant(bare('POST', at(MODEL, '1'), readKey, 'read key', refused(403, ErrorCode.FORBIDDEN))),
+      );
+      await refuseAll('POST /v1/models/{m}/versions/{v}/archive', arb, { requests: 220, tables: REGISTRY_TABLES });
+    },
+    LONG,
+  );
+});
+
+describe('POST /v1/models/{m}/versions/{v}/drift/ack', () => {
+  it(
+    'refuses bad and unknown versions',
+    async () => {
+      const at = (model: string, version: string) => `/v1/models/${model}/versions/${version}/drift/ack`;
+      const arb = fc.oneof(
+        badVersionParam.map((v) => bare('POST', at(MODEL, enc(v)), publishKey, `bad version ${JSON.stringify(v)}`)),
+        badModelParam.map((m) => bare('POST', at(enc(m), '1'), publishKey, `bad model ${JSON.stringify(m)}`)),
+        fc
+          .integer({ min: 4, max: 999_999_999 })
+          .map((v) =>
+            bare(
+              'POST',
+              at(MODEL, String(v)),
+              publishKey,
+              'unknown version',
+              refused(404, ErrorCode.VERSION_NOT_FOUND),
+            ),
+          ),
+        fc.constant(
+          bare('POST', at(NOT_FOUND_MODEL, '1'), ADMIN_KEY, 'unknown model', refused(404, ErrorCode.MODEL_NOT_FOUND)),
+        ),
+        fc.constant(bare('POST', at(MODEL, '1'), CLIENT_KEY, 'client key', refused(403, ErrorCode.FORBIDDEN))),
+      );
+      await refuseAll('POST /v1/models/{m}/versions/{v}/drift/ack', arb, { requests: 220, tables: REGISTRY_TABLES });
+    },
+    LONG,
+  );
+});
+
+describe('POST /v1/keys', () => {
+  it(
+    'refuses bad key requests, creating no key',
+    async () => {
+      const valid = { name: 'hostile', scopes: ['read'] };
+      const badScopes = fc.oneof(
+        notString.filter((x) => !(Array.isArray(x) && x.length > 0 && x.every((s) => s === 'read'))),
+        fc.constant([]),
+        fc.constantFrom(['root'], ['READ'], ['read', 'read'], ['admin', 'admin'], [null], ['read', 1], 'admin'),
+        fc
+          .array(fc.string(), { minLength: 1, maxLength: 5 })
+          .filter((s) => s.some((x) => !['admin', 'publish', 'read', 'client'].includes(x))),
+      );
+      const arb = fc.oneof(
+        {
+          weight: 8,
+          arbitrary: brokenJson({
+            method: 'POST',
+            path: '/v1/keys',
+            key: ADMIN_KEY,
+            valid,
+            required: ['name', 'scopes'],
+            breakers: { name: fc.oneof(notString, fc.constant(''), tooLong(100)), scopes: badScopes },
+            limit: SMALL_LIMIT,
+          }),
+        },
+        fc.constantFrom(publishKey, readKey, CLIENT_KEY).map((key) => ({
+          ...bare('POST', '/v1/keys', key, 'not an admin', refused(403, ErrorCode.FORBIDDEN)),
+          headers: { 'Content-Type': 'application/json' },
+          body: encode({ name: 'escalate', scopes: ['admin'] }),
+        })),
+      );
+      await refuseAll('POST /v1/keys', arb, { requests: 220, tables: ['api_keys'] });
+    },
+    LONG,
+  );
+});
+
+describe('POST /v1/keys/{id}/revoke', () => {
+  it(
+    'refuses unknown key ids and non-admin callers, revoking nothing',
+    async () => {
+      const target = await makeKey('read');
+      const arb = fc.oneof(
+        fc
+          .oneof(
+            fc.string({ minLength: 1, maxLength: 80 }),
+            fc.constantFrom('bootstrap-admin ', 'BOOTSTRAP-ADMIN', '../bootstrap-admin', '%00', `${target.id}x`, ' '),
+            fc.uuid(),
+          )
+          .filter((id) => id !== target.id && !id.startsWith('bootstrap-') && id.trim() === id && id !== '')
+          .map((id) => bare('POST', `/v1/keys/${enc(id)}/revoke`, ADMIN_KEY, `unknown id ${JSON.stringify(id)}`)),
+        fc
+          .constantFrom(publishKey, readKey, CLIENT_KEY)
+          .map((key) =>
+            bare('POST', `/v1/keys/${target.id}/revoke`, key, 'not an admin', refused(403, ErrorCode.FORBIDDEN)),
+          ),
+      );
+      await refuseAll('POST /v1/keys/{id}/revoke', arb, { requests: 220, tables: ['api_keys'] });
+    },
+    LONG,
+  );
+});
+
+describe('POST /v1/clients/{id}/revoke', () => {
+  it(
+    'refuses bad and unknown client ids and non-admin callers, revoking nobody',
+    async () => {
+      const arb = fc.oneof(
+        fc
+          .oneof(badModelParam, tooLong(64), fc.constantFrom('short', 'abc-def', 'x'.repeat(7)))
+          .map((id) => bare('POST', `/v1/clients/${enc(id)}/revoke`, ADMIN_KEY, `bad id ${JSON.stringify(id)}`)),
+        fc
+          .stringMatching(/^[A-Za-z0-9_-]{8,64}$/)
+          .filter((id) => id !== client.clientId)
+          .map((id) =>
+            bare(
+              'POST',
+              `/v1/clients/${id}/revoke`,
+              ADMIN_KEY,
+              'unknown client',
+              refused(404, ErrorCode.CLIENT_NOT_FOUND),
+            ),
+          ),
+        fc
+          .constantFrom(publishKey, readKey, CLIENT_KEY)
+          .map((key) =>
+            bare(
+              'POST',
+              `/v1/clients/${client.clientId}/revoke`,
+              key,
+              'not an admin',
+              refused(403, ErrorCode.FORBIDDEN),
+            ),
+          ),
+      );
+      await refuseAll('POST /v1/clients/{id}/revoke', arb, { requests: 220, tables: ['clients'] });
+    },
+    LONG,
+  );
+});
+
+describe('POST /v1/models/{m}/versions (publish)', () => {
+  const files = { 'model.json': bytes('{"m":1}'), 'weights.bin': bytes('w') };
+
+  /** A multipart body built by hand, so parts, names and boundaries can be wrong. */
+  function multipart(parts: { name: string; filename?: string; data: string | Uint8Array }[], boundary = 'hostileB') {
+    const chunks: Uint8Array[] = [];
+    for (const part of parts) {
+      const disposition = `form-data; name="${part.name}"${part.filename === undefined ? '' : `; filename="${part.filename}"`}`;
+      chunks.push(bytes(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n\r\n`));
+      chunks.push(typeof part.data === 'string' ? bytes(part.data) : part.data);
+      chunks.push(bytes('\r\n'));
+    }
+    chunks.push(bytes(`--${boundary}--\r\n`));
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  }
+
+  const form = (label: string, body: Uint8Array, exp?: Hostile['expect'], model = MODEL, type?: string): Hostile => ({
+    label,
+    method: 'POST',
+    path: `/v1/models/${model}/versions`,
+    key: publishKey,
+    headers: { 'Content-Type': type ?? 'multipart/form-data; boundary=hostileB' },
+    body,
+    expect: exp,
+  });
+
+  const fileParts = Object.entries(files).map(([name, data]) => ({ name, filename: name, data }));
+  const withManifest = (man: string | Uint8Array) => multipart([{ name: 'manifest', data: man }, ...fileParts]);
+  const invalidManifest = refused(400, ErrorCode.INVALID_MANIFEST);
+
+  it(
+    'refuses broken forms, manifests and files, storing no version and no blob',
+    async () => {
+      const valid = manifest(MODEL, Object.keys(files));
+      const validText = JSON.stringify(valid);
+      const manifestBreakers: Record<string, fc.Arbitrary<unknown>> = {
+        v: fc.oneof(fc.constantFrom<unknown>(0, 2, '1', null), nonFinite),
+        name: fc.oneof(notString, fc.constantFrom('other-model', 'UPPER', '')),
+        format: fc.oneof(notString, fc.constantFrom('onnx', 'TFJS-LAYERS', '')),
+        inputs: fc.oneof(
+          notString.filter((x) => !Array.isArray(x) || x.length > 0),
+          fc.constant([{ name: 1 }]),
+        ),
+        files: fc.oneof(
+          notString.filter((x) => !Array.isArray(x) || x.length > 0),
+          fc.constant([]),
+          fc.constant([{ path: '../model.json', role: 'model' }]),
+          fc.constant([
+            { path: 'model.json', role: 'model' },
+            { path: 'model.json', role: 'weights' },
+          ]),
+          fc.constant([{ path: 'model.json', role: 'model', sha256: 'abc' }]),
+        ),
+      };
+      const arb = fc.oneof(
+        malformedJson(valid).map((m) => form('manifest not JSON', withManifest(m), invalidManifest)),
+        fc
+          .constantFrom(...Object.keys(manifestBreakers))
+          .chain((field) => (manifestBreakers[field] as fc.Arbitrary<unknown>).map((value) => ({ field, value })))
+          .map(({ field, value }) =>
+            form(
+              `manifest.${field} = ${encode(value).slice(0, 40)}`,
+              withManifest(encode({ ...valid, [field]: value })),
+              invalidManifest,
+            ),
+          ),
+        fc.constant(form('no manifest', multipart(fileParts), invalidManifest)),
+        fc.constant(
+          form(
+            'two manifests',
+            multipart([{ name: 'manifest', data: validText }, { name: 'manifest', data: validText }, ...fileParts]),
+            invalidManifest,
+          ),
+        ),
+        fc.constantFrom(...fileParts.map((p) => p.name)).map((name) =>
+          form(
+            `missing file ${name}`,
+            multipart([{ name: 'manifest', data: validText }, ...fileParts.filter((p) => p.name !== name)]),
+            {
+              status: 400,
+              code: ErrorCode.MISSING_FILE,
+            },
+          ),
+        ),
+        fc
+          .stringMatching(/^[a-z]{1,12}\.bin$/)
+          .filter((n) => n !== 'weights.bin')
+          .map((name) =>
+            form(
+              'unlisted file',
+              multipart([{ name: 'manifest', data: validText }, ...fileParts, { name, filename: name, data: 'x' }]),
+              badRequest,
+            ),
+          ),
+        fc.constant(
+          form(
+            'file as a string field',
+            multipart([
+              { name: 'manifest', data: validText },
+              { name: 'model.json', data: '{}' },
+              fileParts[1] as (typeof fileParts)[number],
+            ]),
+            badRequest,
+          ),
+        ),
+        fc.constant(
+          form(
+            'file sent twice',
+            multipart([
+              { name: 'manifest', data: validText },
+              ...fileParts,
+              fileParts[0] as (typeof fileParts)[number],
+            ]),
+            badRequest,
+          ),
+        ),
+        fc.stringMatching(/^[0-9a-f]{64}$/).map((sha256) =>
+          form(
+            'digest mismatch',
+            withManifest(
+              JSON.stringify({
+                ...valid,
+                files: [
+                  { path: 'model.json', role: 'model', sha256 },
+                  { path: 'weights.bin', role: 'weights' },
+                ],
+              }),
+            ),
+            refused(400, ErrorCode.DIGEST_MISMATCH),
+          ),
+        ),
+        fc
+          .integer({ min: 4, max: 1000 })
+          .map((parentVersion) =>
+            form(
+              'unknown parent',
+              withManifest(JSON.stringify({ ...valid, lineage: { parentVersion } })),
+              invalidManifest,
+            ),
+          ),
+        badModelParam.map((m) => form(`bad model ${JSON.stringify(m)}`, withManifest(validText), undefined, enc(m))),
+        fc
+          .constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', '')
+          .map((type) =>
+            form(
+              `content-type "${type}"`,
+              withManifest(validText),
+              refused(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
+              MODEL,
+              type,
+            ),
+          ),
+        fc
+          .tuple(fc.integer({ min: 10, max: 200 }), fc.constantFrom('wrongB', 'hostile', ''))
+          .map(([cut, boundary]) =>
+            form(
+              'broken multipart',
+              withManifest(validText).slice(0, cut),
+              undefined,
+              MODEL,
+              `multipart/form-data; boundary=${boundary || 'x'}`,
+            ),
+          ),
+        fc.constant({ ...form('read key', withManifest(validText), refused(403, ErrorCode.FORBIDDEN)), key: readKey }),
+      );
+      await refuseAll('POST /v1/models/{m}/versions', arb, { requests: 230, tables: REGISTRY_TABLES, r2: true });
+    },
+    LONG,
+  );
+
+  it(
+    'refuses a body over 25 MiB with 413',
+    async () => {
+      const big = new Uint8Array(25 * 1024 * 1024 + 1);
+      const man = manifest(MODEL, ['model.json']);
+      const body = multipart([
+        { name: 'manifest', data: JSON.stringify(man) },
+        { name: 'model.json', filename: 'model.json', data: big },
+      ]);
+      await refuseAll(
+        'POST /v1/models/{m}/versions (oversized)',
+        fc.constant(form('oversized', body, refused(413, ErrorCode.PAYLOAD_TOO_LARGE))),
+        {
+          requests: 1,
+          tables: REGISTRY_TABLES,
+          r2: true,
+        },
+      );
+    },
+    LONG,
+  );
+});
+
+// Runs last: when the edge takes these bodies (a finding, see the suite's report) it writes.
