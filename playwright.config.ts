@@ -1,5 +1,9 @@
 import { defineConfig } from '@playwright/test';
 
+// Lets setOffline and context.route reach service workers too (Chromium), so
+// background-sync.spec.ts can hold the app's service worker offline.
+process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = '1';
+
 /** The e2e suite runs against the server `npm start` runs, on its own port and empty state. */
 export const E2E_PORT = 8788;
 export const E2E_URL = `http://127.0.0.1:${E2E_PORT}`;

@@ -178,8 +178,45 @@ export const SyncState = v.object({
   attempts: v.number(),
   nextRetryAt: v.optional(v.number()),
   lastError: v.optional(v.object({ code: v.string(), message: v.string(), at: v.number() })),
+  /**
+   * The sync running now for this database: events acknowledged so far of those pending when it
+   * started, and whether this tab runs it or another context (a tab, the service worker).
+   */
+  progress: v.optional(v.object({ sent: v.number(), total: v.number(), by: v.picklist(['this-tab', 'other-tab']) })),
 });
 export type SyncState = v.InferOutput<typeof SyncState>;
+
+const SYNC_TOPIC = 'edgeloop-sync:';
+
+/**
+ * A database's sync topic: the BroadcastChannel its syncs report on (to every tab and page) and
+ * the Background Sync tag a page registers for it (answered by a service worker).
+ *
+ * @example
+ * new BroadcastChannel(syncTopic('edgeloop')); // 'edgeloop-sync:edgeloop'
+ */
+export const syncTopic = (dbName: string): string => `${SYNC_TOPIC}${dbName}`;
+
+/** The database a sync topic names, or null for another tag. */
+export const dbNameOfTopic = (topic: string): string | null =>
+  topic.startsWith(SYNC_TOPIC) && topic.length > SYNC_TOPIC.length ? topic.slice(SYNC_TOPIC.length) : null;
+
+/**
+ * What a context that syncs a database posts on its {@link syncTopic}: `started` (with the
+ * events pending), `batch` after each acknowledged event batch, then `done` or `failed`
+ * (`retryable` when the sync will be tried again: the page then asks for Background Sync).
+ * Messages come from other tabs, possibly of another app version: receivers validate them.
+ */
+export const SyncBroadcast = v.object({
+  v: v.literal(1),
+  from: v.string(),
+  phase: v.picklist(['started', 'batch', 'done', 'failed']),
+  sent: v.number(),
+  total: v.number(),
+  retryable: v.optional(v.boolean()),
+  at: v.number(),
+});
+export type SyncBroadcast = v.InferOutput<typeof SyncBroadcast>;
 
 /**
  * Storage: `persisted` is navigator.storage.persist()'s answer (null where the runtime has no

@@ -5,6 +5,7 @@ import {
   LoadOptions,
   PredictOptions,
   type SyncResult,
+  type SyncState,
   SyncTrigger,
   TrainOptions,
   type TrainProgress,
@@ -28,6 +29,7 @@ import { serialQueue } from './serial.ts';
 import { applyRetention, checkStorage, storageState } from './storage/retention.ts';
 import { adopt, ensureIdentity } from './sync/identity.ts';
 import { pendingCount } from './sync/outbox.ts';
+import { SyncProgress } from './sync/progress.ts';
 import { syncAll } from './sync/run.ts';
 import { type Clock, SyncScheduler, systemClock } from './sync/scheduler.ts';
 import { trainOnFeedback } from './train/train.ts';
@@ -75,6 +77,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
   const syncTask = serialQueue();
   const clock = deps.clock ?? systemClock;
   let scheduler: SyncScheduler | null = null;
+  let progress: SyncProgress | null = null;
   let stopOnline: () => void = () => undefined;
   let writes = 0;
 
@@ -96,6 +99,8 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
     stopOnline();
     await scheduler?.settled();
     scheduler = null;
+    progress?.close();
+    progress = null;
     runtime?.loaded?.model.dispose();
     if (runtime) disposeShadow(runtime);
     runtime?.db.close();
@@ -134,7 +139,11 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       };
       if (identity) adopt(rt, identity);
       runtime = rt;
-      const sync = new SyncScheduler(() => syncTask(() => syncAll(rt, () => clock.now())), {
+      // What a service worker needs to sync this database while no tab is open (sync/background.ts).
+      await withStorage('store sync options', () => db.meta.put({ key: 'syncOptions', value: options }));
+      const reporter = new SyncProgress(platform, options.dbName, rt.tabId, () => clock.now());
+      progress = reporter;
+      const sync = new SyncScheduler(() => syncTask(() => syncAll(rt, () => clock.now(), reporter)), {
         clock,
         random: deps.random ?? Math.random,
       });
@@ -231,7 +240,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         pending,
         lastSync,
         ...(shadow ? { shadow } : {}),
-        sync: scheduler?.snapshot() ?? { state: 'idle', attempts: 0 },
+        sync: syncState(scheduler, progress),
         storage: await storageState(runtime),
       };
     },
@@ -252,6 +261,13 @@ const NO_PROFILES: SyncResult['profiles'] = { sent: 0, accepted: 0, duplicates: 
 function wasmPath(option: string | undefined, env: RuntimeEnv, fallback: string | undefined): string {
   if (env.scriptUrl) return new URL(option ?? '/tfjs/', env.scriptUrl).href;
   return option ?? fallback ?? '/tfjs/';
+}
+
+/** The scheduler's state with the progress of the sync running now, here or in another context. */
+function syncState(scheduler: SyncScheduler | null, progress: SyncProgress | null): SyncState {
+  const state = scheduler?.snapshot() ?? { state: 'idle', attempts: 0 };
+  const now = progress?.view();
+  return now ? { ...state, progress: now } : state;
 }
 
 /** Opens the IndexedDB store and reads what survives restarts: the issued identity and the last sync. */

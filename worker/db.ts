@@ -2,7 +2,7 @@ import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
 import { EdgeloopError } from '../protocol/errors.ts';
 import type { Event, FeatureValue } from '../protocol/events.ts';
 import type { Profile } from '../protocol/profile/schema.ts';
-import type { BackendName, SyncResult } from '../protocol/worker-api.ts';
+import type { BackendName, InitOptions, SyncResult } from '../protocol/worker-api.ts';
 
 /** A prediction made on this device; its input stays here (it is not sent with the event). */
 export interface PredictionRow {
@@ -91,7 +91,9 @@ export type MetaRow =
   | { key: 'nextSeq'; value: number }
   | { key: 'lastSync'; value: SyncResult }
   /** Changes with every write to an open profile or seal, so a cached open profile can be trusted (see profile/record.ts). */
-  | { key: 'profileRev'; value: string };
+  | { key: 'profileRev'; value: string }
+  /** The init options of the last worker, for a service worker that syncs with no tab open (sync/background.ts). */
+  | { key: 'syncOptions'; value: InitOptions };
 
 /** Where to find IndexedDB; tests pass fake-indexeddb's. */
 export type IndexedDbSource = Pick<DexieOptions, 'indexedDB' | 'IDBKeyRange'>;

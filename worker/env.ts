@@ -113,6 +113,8 @@ export interface SyncPlatform {
   online(): boolean;
   /** Calls `listener` on the `online` event; returns the unsubscribe. */
   onOnline(listener: () => void): () => void;
+  /** Opens a BroadcastChannel (to the other tabs of this origin), or null where there is none. */
+  broadcast: ((name: string) => BroadcastChannel) | null;
 }
 
 /**
@@ -131,6 +133,7 @@ export function detectSyncPlatform(): SyncPlatform {
     locks: typeof nav?.locks?.request === 'function' ? nav.locks : null,
     storage: nav?.storage ?? null,
     gzip: typeof CompressionStream === 'function' ? gzipBytes : null,
+    broadcast: typeof BroadcastChannel === 'function' ? (name) => new BroadcastChannel(name) : null,
     online: () => nav?.onLine !== false,
     onOnline: (listener) => {
       if (typeof target.addEventListener !== 'function' || typeof target.removeEventListener !== 'function') {
@@ -152,25 +155,47 @@ export type BackgroundSyncSupport =
   | { available: true; register(tag: string): Promise<void> }
   | { available: false; reason: string };
 
-interface SyncRegistrationLike {
-  sync?: { register(tag: string): Promise<void> };
+interface ServiceWorkerContainerLike {
+  getRegistration(): Promise<{ sync?: { register(tag: string): Promise<void> } } | undefined>;
 }
 
 /**
- * Page side: Background Sync needs a service worker controlling the page whose registration has
- * `sync` (Chromium). Edgeloop's app ships no service worker, so there it reports why not.
+ * Page side: Background Sync needs a service worker registered for the page whose registration
+ * has `sync` (Chromium). Registering a tag also needs that worker active: it fails until then.
  *
  * @example
  * const bg = await detectBackgroundSync();
- * if (bg.available) await bg.register('edgeloop-sync');
+ * if (bg.available) await bg.register('edgeloop-sync:edgeloop');
  */
 export async function detectBackgroundSync(): Promise<BackgroundSyncSupport> {
-  const sw = (globalThis as { navigator?: { serviceWorker?: { controller?: unknown; ready?: Promise<unknown> } } })
-    .navigator?.serviceWorker;
-  if (!sw) return { available: false, reason: 'no ServiceWorker API in this runtime' };
-  if (!sw.controller || !sw.ready) return { available: false, reason: 'no service worker controls this page' };
-  const registration = (await sw.ready) as SyncRegistrationLike;
+  const sw = (globalThis as { navigator?: { serviceWorker?: ServiceWorkerContainerLike } }).navigator?.serviceWorker;
+  if (typeof sw?.getRegistration !== 'function')
+    return { available: false, reason: 'no ServiceWorker API in this runtime' };
+  const registration = await sw.getRegistration();
+  if (!registration) return { available: false, reason: 'no service worker is registered for this page' };
   const sync = registration.sync;
   if (!sync) return { available: false, reason: 'the service worker registration has no Background Sync (sync)' };
   return { available: true, register: (tag) => sync.register(tag) };
+}
+
+/**
+ * Page side: registers the app's service worker at `url` (a module worker), or says why it
+ * cannot. A page without one still syncs while open; Background Sync needs it.
+ *
+ * @example
+ * const registered = await registerServiceWorker('/sw.js'); // { ok: true } or { ok: false, reason }
+ */
+export async function registerServiceWorker(url: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const sw = (
+    globalThis as {
+      navigator?: { serviceWorker?: { register(url: string, options: { type: 'module' }): Promise<unknown> } };
+    }
+  ).navigator?.serviceWorker;
+  if (typeof sw?.register !== 'function') return { ok: false, reason: 'no ServiceWorker API in this runtime' };
+  try {
+    await sw.register(url, { type: 'module' });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
 }

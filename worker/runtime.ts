@@ -54,3 +54,12 @@ export interface Runtime {
   /** The open drift profiles last written, so a predict need not read its profile back. */
   profiles: ProfileCache;
 }
+
+/**
+ * What syncing needs: a runtime without a model. A service worker builds one to sync in the
+ * background (sync/background.ts), with no tfjs loaded.
+ */
+export type SyncRuntime = Pick<
+  Runtime,
+  'options' | 'db' | 'clientId' | 'identity' | 'edge' | 'platform' | 'tabId' | 'storage' | 'lastSync' | 'profiles'
+>;

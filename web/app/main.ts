@@ -1,4 +1,5 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
+import { registerServiceWorker } from '../../worker/env.ts';
 import { createClient, type EdgeloopClient } from '../sdk/index.ts';
 import { createActions } from './actions.ts';
 import { loadAppConfig } from './app-config.ts';
@@ -12,6 +13,8 @@ import { createTrainView } from './train-view.ts';
 import './styles.css';
 
 // The demo app: wires the views to one SDK client. Everything heavy runs in the worker.
+
+const STATUS_REFRESH_MS = 2000;
 
 const buttons = {
   predict: byId('predict', HTMLButtonElement),
@@ -91,11 +94,21 @@ actions.on(buttons.sync, async () => {
 
 async function start(): Promise<void> {
   const config = await loadAppConfig(new URLSearchParams(location.search));
+  // Before the client starts, so it finds the registration and hands failed syncs to Background
+  // Sync. `vite dev` serves no /sw.js: there the app syncs only while open.
+  if (import.meta.env.PROD) {
+    const sw = await registerServiceWorker('/sw.js');
+    if (!sw.ok) console.warn(`edgeloop: no service worker (${sw.reason}); syncs run only while the page is open`);
+  }
   client = await createClient(config.client);
   installTestHook({ client, injectDigit: (pixels) => pad.inject(pixels) });
   const loaded = await client.load({ model: config.model, alias: config.alias });
   statusView.showBackend(loaded.backend);
   statusView.show(await client.status());
+  // Live sync progress, this tab's or another's: the status bar refreshes while the page is shown.
+  setInterval(() => {
+    if (document.visibilityState === 'visible') client?.status().then(statusView.show, () => undefined);
+  }, STATUS_REFRESH_MS);
   actions.ready();
   document.body.dataset.ready = 'true';
 }

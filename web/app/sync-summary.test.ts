@@ -23,6 +23,16 @@ describe('syncNotes', () => {
     ]);
   });
 
+  it('shows how far the running sync got, in this tab or another', () => {
+    const progress = (by: 'this-tab' | 'other-tab') => ({ sent: 100, total: 250, by });
+    expect(syncNotes({ ...calm, sync: { state: 'syncing', attempts: 0, progress: progress('this-tab') } })).toEqual([
+      'syncing: 100 of 250 events sent',
+    ]);
+    expect(syncNotes({ ...calm, sync: { state: 'other-tab', attempts: 0, progress: progress('other-tab') } })).toEqual([
+      'another tab is syncing: 100 of 250 events sent',
+    ]);
+  });
+
   it('reports storage that is not persisted and every drop, by kind', () => {
     const storage = { persisted: false, dropped: { outbox: 120, inputs: 7 } };
     expect(syncNotes({ ...calm, storage })).toEqual([

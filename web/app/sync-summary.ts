@@ -1,8 +1,8 @@
 import type { WorkerStatus } from '../../protocol/worker-api.ts';
 
 /**
- * What the status bar says about syncing and storage beyond the last sync's counts: a retry
- * that is scheduled, another tab doing the sync, the last error's code, storage that is not
+ * What the status bar says about syncing and storage beyond the last sync's counts: the sync
+ * running now (here or in another tab) and how far it got, a retry that is scheduled, the last error's code, storage that is not
  * persisted, and anything retention dropped. Empty when there is nothing to say.
  *
  * @example
@@ -12,7 +12,10 @@ export function syncNotes(status: Pick<WorkerStatus, 'sync' | 'storage'>): strin
   const { sync, storage } = status;
   const notes: string[] = [];
   const error = sync.lastError ? `: ${sync.lastError.code}` : '';
-  if (sync.state === 'waiting' && sync.nextRetryAt !== undefined) {
+  if (sync.progress) {
+    const { sent, total, by } = sync.progress;
+    notes.push(`${by === 'this-tab' ? 'syncing' : 'another tab is syncing'}: ${sent} of ${total} events sent`);
+  } else if (sync.state === 'waiting' && sync.nextRetryAt !== undefined) {
     notes.push(`retrying at ${new Date(sync.nextRetryAt).toLocaleTimeString()} (attempt ${sync.attempts})${error}`);
   } else if (sync.state === 'other-tab') {
     notes.push('another tab is syncing');

@@ -15,7 +15,7 @@ import type {
 } from '../../protocol/worker-api.ts';
 import { connect } from './connection.ts';
 import { type ClientOptions, parseClientOptions, parsePredictOptions, pixelsToTransfer } from './options.ts';
-import { type BackgroundSyncState, registerBackgroundSync, watchPageHide } from './page-sync.ts';
+import { type BackgroundSyncState, handFailuresToBackgroundSync, watchPageHide } from './page-sync.ts';
 
 /** Message options without the protocol version: the SDK adds `v: 1` (passing it is allowed). */
 export type Unversioned<T> = Omit<T, 'v'> & { v?: 1 };
@@ -30,7 +30,10 @@ export interface EdgeloopClient {
    * started offline and has not registered yet (`status().clientId` has the current one).
    */
   readonly clientId: string | null;
-  /** Whether Background Sync was registered (needs an app service worker; Edgeloop ships none). */
+  /**
+   * Whether a failed sync is handed to Background Sync (needs a service worker registered for
+   * the page that calls `answerBackgroundSync`, as the demo app's does), and why not.
+   */
   readonly backgroundSync: BackgroundSyncState;
   /** Resolves the alias on the edge, downloads (or reuses the cached) model and picks a backend. */
   load(options: Unversioned<LoadOptions>): Promise<LoadResult>;
@@ -93,10 +96,10 @@ export async function createClient(options: ClientOptions): Promise<EdgeloopClie
       : watchPageHide({ document, window }, (trigger) => {
           requestSync(trigger).catch(() => undefined);
         });
-  const backgroundSync = await registerBackgroundSync();
+  const background = await handFailuresToBackgroundSync(init.dbName);
   return {
     clientId: started.clientId,
-    backgroundSync,
+    backgroundSync: background.state,
     load: (load) => call((api) => api.load({ ...load, v: 1 })),
     predict: async (pixels, options = {}) => {
       const checked = parsePredictOptions(options);
@@ -113,6 +116,7 @@ export async function createClient(options: ClientOptions): Promise<EdgeloopClie
     benchmark: (iterations) => call((api) => api.benchmark(iterations)),
     close: () => {
       stopWatching();
+      background.stop();
       connection.close();
     },
   };

@@ -19,4 +19,4 @@ export type {
 } from '../../protocol/worker-api.ts';
 export { createClient, type EdgeloopClient, type Unversioned } from './client.ts';
 export { ClientOptions } from './options.ts';
-export { BACKGROUND_SYNC_TAG, type BackgroundSyncState } from './page-sync.ts';
+export type { BackgroundSyncState } from './page-sync.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { registerBackgroundSync, watchPageHide } from './page-sync.ts';
+import { handFailuresToBackgroundSync, watchPageHide } from './page-sync.ts';
 
 describe('page sync triggers', () => {
   it('asks for a sync on visibilitychange to hidden and on pagehide, until stopped', () => {
@@ -16,17 +16,44 @@ describe('page sync triggers', () => {
     expect(asked).toEqual(['pagehide', 'pagehide']);
   });
 
-  it('registers Background Sync only where a service worker offers it, and says why not', async () => {
-    expect(await registerBackgroundSync()).toEqual({
-      registered: false,
+  it('says why Background Sync is not available', async () => {
+    expect((await handFailuresToBackgroundSync('db0')).state).toEqual({
+      available: false,
       reason: 'no ServiceWorker API in this runtime',
     });
+    const detect = async () => ({ available: true as const, register: async () => undefined });
+    expect((await handFailuresToBackgroundSync('db0', { detect, broadcast: null })).state).toEqual({
+      available: false,
+      reason: 'no BroadcastChannel in this runtime',
+    });
+  });
+
+  it('registers the database topic when a sync fails and will be retried, and only then', async () => {
     const tags: string[] = [];
-    const ok = await registerBackgroundSync(async () => ({
-      available: true,
-      register: async (tag) => void tags.push(tag),
-    }));
-    expect(ok).toEqual({ registered: true });
-    expect(tags).toEqual(['edgeloop-sync']);
+    let registered: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      registered = resolve;
+    });
+    const detect = async () => ({
+      available: true as const,
+      register: async (tag: string) => {
+        tags.push(tag);
+        registered();
+      },
+    });
+    const open = (name: string) => new BroadcastChannel(name);
+    const { state, stop } = await handFailuresToBackgroundSync('db1', { detect, broadcast: open });
+    expect(state).toEqual({ available: true });
+    const worker = new BroadcastChannel('edgeloop-sync:db1');
+    const report = { v: 1, from: 'tab-a', sent: 0, total: 3, at: 1 };
+    // Delivered in order: none of these registers; the last one does.
+    worker.postMessage({ ...report, phase: 'failed', retryable: false });
+    worker.postMessage({ ...report, phase: 'done' });
+    worker.postMessage({ junk: true });
+    worker.postMessage({ ...report, phase: 'failed', retryable: true });
+    await done;
+    expect(tags).toEqual(['edgeloop-sync:db1']);
+    stop();
+    worker.close();
   });
 });

@@ -1,11 +1,9 @@
-import type { SyncTrigger } from '../../protocol/worker-api.ts';
-import { type BackgroundSyncSupport, detectBackgroundSync } from '../../worker/env.ts';
+import * as v from 'valibot';
+import { SyncBroadcast, type SyncTrigger, syncTopic } from '../../protocol/worker-api.ts';
+import { type BackgroundSyncSupport, detectBackgroundSync, detectSyncPlatform } from '../../worker/env.ts';
 
-/** The Background Sync tag the SDK registers; an app's service worker handles `sync` events with it. */
-export const BACKGROUND_SYNC_TAG = 'edgeloop-sync';
-
-/** Whether Background Sync was registered for this page, and why not. */
-export type BackgroundSyncState = { registered: true } | { registered: false; reason: string };
+/** Whether this page can hand a failed sync to Background Sync, and why not. */
+export type BackgroundSyncState = { available: true } | { available: false; reason: string };
 
 /** Where the page's lifecycle events come from; tests pass plain EventTargets. */
 export interface PageTargets {
@@ -34,25 +32,45 @@ export function watchPageHide(targets: PageTargets, request: (trigger: SyncTrigg
 }
 
 /**
- * Registers Background Sync where the page has a service worker with it. Edgeloop ships no
- * service worker: an app that has one must answer `sync` events tagged BACKGROUND_SYNC_TAG
- * (e.g. by messaging a client to call `requestSync('background-sync')`).
+ * Hands a database's failed syncs to Background Sync: when any context of `dbName` (this page's
+ * worker, another tab) reports on the sync topic that a sync failed and will be retried, the
+ * topic is registered as a Background Sync tag, so the app's service worker syncs once the
+ * browser is online again, even with every tab closed (worker/sync/background.ts answers it).
+ * Returns whether that is possible here, and the function that stops listening.
  *
  * @example
- * const state = await registerBackgroundSync(); // { registered: false, reason: 'no service worker controls this page' }
+ * const { state, stop } = await handFailuresToBackgroundSync('edgeloop');
+ * // state: { available: false, reason: 'no service worker is registered for this page' }
  */
-export async function registerBackgroundSync(
-  detect: () => Promise<BackgroundSyncSupport> = detectBackgroundSync,
-): Promise<BackgroundSyncState> {
-  try {
-    const support = await detect();
-    if (!support.available) return { registered: false, reason: support.reason };
-    await support.register(BACKGROUND_SYNC_TAG);
-    return { registered: true };
-  } catch (error) {
-    return {
-      registered: false,
-      reason: `registration failed: ${error instanceof Error ? error.message : String(error)}`,
-    };
-  }
+export async function handFailuresToBackgroundSync(
+  dbName: string,
+  deps: {
+    detect?: () => Promise<BackgroundSyncSupport>;
+    broadcast?: ((name: string) => BroadcastChannel) | null;
+  } = {},
+): Promise<{ state: BackgroundSyncState; stop: () => void }> {
+  const detect = deps.detect ?? detectBackgroundSync;
+  const open = deps.broadcast === undefined ? detectSyncPlatform().broadcast : deps.broadcast;
+  const first = await detect().catch((error: unknown) => ({
+    available: false as const,
+    reason: detectionFailed(error),
+  }));
+  if (!first.available) return { state: first, stop: () => undefined };
+  if (!open)
+    return { state: { available: false, reason: 'no BroadcastChannel in this runtime' }, stop: () => undefined };
+  const topic = syncTopic(dbName);
+  const channel = open(topic);
+  channel.addEventListener('message', ({ data }) => {
+    const report = v.safeParse(SyncBroadcast, data);
+    if (!report.success || report.output.phase !== 'failed' || !report.output.retryable) return;
+    // Detected again: the service worker may have been replaced since.
+    detect()
+      .then((support) => (support.available ? support.register(topic) : undefined))
+      .catch(() => undefined);
+  });
+  return { state: { available: true }, stop: () => channel.close() };
+}
+
+function detectionFailed(error: unknown): string {
+  return `Background Sync detection failed: ${error instanceof Error ? error.message : String(error)}`;
 }

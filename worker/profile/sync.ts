@@ -7,7 +7,7 @@ import {
 } from '../../protocol/profile/index.ts';
 import type { SyncResult } from '../../protocol/worker-api.ts';
 import { type EdgeloopDb, type StoredProfile, withStorage } from '../db.ts';
-import type { Runtime } from '../runtime.ts';
+import type { SyncRuntime } from '../runtime.ts';
 import { settledItems } from '../sync/reply.ts';
 import { bumpRev, type ProfileCache } from './record.ts';
 
@@ -17,12 +17,16 @@ import { bumpRev, type ProfileCache } from './record.ts';
  * first. A profile is marked sent once the edge acknowledged it (accepted, duplicate or capped)
  * and rejected, with the edge's code, when refused; neither is sent again. A failed request
  * throws NETWORK or EDGE_ERROR and leaves its batch sealed for the next sync; a profile sent
- * again keeps its id, so the edge counts it once. Callers must not run two syncs at once.
+ * again keeps its id, so the edge counts it once. Callers must not run two syncs at once;
+ * `onBatch` runs after each acknowledged batch.
  *
  * @example
  * const profiles = await syncProfiles(runtime); // { sent: 2, accepted: 2, duplicates: 0, capped: 0, rejected: 0 }
  */
-export async function syncProfiles(runtime: Runtime): Promise<SyncResult['profiles']> {
+export async function syncProfiles(
+  runtime: SyncRuntime,
+  onBatch: () => Promise<void> = async () => undefined,
+): Promise<SyncResult['profiles']> {
   const { db, edge, clientId } = runtime;
   await sealOpenProfiles(db, runtime.profiles);
   const totals = { sent: 0, accepted: 0, duplicates: 0, capped: 0, rejected: 0 };
@@ -45,6 +49,7 @@ export async function syncProfiles(runtime: Runtime): Promise<SyncResult['profil
     const batch: ProfileBatch = { v: 1, clientId, profiles };
     const reply = await edge.json('/v1/profiles', ProfileBatchResult, batch);
     await settle(db, rows, reply);
+    await onBatch();
     totals.sent += rows.length;
     totals.accepted += reply.accepted;
     totals.duplicates += reply.duplicates;

@@ -1,6 +1,6 @@
 import type { StorageState } from '../../protocol/worker-api.ts';
 import { type EdgeloopDb, withStorage } from '../db.ts';
-import type { Runtime } from '../runtime.ts';
+import type { SyncRuntime } from '../runtime.ts';
 
 /** Above this share of the quota, retention starts dropping implicit signals. */
 export const QUOTA_THRESHOLD = 0.8;
@@ -19,7 +19,7 @@ export interface Dropped {
  * @example
  * await checkStorage(runtime); // runtime.storage: { persisted: true, usage: 1234, quota: 5e9 }
  */
-export async function checkStorage(runtime: Runtime): Promise<void> {
+export async function checkStorage(runtime: SyncRuntime): Promise<void> {
   const { db, platform } = runtime;
   const manager = platform.storage;
   if (runtime.storage.persisted === null && manager?.persist) {
@@ -47,7 +47,7 @@ export async function checkStorage(runtime: Runtime): Promise<void> {
  * @example
  * const { outbox, inputs } = await applyRetention(runtime, { force: false });
  */
-export async function applyRetention(runtime: Runtime, { force }: { force: boolean }): Promise<Dropped> {
+export async function applyRetention(runtime: SyncRuntime, { force }: { force: boolean }): Promise<Dropped> {
   await checkStorage(runtime).catch(() => undefined);
   const { db } = runtime;
   const cap = runtime.options.maxStoredItems;
@@ -83,7 +83,7 @@ export async function applyRetention(runtime: Runtime, { force }: { force: boole
  * @example
  * const { dropped } = await storageState(runtime);
  */
-export async function storageState(runtime: Runtime): Promise<StorageState> {
+export async function storageState(runtime: SyncRuntime): Promise<StorageState> {
   const dropped = await withStorage('read drops', () => readDropped(runtime.db));
   return { ...runtime.storage, dropped };
 }

@@ -1,6 +1,6 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
 import { isQuotaError, withStorage } from '../db.ts';
-import type { Runtime } from '../runtime.ts';
+import type { SyncRuntime } from '../runtime.ts';
 import { applyRetention } from './retention.ts';
 
 /**
@@ -11,7 +11,7 @@ import { applyRetention } from './retention.ts';
  * @example
  * await withRoom(runtime, 'record prediction', () => db.transaction('rw', db.predictions, …));
  */
-export async function withRoom<T>(runtime: Runtime, what: string, write: () => Promise<T>): Promise<T> {
+export async function withRoom<T>(runtime: SyncRuntime, what: string, write: () => Promise<T>): Promise<T> {
   try {
     return await withStorage(what, write);
   } catch (error) {

@@ -1,19 +1,29 @@
-// Randomised fault suite: the real sync (worker API → syncAll → EdgeClient, Dexie on
+// Randomised fault suite: the real sync (worker API → syncAll → EdgeClient with gzip, Dexie on
 // fake-indexeddb) against the real edge in workerd, through a fetch that loses, fails,
 // duplicates, delays and reorders requests, with tab crashes and server restarts. Property:
-// once the outbox drains, the edge holds every recorded event exactly once, in seq order.
+// once the outbox and the profiles drain, the edge holds every recorded event exactly once, in
+// seq order, and has merged every drift profile exactly once. Some schedules record enough
+// events for several event batches (and profiles for several profile batches) per sync, so
+// faults also fall between the batches of one sync.
 // Replay a failure: FAULTS_SEED=<seed> FAULTS_PATH=<path> (printed), FAULTS_RUNS=<n>.
+import { Dexie } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Event } from '../../protocol/events.ts';
-import { EdgeloopDb, type IndexedDbSource, readIdentity } from '../db.ts';
+import type { Manifest } from '../../protocol/manifest.ts';
+import { MAX_PROFILES_PER_BATCH, WINDOW_MS } from '../../protocol/profile/index.ts';
+import { EdgeloopDb, type IndexedDbSource, readIdentity, type StoredProfile } from '../db.ts';
+import { detectSyncPlatform } from '../env.ts';
+import { predictionProfile } from '../profile/observe.ts';
+import { addToOpenProfile, hourOf, type ProfileCache, profileCache } from '../profile/record.ts';
 import { manualClock } from '../test/clock.ts';
 import { type Fault, faultArb, faultyFetch } from '../test/faulty-fetch.ts';
 import { startWorker } from '../test/harness.ts';
 import { ADMIN_KEY, CLIENT_KEY, RealEdge } from '../test/real-edge.ts';
 import { LEASE_MS } from './lock.ts';
 import { appendEvent, type UnsequencedEvent } from './outbox.ts';
+import { BATCH_SIZE } from './sync.ts';
 
 const { process } = globalThis as unknown as { process: { env: Record<string, string | undefined> } };
 const RUNS = Number(process.env.FAULTS_RUNS ?? 1000);
@@ -21,7 +31,38 @@ const SEED = Number(process.env.FAULTS_SEED ?? Date.now() % 2 ** 31);
 const PATH = process.env.FAULTS_PATH;
 /** The client's endpoint; the faulty fetch sends to wherever workerd listens now. */
 const ENDPOINT = 'http://edge.faults';
-const MAX_EVENTS = 40;
+/** Enough for three event batches in one sync (BATCH_SIZE each). */
+const MAX_EVENTS = 250;
+/**
+ * Two events an hour: a profile window every two events, so a schedule's syncs send a few
+ * profiles each, and BATCH_SIZE events span more than MAX_PROFILES_PER_BATCH hours, so a sync
+ * after a large record sends two profile batches.
+ */
+const EVENT_SPACING_MS = WINDOW_MS / 2;
+const FIRST_TS = 1_700_000_000_000;
+
+/**
+ * The model the events and profiles name, published on the edge in beforeAll (profiles of an
+ * unknown version are refused): two inputs, two classes, a feature the worker computes from
+ * the input and one the app supplies, as a real model's drift features.
+ */
+const MODEL: Manifest = {
+  v: 1,
+  name: 'digits',
+  format: 'tfjs-layers',
+  inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2] }],
+  outputs: [{ name: 'probs', dtype: 'float32', shape: [-1, 2] }],
+  features: {
+    features: [
+      { name: 'mean', kind: 'numeric', source: { stat: 'mean' } },
+      { name: 'device', kind: 'categorical' },
+    ],
+  },
+  files: [{ path: 'model.json', role: 'model' }],
+};
+const VERSION = 1;
+/** The client's gzip, as the worker finds it (Node 22 has CompressionStream). */
+const GZIP = detectSyncPlatform().gzip;
 
 type Step =
   | { kind: 'record'; count: number }
@@ -35,16 +76,28 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('record' as const), count: fc.integer({ min: 1, max: 12 }) }),
     weight: 40,
   },
+  // Several batches (of events, and of profiles) for the next sync; rare, as a schedule with one
+  // costs several ordinary schedules' time.
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('record' as const),
+      count: fc.integer({ min: BATCH_SIZE, max: MAX_EVENTS }),
+    }),
+    weight: 1,
+  },
   { arbitrary: fc.record({ kind: fc.constant('sync' as const), during: fc.integer({ min: 0, max: 4 }) }), weight: 40 },
   { arbitrary: fc.constant<Step>({ kind: 'restart-client' }), weight: 10 },
   { arbitrary: fc.constant<Step>({ kind: 'restart-server' }), weight: 1 },
 );
 
 // A workerd restart costs ~0.3 s: at most one per schedule, and most schedules have none.
+// Profiles are recorded in about half the schedules: a profiles request costs ~12 ms, and the
+// rest (events only) keeps the run inside its time budget.
 const scheduleArb = fc
   .record({
     steps: fc.array(stepArb, { minLength: 1, maxLength: 5 }),
     faults: fc.array(faultArb(), { maxLength: 8 }),
+    profiles: fc.boolean(),
   })
   .filter(
     ({ steps, faults }) =>
@@ -53,23 +106,28 @@ const scheduleArb = fc
       1,
   );
 
-/** Where the time goes, printed at the end: count and ms per kind of work. */
+/** Where the time goes, printed at the end: count and ms per kind of work (or of event). */
 const stats = new Map<string, { n: number; ms: number }>();
+function tally(what: string, ms = 0): void {
+  const entry = stats.get(what) ?? { n: 0, ms: 0 };
+  entry.n++;
+  entry.ms += ms;
+  stats.set(what, entry);
+}
 async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
   const start = performance.now();
   try {
     return await work();
   } finally {
-    const entry = stats.get(what) ?? { n: 0, ms: 0 };
-    entry.n++;
-    entry.ms += performance.now() - start;
-    stats.set(what, entry);
+    tally(what, performance.now() - start);
   }
 }
 
 let edge: RealEdge;
 beforeAll(async () => {
+  expect(GZIP, 'no CompressionStream: the suite would not cover gzipped batches').not.toBeNull();
   edge = await RealEdge.start();
+  expect(await edge.publish(MODEL, { 'model.json': '{}' })).toBe(VERSION);
 }, 60_000);
 afterAll(async () => {
   await edge?.stop();
@@ -97,17 +155,87 @@ function tabStorage(factory: IDBFactory): { source: IndexedDbSource; kill(): voi
   return { source: { indexedDB, IDBKeyRange }, kill };
 }
 
+/** The n-th recorded event: two predictions, then a feedback (for some other prediction). */
 function makeEvent(n: number): UnsequencedEvent {
   const id = crypto.randomUUID();
-  const base = { id, ts: 1_700_000_000_000 + n, model: 'digits', version: 1 };
+  const base = { id, ts: FIRST_TS + n * EVENT_SPACING_MS, model: MODEL.name, version: VERSION };
+  const p = (n % 64) / 64;
   return n % 3 === 2
-    ? { ...base, type: 'feedback', predictionId: crypto.randomUUID(), label: n % 10 }
-    : { ...base, type: 'prediction', predictionId: id, outputs: [n / 64, 1 - n / 64], backend: 'cpu' };
+    ? { ...base, type: 'feedback', predictionId: crypto.randomUUID(), label: n % 2 }
+    : { ...base, type: 'prediction', predictionId: id, outputs: [p, 1 - p], backend: 'cpu' };
+}
+
+/**
+ * Records the n-th event as predict does: a prediction's event and its addition to the hour's
+ * open drift profile (when `cache` is given) commit in one transaction, through the worker's
+ * own functions, so the sync's seal races the real profile cache. Returns the event with its
+ * seq and the profile row.
+ */
+async function recordOne(
+  db: EdgeloopDb,
+  cache: ProfileCache | null,
+  n: number,
+): Promise<{ event: Event; profile: StoredProfile | null }> {
+  const event = makeEvent(n);
+  return db.transaction('rw', db.outbox, db.meta, db.profiles, async () => {
+    let profile: StoredProfile | null = null;
+    if (cache && event.type === 'prediction') {
+      const window = { model: event.model, version: event.version, window: hourOf(event.ts) };
+      const features = { device: n % 2 === 0 ? 'pen' : 'touch' };
+      const addition = predictionProfile(MODEL, Float32Array.from(event.outputs), features, event.outputs);
+      profile = await addToOpenProfile(db, cache, window, addition, event.ts);
+    }
+    const seq = await appendEvent(db, event);
+    return { event: { ...event, seq } as Event, profile };
+  });
+}
+
+/** Profiles not settled yet (open or sealed; the sync seals the open ones), counted on the index. */
+async function unsentProfiles(db: EdgeloopDb): Promise<number> {
+  let count = 0;
+  for (const state of ['open', 'sealed'] as const) {
+    count += await db.profiles.where('[state+window]').between([state, Dexie.minKey], [state, Dexie.maxKey]).count();
+  }
+  return count;
+}
+
+const byWindowThenId = (a: { window: number; id: string }, b: { window: number; id: string }) =>
+  a.window - b.window || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Every profile the recorder wrote is acknowledged on the client (`sent`) with the rows recorded
+ * into it, received once on the edge with those rows, and merged once: the client's rows per
+ * window are what the edge counts for it, and each window's merged count is all clients' rows.
+ */
+function expectProfilesOnEdge(
+  clientId: string,
+  stored: StoredProfile[],
+  recorded: ReadonlyMap<string, { window: number; rows: number }>,
+  context: () => string,
+): void {
+  const client = stored.map(({ id, window, rows, state }) => ({ id, window, rows, state })).sort(byWindowThenId);
+  expect(client, `profiles on the client${context()}`).toEqual(
+    [...recorded].map(([id, { window, rows }]) => ({ id, window, rows, state: 'sent' })).sort(byWindowThenId),
+  );
+  const drift = edge.drift(clientId);
+  expect(
+    drift.received.map(({ profileId, window, rows, status }) => ({ id: profileId, window, rows, status })),
+    `profiles received by the edge${context()}`,
+  ).toEqual(client.map(({ id, window, rows }) => ({ id, window, rows, status: 'accepted' })));
+  const perWindow = new Map<number, number>();
+  for (const p of client) perWindow.set(p.window, (perWindow.get(p.window) ?? 0) + p.rows);
+  expect(
+    drift.windows.map(({ window, clientRows }) => [window, clientRows]),
+    `rows merged per window${context()}`,
+  ).toEqual([...perWindow]);
+  for (const { window, mergedCount, contributedRows } of drift.windows) {
+    expect(mergedCount, `merged count of window ${window}${context()}`).toBe(contributedRows);
+  }
 }
 
 type Worker = Awaited<ReturnType<typeof startWorker>>;
 
-async function runSchedule(steps: Step[], faults: Fault[]): Promise<void> {
+async function runSchedule(steps: Step[], faults: Fault[], profiles: boolean): Promise<void> {
   const factory = new IDBFactory();
   let crashed = false;
   let tab: { kill(): void } = { kill: () => undefined };
@@ -122,7 +250,7 @@ async function runSchedule(steps: Step[], faults: Fault[]): Promise<void> {
     },
   });
   // Each tab's clock starts where the last one stopped (harness clocks move only when told).
-  let now = 1_700_000_000_000;
+  let now = FIRST_TS;
   // A tab may die inside any call that reaches the network: each such call races its death.
   const open = async (): Promise<{ worker: Worker; died: Promise<'died'> }> => {
     for (;;) {
@@ -138,7 +266,7 @@ async function runSchedule(steps: Step[], faults: Fault[]): Promise<void> {
           startWorker({
             storage: storage.source,
             init: { endpoint: ENDPOINT, key: CLIENT_KEY },
-            deps: { fetch: net.fetch, clock },
+            deps: { fetch: net.fetch, clock, platform: { gzip: GZIP } },
           }),
           died,
         ]),
@@ -157,18 +285,26 @@ async function runSchedule(steps: Step[], faults: Fault[]): Promise<void> {
     current = await open();
   };
   const recorder = new EdgeloopDb('edgeloop-test', { indexedDB: factory, IDBKeyRange });
+  const cache = profiles ? profileCache() : null;
   const recorded = new Map<number, Event>();
-  const record = async (count: number) => {
-    for (let i = 0; i < count && recorded.size < MAX_EVENTS; i++) {
-      const event = makeEvent(recorded.size);
-      const seq = await recorder.transaction('rw', recorder.outbox, recorder.meta, () => appendEvent(recorder, event));
-      recorded.set(seq, { ...event, seq } as Event);
-    }
-  };
+  /** The window of each profile recorded into and its rows, by id. */
+  const profiled = new Map<string, { window: number; rows: number }>();
+  const record = (count: number) =>
+    timed('record', async () => {
+      for (let i = 0; i < count && recorded.size < MAX_EVENTS; i++) {
+        const { event, profile } = await recordOne(recorder, cache, recorded.size);
+        recorded.set(event.seq, event);
+        if (profile) profiled.set(profile.id, { window: profile.window, rows: profile.rows });
+      }
+    });
+  const pending = () => recorder.outbox.where('state').equals('pending').count();
   // What each sync returned or threw, for the failure message.
   const outcomes: string[] = [];
   const sync = async () => {
     const { worker, died } = current;
+    // What the suite claims to cover, counted (and checked over a whole run).
+    if ((await pending()) > BATCH_SIZE) tally('sync of several event batches');
+    if ((await unsentProfiles(recorder)) > MAX_PROFILES_PER_BATCH) tally('sync of several profile batches');
     await timed('sync', () =>
       Promise.race([
         worker.api.sync().then(
@@ -190,10 +326,10 @@ async function runSchedule(steps: Step[], faults: Fault[]): Promise<void> {
       if (crashed) await reopen();
     }
     if (recorded.size === 0) await record(1);
-    // Sync until the outbox drains; every fault costs at most a few attempts.
-    const pending = () => recorder.outbox.where('state').equals('pending').count();
+    // Sync until the outbox and the profiles drain; every fault costs at most a few attempts.
     for (let attempt = 0; attempt < faults.length * 2 + 4; attempt++) {
-      if ((await pending()) === 0 && (await readIdentity(recorder))) break;
+      const drained = (await pending()) === 0 && (await unsentProfiles(recorder)) === 0;
+      if (drained && (await readIdentity(recorder))) break;
       await sync();
     }
     if (!crashed) await Promise.race([current.worker.api.dispose(), current.died]);
@@ -210,10 +346,8 @@ async function runSchedule(steps: Step[], faults: Fault[]): Promise<void> {
     ).toEqual([]);
 
     for (const line of net.log) {
-      const kind = /"kind":"([a-z-]+)"/.exec(line)?.[1] ?? '?';
-      const entry = stats.get(`fault ${kind}`) ?? { n: 0, ms: 0 };
-      entry.n++;
-      stats.set(`fault ${kind}`, entry);
+      tally(`fault ${/"kind":"([a-z-]+)"/.exec(line)?.[1] ?? '?'}`);
+      if (line.includes(' gzip ')) tally('gzip');
     }
     const stored = edge.client(clientId);
     const expected = [...recorded.entries()].sort(([a], [b]) => a - b).map(([, e]) => e);
@@ -229,6 +363,8 @@ async function runSchedule(steps: Step[], faults: Fault[]): Promise<void> {
     });
     expect(info.status).toBe(200);
     expect(((await info.json()) as { maxSeq: number }).maxSeq).toBe(expected.length);
+
+    expectProfilesOnEdge(clientId, await recorder.profiles.toArray(), profiled, context);
   } finally {
     if (!crashed) await Promise.race([current.worker.api.dispose().catch(() => undefined), current.died]);
     await net.drain();
@@ -236,11 +372,13 @@ async function runSchedule(steps: Step[], faults: Fault[]): Promise<void> {
   }
 }
 
-test('every recorded event reaches the real edge exactly once, in order, whatever the network does', async () => {
+test('every recorded event and profile reaches the real edge exactly once (events in order), whatever the network does', async () => {
   console.log(`faults: seed=${SEED} numRuns=${RUNS}${PATH ? ` path=${PATH}` : ''}`);
   const started = Date.now();
   await fc.assert(
-    fc.asyncProperty(scheduleArb, ({ steps, faults }) => timed('schedule', () => runSchedule(steps, faults))),
+    fc.asyncProperty(scheduleArb, ({ steps, faults, profiles }) =>
+      timed('schedule', () => runSchedule(steps, faults, profiles)),
+    ),
     {
       seed: SEED,
       numRuns: RUNS,
@@ -253,4 +391,10 @@ test('every recorded event reaches the real edge exactly once, in order, whateve
   console.log(
     `faults: ${[...stats].map(([k, v]) => `${k} ${v.n}×${v.ms ? ` ${(v.ms / 1000).toFixed(1)} s` : ''}`).join(', ')}`,
   );
+  // A full run must reach these (a few dozen times each by the weights); a replay or a short run need not.
+  if (!PATH && RUNS >= 1000) {
+    for (const what of ['sync of several event batches', 'sync of several profile batches', 'gzip']) {
+      expect(stats.get(what)?.n ?? 0, `no ${what} in ${RUNS} schedules`).toBeGreaterThan(0);
+    }
+  }
 }, 600_000);

@@ -1,7 +1,7 @@
 import { ClientIdentity, type ClientRegistration } from '../../protocol/clients.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import { readIdentity, type StoredIdentity, withStorage } from '../db.ts';
-import type { Runtime } from '../runtime.ts';
+import type { SyncRuntime } from '../runtime.ts';
 
 /**
  * Registers this database with the edge (`POST /v1/clients`) unless it already holds an issued
@@ -15,7 +15,7 @@ import type { Runtime } from '../runtime.ts';
  * @example
  * const { clientId } = await ensureIdentity(runtime);
  */
-export async function ensureIdentity(runtime: Runtime): Promise<StoredIdentity> {
+export async function ensureIdentity(runtime: SyncRuntime): Promise<StoredIdentity> {
   if (runtime.identity) return runtime.identity;
   const { locks } = runtime.platform;
   const register = () => registerOnce(runtime);
@@ -33,13 +33,13 @@ export async function ensureIdentity(runtime: Runtime): Promise<StoredIdentity> 
  * const stored = await readIdentity(db);
  * if (stored) adopt(runtime, stored);
  */
-export function adopt(runtime: Pick<Runtime, 'identity' | 'clientId' | 'edge'>, identity: StoredIdentity): void {
+export function adopt(runtime: Pick<SyncRuntime, 'identity' | 'clientId' | 'edge'>, identity: StoredIdentity): void {
   runtime.identity = identity;
   runtime.clientId = identity.clientId;
   runtime.edge.token = identity.token;
 }
 
-async function registerOnce(runtime: Runtime): Promise<StoredIdentity> {
+async function registerOnce(runtime: SyncRuntime): Promise<StoredIdentity> {
   const { db, edge } = runtime;
   const existing = await readIdentity(db);
   if (existing) return existing;
@@ -57,7 +57,7 @@ async function registerOnce(runtime: Runtime): Promise<StoredIdentity> {
   );
 }
 
-async function firstUnsentSeq(runtime: Runtime): Promise<number> {
+async function firstUnsentSeq(runtime: SyncRuntime): Promise<number> {
   const { db } = runtime;
   return withStorage('read outbox', async () => {
     const pending = await db.outbox.where('state').equals('pending').first();

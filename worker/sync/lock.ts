@@ -1,6 +1,6 @@
 import type { SyncResult } from '../../protocol/worker-api.ts';
 import { withStorage } from '../db.ts';
-import type { Runtime } from '../runtime.ts';
+import type { SyncRuntime } from '../runtime.ts';
 import { pendingCount } from './outbox.ts';
 
 /** How long an IndexedDB lease holds without Web Locks: a tab that died frees the sync after this. */
@@ -10,22 +10,28 @@ export const LEASE_MS = 2 * 60_000;
  * Runs `sync` only if no other tab (worker) of this database is syncing: with Web Locks
  * (`edgeloop-sync:<dbName>`, ifAvailable), else with a lease row in IndexedDB that expires.
  * A tab that does not get it answers {@link otherTabResult}: the other tab's last recorded
- * sync with the pending count read now, marked `otherTab`.
+ * sync with the pending count read now, marked `otherTab`. `sync` gets `renew`, to call as it
+ * makes progress: it extends a lease (a Web Lock needs none), so a long sync keeps it.
  *
  * @example
- * const result = await withSyncLock(runtime, () => syncEverything(runtime), Date.now);
+ * const result = await withSyncLock(runtime, (renew) => syncEverything(runtime, renew), Date.now);
  */
 export async function withSyncLock(
-  runtime: Runtime,
-  sync: () => Promise<SyncResult>,
+  runtime: SyncRuntime,
+  sync: (renew: () => Promise<void>) => Promise<SyncResult>,
   now: () => number,
 ): Promise<SyncResult> {
   const { locks } = runtime.platform;
   const name = `edgeloop-sync:${runtime.options.dbName}`;
-  if (locks) return locks.request(name, { ifAvailable: true }, (lock) => (lock ? sync() : otherTabResult(runtime)));
+  if (locks) {
+    const held = async () => undefined;
+    return locks.request(name, { ifAvailable: true }, (lock) => (lock ? sync(held) : otherTabResult(runtime)));
+  }
   if (!(await takeLease(runtime, now()))) return otherTabResult(runtime);
   try {
-    return await sync();
+    return await sync(async () => {
+      await takeLease(runtime, now());
+    });
   } finally {
     await releaseLease(runtime).catch(() => undefined);
   }
@@ -37,7 +43,7 @@ export async function withSyncLock(
  * @example
  * const progress = await otherTabResult(runtime); // { …, pending: 12, otherTab: true }
  */
-export async function otherTabResult(runtime: Runtime): Promise<SyncResult> {
+export async function otherTabResult(runtime: SyncRuntime): Promise<SyncResult> {
   const { db } = runtime;
   const [row, pending] = await withStorage('read sync progress', () =>
     Promise.all([db.meta.get('lastSync'), pendingCount(db)]),
@@ -57,7 +63,7 @@ export async function otherTabResult(runtime: Runtime): Promise<SyncResult> {
   };
 }
 
-async function takeLease(runtime: Runtime, now: number): Promise<boolean> {
+async function takeLease(runtime: SyncRuntime, now: number): Promise<boolean> {
   const { db, tabId } = runtime;
   return withStorage('take sync lease', () =>
     db.transaction('rw', db.meta, async () => {
@@ -70,7 +76,7 @@ async function takeLease(runtime: Runtime, now: number): Promise<boolean> {
   );
 }
 
-async function releaseLease(runtime: Runtime): Promise<void> {
+async function releaseLease(runtime: SyncRuntime): Promise<void> {
   const { db, tabId } = runtime;
   await withStorage('release sync lease', () =>
     db.transaction('rw', db.meta, async () => {

@@ -1,7 +1,7 @@
 import { type EventBatch, EventBatchResult } from '../../protocol/events.ts';
 import type { SyncResult } from '../../protocol/worker-api.ts';
 import { type OutboxRow, withStorage } from '../db.ts';
-import type { Runtime } from '../runtime.ts';
+import type { SyncRuntime } from '../runtime.ts';
 import { pendingCount } from './outbox.ts';
 import { settledItems } from './reply.ts';
 
@@ -39,12 +39,15 @@ export function takeBatch(rows: OutboxRow[], maxBytes: number): OutboxRow[] {
  * nothing is dropped, the error is reported); batches sent before it stay acknowledged.
  * The batch id is derived from the seq range, so a batch retried after a lost reply is the
  * same batch to the edge, which counts it once. Callers must not run two syncs at once; they
- * record the sync (with its profiles) as `lastSync`.
+ * record the sync (with its profiles) as `lastSync`. `onBatch` runs after each acknowledged batch.
  *
  * @example
  * const result = await syncOutbox(runtime); // { sent: 3, accepted: 3, duplicates: 0, rejected: 0, pending: 0, … }
  */
-export async function syncOutbox(runtime: Runtime): Promise<Omit<SyncResult, 'profiles'>> {
+export async function syncOutbox(
+  runtime: SyncRuntime,
+  onBatch: (events: number) => Promise<void> = async () => undefined,
+): Promise<Omit<SyncResult, 'profiles'>> {
   const { db, edge, clientId } = runtime;
   const totals = { sent: 0, accepted: 0, duplicates: 0, rejected: 0 };
   for (;;) {
@@ -63,6 +66,7 @@ export async function syncOutbox(runtime: Runtime): Promise<Omit<SyncResult, 'pr
     };
     const reply = await edge.json('/v1/events', EventBatchResult, batch);
     await settle(runtime, rows, reply);
+    await onBatch(rows.length);
     totals.sent += rows.length;
     totals.accepted += reply.accepted;
     totals.duplicates += reply.duplicates;
@@ -72,7 +76,7 @@ export async function syncOutbox(runtime: Runtime): Promise<Omit<SyncResult, 'pr
   return { v: 1, ...totals, pending, at: Date.now() };
 }
 
-async function settle(runtime: Runtime, rows: OutboxRow[], reply: EventBatchResult): Promise<void> {
+async function settle(runtime: SyncRuntime, rows: OutboxRow[], reply: EventBatchResult): Promise<void> {
   const { db } = runtime;
   const refusals = settledItems('/v1/events', 'events', reply.rejected, reply.accepted + reply.duplicates, rows.length);
   const settledAt = Date.now();

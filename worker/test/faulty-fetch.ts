@@ -10,8 +10,10 @@ import type { FetchLike } from '../edge-client.ts';
  *   working on it (the client's retry races it), else after the edge answered;
  * - `duplicate`: delivered twice (one after the other or at once), either reply returned;
  * - `reorder`: held (the caller sees TypeError) and delivered after the next request;
- * - `crash-client`: delivered, then the tab dies before it can act on the reply: its IndexedDB
- *   connections close and this fetch never settles (a dead tab runs no more code);
+ * - `crash-client`: the tab dies: its IndexedDB connections close and this fetch never settles
+ *   (a dead tab runs no more code). `delivered`: after the edge answered, before the client
+ *   could act on the reply; else before the request left (e.g. between two batches of one
+ *   sync, the previous one acknowledged and marked);
  * - `restart-server`: workerd restarts after the edge answered (`midRequest`: while it works on
  *   the request, which may or may not commit); the client gets TypeError either way.
  */
@@ -23,7 +25,7 @@ export type Fault =
   | { kind: 'timeout'; inFlight: boolean }
   | { kind: 'duplicate'; concurrent: boolean; answer: 0 | 1 }
   | { kind: 'reorder' }
-  | { kind: 'crash-client' }
+  | { kind: 'crash-client'; delivered: boolean }
   | { kind: 'restart-server'; midRequest: boolean };
 
 /** Any one fault; `restart-server` is rare (a workerd restart costs ~0.6 s). */
@@ -50,7 +52,7 @@ export function faultArb(): fc.Arbitrary<Fault> {
       weight: 15,
     },
     { arbitrary: fc.constant<Fault>({ kind: 'reorder' }), weight: 10 },
-    { arbitrary: fc.constant<Fault>({ kind: 'crash-client' }), weight: 6 },
+    { arbitrary: fc.record({ kind: fc.constant('crash-client' as const), delivered: fc.boolean() }), weight: 6 },
     { arbitrary: fc.record({ kind: fc.constant('restart-server' as const), midRequest: fc.boolean() }), weight: 1 },
   );
 }
@@ -65,7 +67,8 @@ export interface FaultyFetchDeps {
 
 /**
  * A fetch that applies `faults` to successive requests, forwarding to `deps.base()` whatever
- * origin the client used. `log` lists each request with its fault; `drain()` delivers held
+ * origin the client used. `log` lists each request (method, path, ` gzip` when the body is
+ * gzipped) with its fault; `drain()` delivers held
  * requests and waits for those still in flight, so the edge is quiet before it is checked.
  */
 export function faultyFetch(faults: readonly Fault[], deps: FaultyFetchDeps) {
@@ -124,7 +127,7 @@ export function faultyFetch(faults: readonly Fault[], deps: FaultyFetchDeps) {
         held.push(() => forward(input, init).then((r) => r.arrayBuffer()));
         throw new TypeError('fetch failed: no reply');
       case 'crash-client':
-        await forward(input, init).then((r) => r.arrayBuffer());
+        if (fault.delivered) await forward(input, init).then((r) => r.arrayBuffer());
         deps.crashClient();
         return new Promise<never>(() => undefined);
       case 'restart-server': {
@@ -142,7 +145,9 @@ export function faultyFetch(faults: readonly Fault[], deps: FaultyFetchDeps) {
   const faulty: FetchLike = async (input, init) => {
     const fault = faults[next++] ?? { kind: 'ok' };
     const wasHeld = held.length > 0;
-    log.push(`${init?.method ?? 'GET'} ${new URL(input).pathname} ${JSON.stringify(fault)}`);
+    // The encoding is logged so a run can tell that large batches really went gzipped.
+    const gzip = new Headers(init?.headers).get('content-encoding') === 'gzip' ? ' gzip' : '';
+    log.push(`${init?.method ?? 'GET'} ${new URL(input).pathname}${gzip} ${JSON.stringify(fault)}`);
     try {
       return await run(input, init, fault);
     } finally {

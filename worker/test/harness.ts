@@ -44,6 +44,7 @@ export async function startWorker(
       gzip: null,
       online: () => true,
       onOnline: () => () => undefined,
+      broadcast: null,
       ...options.deps?.platform,
     },
   });

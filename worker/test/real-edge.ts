@@ -3,9 +3,13 @@
 // the small typed bridge below (as in node-files.ts).
 import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
+import type { Manifest } from '../../protocol/manifest.ts';
 
 interface SqliteDb {
-  prepare(sql: string): { get(...values: unknown[]): Record<string, unknown> | undefined };
+  prepare(sql: string): {
+    get(...values: unknown[]): Record<string, unknown> | undefined;
+    all(...values: unknown[]): Record<string, unknown>[];
+  };
   close(): void;
 }
 interface NodeBridge {
@@ -16,7 +20,7 @@ interface NodeBridge {
     rmSync(path: string, options: { recursive: boolean; force: boolean }): void;
   };
   os: { tmpdir(): string };
-  sqlite: { DatabaseSync: new (path: string) => SqliteDb };
+  sqlite: { DatabaseSync: new (path: string, options?: { readOnly: boolean }) => SqliteDb };
 }
 const { process } = globalThis as unknown as {
   process: { getBuiltinModule<K extends keyof NodeBridge>(id: `node:${K}`): NodeBridge[K] };
@@ -35,6 +39,17 @@ export interface StoredClient {
   maxSeq: number;
   events: { seq: number; eventId: string; payload: string }[];
   rejected: number;
+}
+
+/** What the DriftAggregators hold for one client, read straight from their SQLite files. */
+export interface StoredDrift {
+  /** Every profile id received from the client (once each: the table's key), oldest window first. */
+  received: { profileId: string; window: number; rows: number; status: string }[];
+  /**
+   * Per window the client sent to: the rows merged from it (`contributions`), and the merged
+   * profile's count beside the rows all clients contributed, which a profile merged twice breaks.
+   */
+  windows: { window: number; clientRows: number; mergedCount: number; contributedRows: number }[];
 }
 
 interface D1Like {
@@ -175,16 +190,74 @@ export class RealEdge {
     return { maxSeq: row.maxSeq, events: JSON.parse(row.events) as StoredClient['events'], rejected: row.rejected };
   }
 
+  /**
+   * Publishes `manifest` with `files` (path → content) as the next version of its model,
+   * through the HTTP API with the admin key; returns the version number.
+   */
+  async publish(manifest: Manifest, files: Record<string, string>): Promise<number> {
+    const form = new FormData();
+    form.append('manifest', JSON.stringify(manifest));
+    for (const [path, text] of Object.entries(files)) form.append(path, new Blob([text]), path);
+    const reply = await fetch(`${this.#url}/v1/models/${manifest.name}/versions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      body: form,
+    });
+    if (reply.status !== 201) throw new Error(`publish ${manifest.name}: HTTP ${reply.status} ${await reply.text()}`);
+    return ((await reply.json()) as { version: number }).version;
+  }
+
+  /**
+   * What every DriftAggregator holds for one client (one SQLite file per model version that
+   * received profiles), read with node:sqlite like `client()`. Call it when no request is in flight.
+   */
+  drift(clientId: string): StoredDrift {
+    const drift: StoredDrift = { received: [], windows: [] };
+    for (const file of this.#files((f) => f.includes('DriftAggregator') && !f.endsWith('metadata.sqlite'))) {
+      // Opened per call: the files appear when a version first gets profiles, and are few.
+      const db = new sqlite.DatabaseSync(file, { readOnly: true });
+      try {
+        drift.received.push(
+          ...(db
+            .prepare(
+              `SELECT profile_id AS profileId, window, rows, status FROM received
+               WHERE client_id = ? ORDER BY window, profile_id`,
+            )
+            .all(clientId) as StoredDrift['received']),
+        );
+        drift.windows.push(
+          ...(db
+            .prepare(
+              `SELECT c.window, c.rows AS clientRows,
+                 (SELECT json_extract(w.profile, '$.count') FROM windows AS w WHERE w.window = c.window) AS mergedCount,
+                 (SELECT sum(a.rows) FROM contributions AS a WHERE a.window = c.window) AS contributedRows
+               FROM contributions AS c WHERE c.client_id = ? ORDER BY c.window`,
+            )
+            .all(clientId) as StoredDrift['windows']),
+        );
+      } finally {
+        db.close();
+      }
+    }
+    return drift;
+  }
+
+  /** The SQLite files under the persistence dir that `keep` accepts, as full paths. */
+  #files(keep: (file: string) => boolean): string[] {
+    return fs
+      .readdirSync(this.#dir, { recursive: true })
+      .filter((f) => f.endsWith('.sqlite') && keep(f))
+      .map((f) => `${this.#dir}/${f}`);
+  }
+
   /** The D1 database's SQLite file under the persistence dir (the one with a `clients` table). */
   #d1File(): string {
-    const files = fs
-      .readdirSync(this.#dir, { recursive: true })
-      .filter((f) => f.endsWith('.sqlite') && !f.includes('DurableObject'));
+    const files = this.#files((f) => !f.includes('DurableObject'));
     for (const file of files) {
-      const db = new sqlite.DatabaseSync(`${this.#dir}/${file}`);
+      const db = new sqlite.DatabaseSync(file);
       const found = db.prepare("SELECT 1 AS ok FROM sqlite_master WHERE name = 'rejected_events'").get();
       db.close();
-      if (found) return `${this.#dir}/${file}`;
+      if (found) return file;
     }
     throw new Error(`no D1 database under ${this.#dir}: ${files.join(', ')}`);
   }
