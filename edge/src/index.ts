@@ -10,6 +10,7 @@ import { health } from './routes/health.ts';
 import { keys } from './routes/keys.ts';
 import { metrics } from './routes/metrics.ts';
 import { models } from './routes/models.ts';
+import { oip } from './routes/oip.ts';
 import { openapi } from './routes/openapi.ts';
 import { profiles } from './routes/profiles.ts';
 import { publish } from './routes/publish.ts';
@@ -23,6 +24,7 @@ import { runs } from './routes/runs.ts';
  */
 const app = new Hono<AppEnv>()
   .use('/v1/*', apiCors)
+  .use('/v2/*', apiCors)
   .route('/', health)
   .route('/', openapi)
   .route('/', metrics)
@@ -35,7 +37,8 @@ const app = new Hono<AppEnv>()
   .route('/v1/events', events)
   .route('/v1/profiles', profiles)
   .route('/v1/clients', clients)
-  .route('/v1/runs', runs);
+  .route('/v1/runs', runs)
+  .route('/', oip);
 
 app.notFound(notFound);
 app.onError(onError);

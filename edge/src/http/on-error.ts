@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ErrorCode } from '../../../protocol/errors.ts';
+import { OIP_ERROR_CODE_HEADER, type OipError } from '../../../protocol/oip.ts';
 import type { ErrorBody } from '../../../protocol/registry.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from './api-error.ts';
@@ -16,6 +17,7 @@ const codeByStatus: Partial<Record<number, ErrorCode>> = {
   415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 };
 
+/** The contract's error body; under /v2 the Open Inference Protocol's, with the code in a header. */
 function errorResponse(
   c: Context<AppEnv>,
   status: ContentfulStatusCode,
@@ -23,6 +25,9 @@ function errorResponse(
   message: string,
   headers: Record<string, string> = {},
 ) {
+  if (c.req.path === '/v2' || c.req.path.startsWith('/v2/')) {
+    return c.json<OipError>({ error: message }, status, { ...headers, [OIP_ERROR_CODE_HEADER]: code });
+  }
   return c.json<ErrorBody>({ error: { code, message } }, status, headers);
 }
 

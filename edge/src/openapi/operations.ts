@@ -4,6 +4,7 @@ import { ClientConfig } from '../../../protocol/config.ts';
 import { ClientInfo, EventBatch, EventBatchResult } from '../../../protocol/events.ts';
 import type { Scope } from '../../../protocol/keys.ts';
 import { CreatedKey, CreateKey, KeyInfo, KeyList } from '../../../protocol/keys.ts';
+import { OipLive, OipModelMetadata, OipReady, OipServerMetadata } from '../../../protocol/oip.ts';
 import { DriftReport, ProfileBatch, ProfileBatchResult } from '../../../protocol/profile/index.ts';
 import {
   AliasInfo,
@@ -49,7 +50,7 @@ export interface Operation {
 const READ = ['read'] as const;
 const PUBLISH = ['publish'] as const;
 
-/** Every route of the API (v1), in the order of the README's table. */
+/** Every route of the API (v1, then OIP v2), in the order of the README's table. */
 export const operations: readonly Operation[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness and version', scopes: [], response: Health },
   {
@@ -263,5 +264,29 @@ export const operations: readonly Operation[] = [
     summary: 'A metric series by step',
     scopes: READ,
     response: MetricSeries,
+  },
+  // Open Inference Protocol v2: errors are {"error": "…"} with the code in Edgeloop-Error-Code.
+  { method: 'get', path: '/v2/health/live', summary: 'OIP v2: server liveness', scopes: [], response: OipLive },
+  {
+    method: 'get',
+    path: '/v2/health/ready',
+    summary: 'OIP v2: server readiness (the registry answers)',
+    scopes: [],
+    response: OipReady,
+  },
+  { method: 'get', path: '/v2', summary: 'OIP v2: server metadata', scopes: [], response: OipServerMetadata },
+  {
+    method: 'get',
+    path: '/v2/models/{model}',
+    summary: 'OIP v2: metadata of the version the production alias points at',
+    scopes: ['read', 'client'],
+    response: OipModelMetadata,
+  },
+  {
+    method: 'get',
+    path: '/v2/models/{model}/versions/{version}',
+    summary: 'OIP v2: metadata of a version (client: versions an alias or rollout assigns)',
+    scopes: ['read', 'client'],
+    response: OipModelMetadata,
   },
 ];

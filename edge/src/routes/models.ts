@@ -1,26 +1,18 @@
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import type { ModelList, VersionInfo, VersionList } from '../../../protocol/registry.ts';
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
-import { grants } from '../auth/scopes.ts';
+import { checkVersionAccess } from '../auth/version-access.ts';
 import { ApiError } from '../http/api-error.ts';
 import { modelParam, versionParam } from '../http/params.ts';
 import { rateLimit } from '../http/rate-limit.ts';
-import { isAliased } from '../storage/aliases.ts';
 import { getVersion, listModels, listVersions } from '../storage/registry.ts';
 import { requireModel } from './require-model.ts';
 import { serveFile } from './serve-file.ts';
 
 /** Read keys see every version; client keys only versions an alias points at. */
 const versionAccess = requireScope('read', 'client');
-
-async function checkClientAccess(c: Context<AppEnv>, model: string, version: number): Promise<void> {
-  if (grants(c.var.caller.scopes, 'read')) return;
-  if (!(await isAliased(c.env.DB, model, version))) {
-    throw new ApiError(403, ErrorCode.FORBIDDEN, 'a client key may only read versions an alias points at');
-  }
-}
 
 /** Registry reads under `/v1/models`. */
 export const models = new Hono<AppEnv>()
@@ -33,7 +25,7 @@ export const models = new Hono<AppEnv>()
   .get('/:model/versions/:version', versionAccess, rateLimit(), async (c) => {
     const model = modelParam(c);
     const version = versionParam(c);
-    await checkClientAccess(c, model, version);
+    await checkVersionAccess(c, model, version);
     const info = await getVersion(c.env.DB, model, version);
     if (!info) {
       await requireModel(c.env.DB, model);
@@ -44,6 +36,6 @@ export const models = new Hono<AppEnv>()
   .get('/:model/versions/:version/files/:path{.+}', versionAccess, rateLimit(), async (c) => {
     const model = modelParam(c);
     const version = versionParam(c);
-    await checkClientAccess(c, model, version);
+    await checkVersionAccess(c, model, version);
     return serveFile(c, model, version, c.req.param('path'));
   });

@@ -1,0 +1,91 @@
+import * as v from 'valibot';
+import type { Manifest } from './manifest.ts';
+
+// Open Inference Protocol v2 (KServe, Triton), the JSON/REST binding: the edge serves it under
+// /v2. Its bodies are the protocol's, not Edgeloop's, so they carry no `v` field: the path
+// names the protocol version.
+
+/** The protocol's tensor data types. */
+export const OipDatatype = v.picklist([
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+]);
+export type OipDatatype = v.InferOutput<typeof OipDatatype>;
+
+/** A tensor's name, data type and shape (-1: any size) in model metadata. */
+export const OipTensorMetadata = v.object({
+  name: v.string(),
+  datatype: OipDatatype,
+  shape: v.array(v.pipe(v.number(), v.integer(), v.minValue(-1))),
+});
+export type OipTensorMetadata = v.InferOutput<typeof OipTensorMetadata>;
+
+/** `GET /v2/models/{model}[/versions/{version}]`. */
+export const OipModelMetadata = v.object({
+  name: v.string(),
+  versions: v.array(v.string()),
+  platform: v.string(),
+  inputs: v.array(OipTensorMetadata),
+  outputs: v.array(OipTensorMetadata),
+});
+export type OipModelMetadata = v.InferOutput<typeof OipModelMetadata>;
+
+/** `GET /v2`: the server's name, version and protocol extensions. */
+export const OipServerMetadata = v.object({
+  name: v.string(),
+  version: v.string(),
+  extensions: v.array(v.string()),
+});
+export type OipServerMetadata = v.InferOutput<typeof OipServerMetadata>;
+
+export const OipLive = v.object({ live: v.boolean() });
+export type OipLive = v.InferOutput<typeof OipLive>;
+export const OipReady = v.object({ ready: v.boolean() });
+export type OipReady = v.InferOutput<typeof OipReady>;
+/** `GET /v2/models/{model}[/versions/{version}]/ready`. */
+export const OipModelReady = v.object({ name: v.string(), ready: v.boolean() });
+export type OipModelReady = v.InferOutput<typeof OipModelReady>;
+
+/** Every /v2 error: the protocol's body. Edgeloop's stable code is in the `Edgeloop-Error-Code` header. */
+export const OipError = v.object({ error: v.string() });
+export type OipError = v.InferOutput<typeof OipError>;
+
+/** The header that carries Edgeloop's stable error code beside a /v2 error body. */
+export const OIP_ERROR_CODE_HEADER = 'Edgeloop-Error-Code';
+
+/** The platform string of a manifest format, as Triton and KServe name them. */
+const PLATFORMS: Record<Manifest['format'], string> = { 'tfjs-layers': 'tensorflowjs_layers' };
+
+const DATATYPES: Record<Manifest['inputs'][number]['dtype'], OipDatatype> = { float32: 'FP32', int32: 'INT32' };
+
+/**
+ * A model version's metadata in the protocol's terms, from its manifest.
+ *
+ * @example
+ * oipMetadata(manifest, 3); // { name: 'digits', versions: ['3'], platform: 'tensorflowjs_layers', inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 784] }], … }
+ */
+export function oipMetadata(manifest: Manifest, version: number): OipModelMetadata {
+  const tensor = (spec: Manifest['inputs'][number]): OipTensorMetadata => ({
+    name: spec.name,
+    datatype: DATATYPES[spec.dtype],
+    shape: [...spec.shape],
+  });
+  return {
+    name: manifest.name,
+    versions: [String(version)],
+    platform: PLATFORMS[manifest.format],
+    inputs: manifest.inputs.map(tensor),
+    outputs: manifest.outputs.map(tensor),
+  };
+}
