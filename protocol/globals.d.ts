@@ -1,4 +1,7 @@
-// protocol/ is ES2022 only (no DOM): declare the one WebCrypto call it uses, which every
-// runtime Edgeloop targets provides.
+// protocol/ is ES2022 only (no DOM): declare the WebCrypto call and the text decoder it uses,
+// which every runtime Edgeloop targets provides.
 type BufferSource = ArrayBuffer | ArrayBufferView;
 declare const crypto: { subtle: { digest(algorithm: 'SHA-256', data: BufferSource): Promise<ArrayBuffer> } };
+declare class TextDecoder {
+  decode(input?: BufferSource): string;
+}

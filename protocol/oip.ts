@@ -57,6 +57,50 @@ export type OipReady = v.InferOutput<typeof OipReady>;
 export const OipModelReady = v.object({ name: v.string(), ready: v.boolean() });
 export type OipModelReady = v.InferOutput<typeof OipModelReady>;
 
+/** `parameters` of a request, an input or an output: scalar values by name. */
+export const OipParameters = v.record(v.string(), v.union([v.string(), v.number(), v.boolean()]));
+
+/** Most elements one input tensor may hold (a 64 × 28 × 28 batch is 50,176). */
+export const MAX_TENSOR_ELEMENTS = 1 << 20;
+
+/** One input tensor of an infer request: `data` row-major, flat or nested as `shape`. */
+export const OipInferInput = v.object({
+  name: v.string(),
+  shape: v.pipe(v.array(v.pipe(v.number(), v.safeInteger(), v.minValue(0))), v.minLength(1), v.maxLength(8)),
+  datatype: OipDatatype,
+  parameters: v.optional(OipParameters),
+  data: v.array(v.unknown()),
+});
+export type OipInferInput = v.InferOutput<typeof OipInferInput>;
+
+/** `POST /v2/models/{model}[/versions/{version}]/infer`. */
+export const OipInferRequest = v.object({
+  id: v.optional(v.string()),
+  parameters: v.optional(OipParameters),
+  inputs: v.pipe(v.array(OipInferInput), v.minLength(1)),
+  outputs: v.optional(v.array(v.object({ name: v.string(), parameters: v.optional(OipParameters) }))),
+});
+export type OipInferRequest = v.InferOutput<typeof OipInferRequest>;
+
+/** One output tensor of an infer response, `data` flat and row-major. */
+export const OipInferOutput = v.object({
+  name: v.string(),
+  shape: v.array(v.number()),
+  datatype: OipDatatype,
+  parameters: v.optional(OipParameters),
+  data: v.array(v.union([v.number(), v.boolean(), v.string()])),
+});
+export type OipInferOutput = v.InferOutput<typeof OipInferOutput>;
+
+export const OipInferResponse = v.object({
+  model_name: v.string(),
+  model_version: v.optional(v.string()),
+  id: v.optional(v.string()),
+  parameters: v.optional(OipParameters),
+  outputs: v.array(OipInferOutput),
+});
+export type OipInferResponse = v.InferOutput<typeof OipInferResponse>;
+
 /** Every /v2 error: the protocol's body. Edgeloop's stable code is in the `Edgeloop-Error-Code` header. */
 export const OipError = v.object({ error: v.string() });
 export type OipError = v.InferOutput<typeof OipError>;

@@ -1,9 +1,10 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { EdgeloopError } from '../../protocol/errors.ts';
+import type { ModelJson } from '../../protocol/model-json.ts';
 import type { VersionInfo } from '../../protocol/registry.ts';
 import type { BackendName } from '../../protocol/worker-api.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
-import { buildModel, type ModelJson } from './model-artifacts.ts';
+import { buildModel } from './model-artifacts.ts';
 import { timePredicts } from './run-model.ts';
 
 /** Predicts per backend in the warm-up; enough to see a 20× gap, short enough to load fast. */

@@ -1,9 +1,9 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
+import { type ModelJson, parseModelJson, weightPaths } from '../../protocol/model-json.ts';
 import { VersionInfo } from '../../protocol/registry.ts';
 import { pathSegments } from '../edge-client.ts';
 import type { Runtime } from '../runtime.ts';
 import { fetchVerified, pathsWithRole, storedFile } from './files.ts';
-import { type ModelJson, parseModelJson, weightPaths } from './model-artifacts.ts';
 
 /** A version's model files, verified and ready to build. */
 export interface VersionFiles {

@@ -62,10 +62,10 @@ async function bundle(): Promise<string> {
     entryPoints: [`${ROOT}edge/src/index.ts`],
     bundle: true,
     format: 'esm',
-    platform: 'neutral',
+    // As wrangler bundles: tfjs's packages name Node built-ins in their "browser" field as false.
+    platform: 'browser',
     target: 'es2022',
     conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
     external: ['cloudflare:*'],
     write: false,
     logLevel: 'silent',

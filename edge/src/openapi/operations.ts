@@ -4,7 +4,14 @@ import { ClientConfig } from '../../../protocol/config.ts';
 import { ClientInfo, EventBatch, EventBatchResult } from '../../../protocol/events.ts';
 import type { Scope } from '../../../protocol/keys.ts';
 import { CreatedKey, CreateKey, KeyInfo, KeyList } from '../../../protocol/keys.ts';
-import { OipLive, OipModelMetadata, OipReady, OipServerMetadata } from '../../../protocol/oip.ts';
+import {
+  OipInferRequest,
+  OipInferResponse,
+  OipLive,
+  OipModelMetadata,
+  OipReady,
+  OipServerMetadata,
+} from '../../../protocol/oip.ts';
 import { DriftReport, ProfileBatch, ProfileBatchResult } from '../../../protocol/profile/index.ts';
 import {
   AliasInfo,
@@ -288,5 +295,21 @@ export const operations: readonly Operation[] = [
     summary: 'OIP v2: metadata of a version (client: versions an alias or rollout assigns)',
     scopes: ['read', 'client'],
     response: OipModelMetadata,
+  },
+  {
+    method: 'post',
+    path: '/v2/models/{model}/infer',
+    summary: 'OIP v2: run the version the production alias points at (tfjs-layers, cpu)',
+    scopes: ['read', 'client'],
+    body: OipInferRequest,
+    response: OipInferResponse,
+  },
+  {
+    method: 'post',
+    path: '/v2/models/{model}/versions/{version}/infer',
+    summary: 'OIP v2: run a version (client: versions an alias or rollout assigns)',
+    scopes: ['read', 'client'],
+    body: OipInferRequest,
+    response: OipInferResponse,
   },
 ];

@@ -1,0 +1,190 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { env } from 'cloudflare:workers';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '../../protocol/manifest.ts';
+import { ADMIN_KEY, api, bytes, CLIENT_KEY, publish, sendJson } from './helpers.ts';
+
+// POST /v2/models/{model}[/versions/{v}]/infer with a tfjs-layers model made here: one dense
+// layer y = x·K + b with known weights, so every answer can be checked by hand.
+
+const K = [
+  [1, 0],
+  [0, 2],
+  [1, -1],
+];
+const B = [0.5, -0.5];
+const expected = (x: number[]) => [0, 1].map((j) => x.reduce((sum, xi, i) => sum + xi * (K[i]?.[j] ?? 0), B[j] ?? 0));
+
+const MANIFEST = (name: string): Manifest => ({
+  v: 1,
+  name,
+  format: 'tfjs-layers',
+  inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
+  outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 2] }],
+  features: { features: [] },
+  files: [
+    { path: 'model.json', role: 'model' },
+    { path: 'weights.bin', role: 'weights' },
+  ],
+});
+
+/** model.json and weights.bin of the dense model, saved by tfjs itself. */
+async function denseFiles(): Promise<Record<string, Uint8Array>> {
+  await tf.setBackend('cpu');
+  const model = tfl.sequential({
+    layers: [tfl.layers.dense({ units: 2, inputShape: [3], weights: [tf.tensor2d(K), tf.tensor1d(B)] })],
+  });
+  let saved: tf.io.ModelArtifacts | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const artifacts = saved as tf.io.ModelArtifacts | null;
+  if (!artifacts?.weightSpecs || !(artifacts.weightData instanceof ArrayBuffer)) throw new Error('nothing saved');
+  const modelJson = {
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+  };
+  return { 'model.json': bytes(JSON.stringify(modelJson)), 'weights.bin': new Uint8Array(artifacts.weightData) };
+}
+
+const infer = (path: string, body: unknown, key = CLIENT_KEY) =>
+  sendJson('POST', `/v2/models/${path}/infer`, body, key);
+
+async function expectOipError(res: Response, status: number, code: string): Promise<string> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get('edgeloop-error-code'), text).toBe(code);
+  const body = JSON.parse(text) as { error: unknown };
+  expect(Object.keys(body)).toEqual(['error']);
+  return String(body.error);
+}
+
+let files: Record<string, Uint8Array>;
+beforeAll(async () => {
+  files = await denseFiles();
+  for (const name of ['dense', 'dense-broken']) {
+    const res = await publish(name, files, MANIFEST(name));
+    expect(res.status, await res.clone().text()).toBe(201);
+    const alias = await sendJson('PUT', `/v1/models/${name}/aliases/production`, { version: 1 }, ADMIN_KEY);
+    expect(alias.status).toBe(200);
+  }
+});
+
+describe('OIP v2 infer', () => {
+  it('answers the production version with the protocol response, flat or nested input alike', async () => {
+    const x = [
+      [1, 2, 3],
+      [-0.5, 0, 4],
+    ];
+    const flat = await infer('dense', {
+      id: '42',
+      inputs: [{ name: 'x', shape: [2, 3], datatype: 'FP32', data: x.flat() }],
+    });
+    expect(flat.status).toBe(200);
+    const body = (await flat.json()) as {
+      model_name: string;
+      model_version: string;
+      id: string;
+      outputs: { name: string; shape: number[]; datatype: string; data: number[] }[];
+    };
+    expect(body).toMatchObject({ model_name: 'dense', model_version: '1', id: '42' });
+    expect(body.outputs.map(({ name, shape, datatype }) => ({ name, shape, datatype }))).toEqual([
+      { name: 'y', shape: [2, 2], datatype: 'FP32' },
+    ]);
+    const want = x.flatMap(expected);
+    const got = body.outputs[0]?.data ?? [];
+    expect(got).toHaveLength(want.length);
+    for (const [i, y] of got.entries()) expect(y).toBeCloseTo(want[i] ?? Number.NaN, 5);
+
+    const nested = await infer('dense/versions/1', {
+      inputs: [{ name: 'x', shape: [2, 3], datatype: 'FP32', data: x }],
+    });
+    const again = (await nested.json()) as typeof body;
+    expect(again.outputs[0]?.data).toEqual(body.outputs[0]?.data);
+    expect('id' in again).toBe(false);
+  });
+
+  it('returns only the outputs asked for', async () => {
+    const res = await infer('dense', {
+      inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [0, 0, 0] }],
+      outputs: [{ name: 'y' }],
+    });
+    const body = (await res.json()) as { outputs: { name: string; data: number[] }[] };
+    expect(body.outputs.map((o) => o.name)).toEqual(['y']);
+    expect(body.outputs[0]?.data[0]).toBeCloseTo(0.5, 6);
+  });
+
+  it.each([
+    [
+      'another datatype',
+      { inputs: [{ name: 'x', shape: [1, 3], datatype: 'UINT32', data: [1, 2, 3] }] },
+      'datatype UINT32',
+    ],
+    ['another shape', { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }, 'shape [1,4]'],
+    [
+      'too few elements',
+      { inputs: [{ name: 'x', shape: [2, 3], datatype: 'FP32', data: [1, 2, 3] }] },
+      'has 3 elements',
+    ],
+    [
+      'a string element',
+      { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 'NaN', 3] }] },
+      'element 1',
+    ],
+    ['an unknown input', { inputs: [{ name: 'z', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }, 'no input "z"'],
+    [
+      'an input given twice',
+      {
+        inputs: [
+          { name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] },
+          { name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] },
+        ],
+      },
+      'given twice',
+    ],
+    [
+      'an unknown output',
+      { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }], outputs: [{ name: 'q' }] },
+      'no output "q"',
+    ],
+  ])('refuses %s with 400 INVALID_INPUT', async (_what, body, message) => {
+    expect(await expectOipError(await infer('dense', body), 400, 'INVALID_INPUT')).toContain(message);
+  });
+
+  it('refuses bodies that are not an infer request, and callers without a key', async () => {
+    await expectOipError(await infer('dense', { inputs: [] }), 400, 'INVALID_BODY');
+    await expectOipError(
+      await infer('dense', { inputs: [{ name: 'x', shape: [-1], datatype: 'FP32', data: [] }] }),
+      400,
+      'INVALID_BODY',
+    );
+    const raw = (body: string, type = 'application/json') =>
+      api('/v2/models/dense/infer', { method: 'POST', key: CLIENT_KEY, headers: { 'Content-Type': type }, body });
+    await expectOipError(await raw('{"inputs":'), 400, 'INVALID_BODY');
+    await expectOipError(await raw('[]'), 400, 'INVALID_BODY');
+    await expectOipError(await raw('{}', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectOipError(await raw(`{"pad":"${'x'.repeat(8 * 1024 * 1024)}"}`), 413, 'PAYLOAD_TOO_LARGE');
+    const anonymous = await api('/v2/models/dense/infer', { method: 'POST', body: '{}' });
+    await expectOipError(anonymous, 401, 'UNAUTHORIZED');
+  });
+
+  it('refuses to run a model whose stored weights do not match their digest', async () => {
+    const info = (await (await api('/v1/models/dense-broken/versions/1', { key: ADMIN_KEY })).json()) as {
+      files: { path: string; sha256: string }[];
+    };
+    const weights = info.files.find((f) => f.path === 'weights.bin');
+    if (!weights) throw new Error('no weights.bin');
+    const tampered = new Uint8Array(files['weights.bin'] ?? []);
+    tampered[0] = (tampered[0] ?? 0) ^ 0xff;
+    await env.ARTIFACTS.put(`blobs/sha256/${weights.sha256}`, tampered);
+    const res = await infer('dense-broken', {
+      inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }],
+    });
+    expect(await expectOipError(res, 500, 'DIGEST_MISMATCH')).toContain('weights.bin');
+  });
+});
