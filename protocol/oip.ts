@@ -105,6 +105,12 @@ export type OipInferResponse = v.InferOutput<typeof OipInferResponse>;
 export const OipError = v.object({ error: v.string() });
 export type OipError = v.InferOutput<typeof OipError>;
 
+/**
+ * The header naming the client a /v2 request without a version is made for: the production
+ * alias's canary serves the clients in its share, as it does on the devices.
+ */
+export const CLIENT_ID_HEADER = 'Edgeloop-Client-Id';
+
 /** The header that carries Edgeloop's stable error code beside a /v2 error body. */
 export const OIP_ERROR_CODE_HEADER = 'Edgeloop-Error-Code';
 

@@ -1,56 +1,20 @@
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import { env } from 'cloudflare:workers';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../protocol/manifest.ts';
-import { ADMIN_KEY, api, bytes, CLIENT_KEY, publish, sendJson } from './helpers.ts';
+import { denseFiles, denseManifest, denseOf, type Weights } from './dense-model.ts';
+import { ADMIN_KEY, api, CLIENT_KEY, publish, sendJson } from './helpers.ts';
 
-// POST /v2/models/{model}[/versions/{v}]/infer with a tfjs-layers model made here: one dense
-// layer y = x·K + b with known weights, so every answer can be checked by hand.
+// POST /v2/models/{model}[/versions/{v}]/infer with a dense model made in the test
+// (dense-model.ts), so every answer can be checked by hand.
 
-const K = [
-  [1, 0],
-  [0, 2],
-  [1, -1],
-];
-const B = [0.5, -0.5];
-const expected = (x: number[]) => [0, 1].map((j) => x.reduce((sum, xi, i) => sum + xi * (K[i]?.[j] ?? 0), B[j] ?? 0));
-
-const MANIFEST = (name: string): Manifest => ({
-  v: 1,
-  name,
-  format: 'tfjs-layers',
-  inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
-  outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 2] }],
-  features: { features: [] },
-  files: [
-    { path: 'model.json', role: 'model' },
-    { path: 'weights.bin', role: 'weights' },
+const WEIGHTS: Weights = {
+  kernel: [
+    [1, 0],
+    [0, 2],
+    [1, -1],
   ],
-});
-
-/** model.json and weights.bin of the dense model, saved by tfjs itself. */
-async function denseFiles(): Promise<Record<string, Uint8Array>> {
-  await tf.setBackend('cpu');
-  const model = tfl.sequential({
-    layers: [tfl.layers.dense({ units: 2, inputShape: [3], weights: [tf.tensor2d(K), tf.tensor1d(B)] })],
-  });
-  let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const artifacts = saved as tf.io.ModelArtifacts | null;
-  if (!artifacts?.weightSpecs || !(artifacts.weightData instanceof ArrayBuffer)) throw new Error('nothing saved');
-  const modelJson = {
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-  };
-  return { 'model.json': bytes(JSON.stringify(modelJson)), 'weights.bin': new Uint8Array(artifacts.weightData) };
-}
+  bias: [0.5, -0.5],
+};
+const expected = denseOf(WEIGHTS);
 
 const infer = (path: string, body: unknown, key = CLIENT_KEY) =>
   sendJson('POST', `/v2/models/${path}/infer`, body, key);
@@ -66,9 +30,9 @@ async function expectOipError(res: Response, status: number, code: string): Prom
 
 let files: Record<string, Uint8Array>;
 beforeAll(async () => {
-  files = await denseFiles();
+  files = await denseFiles(WEIGHTS);
   for (const name of ['dense', 'dense-broken']) {
-    const res = await publish(name, files, MANIFEST(name));
+    const res = await publish(name, files, denseManifest(name));
     expect(res.status, await res.clone().text()).toBe(201);
     const alias = await sendJson('PUT', `/v1/models/${name}/aliases/production`, { version: 1 }, ADMIN_KEY);
     expect(alias.status).toBe(200);

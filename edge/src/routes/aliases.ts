@@ -4,7 +4,6 @@ import * as v from 'valibot';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { AliasName, ClientId } from '../../../protocol/names.ts';
 import { type AliasInfo, type Resolution, SetAlias } from '../../../protocol/registry.ts';
-import { canaryBucket } from '../../../protocol/rollout.ts';
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -13,7 +12,8 @@ import { matchesEtag } from '../http/etag.ts';
 import { aliasParam, modelParam } from '../http/params.ts';
 import { rateLimit } from '../http/rate-limit.ts';
 import { rejectInvalid, strictJson } from '../http/validate.ts';
-import { aliasRow, getAlias, setAlias } from '../storage/aliases.ts';
+import { getAlias, setAlias } from '../storage/aliases.ts';
+import { resolveAlias } from '../storage/resolve.ts';
 import { versionStatus } from '../storage/rollout.ts';
 import { requireModel } from './require-model.ts';
 
@@ -97,16 +97,8 @@ export const aliases = new Hono<AppEnv>()
     async (c) => {
       const model = modelParam(c);
       const { alias, client } = c.req.valid('query');
-      const row = await aliasRow(c.env.DB, model, alias);
-      if (!row) return aliasNotFound(c.env.DB, model, alias);
-      const answer: Resolution = { model, alias, version: row.version, role: 'stable' };
-      // Archived versions never reach here: archiving is refused while a rollout names them.
-      const percent = row.canary_percent ?? 0;
-      if (client && row.canary_version !== null && (await canaryBucket(model, alias, client)) < percent) {
-        answer.version = row.canary_version;
-        answer.role = 'canary';
-      }
-      if (row.shadow_version !== null) answer.shadow = row.shadow_version;
+      const answer = await resolveAlias(c.env.DB, model, alias, client);
+      if (!answer) return aliasNotFound(c.env.DB, model, alias);
       // The answer is small but clients poll it for new versions: an ETag of what it says lets
       // an unchanged poll end in a 304 without a body.
       const etag = `"${answer.version}-${answer.role}-${answer.shadow ?? 'none'}"`;

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { driftMetrics } from '../storage/drift.ts';
+import { shadowTotals } from '../storage/shadow.ts';
 
 /** Prometheus text exposition format 0.0.4. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -85,9 +86,45 @@ export async function driftSection(db: D1Database): Promise<string[]> {
   ];
 }
 
+/**
+ * The shadow section: per served version and shadow, the rows compared at the edge, the rows
+ * whose top class agreed, and the largest output difference seen.
+ *
+ * @example
+ * const lines = await shadowSection(env.DB); // ['# HELP edgeloop_shadow_rows_total …', …]
+ */
+export async function shadowSection(db: D1Database): Promise<string[]> {
+  const rows = await shadowTotals(db);
+  const labels = (row: (typeof rows)[number]) => ({
+    model: row.model,
+    version: row.version,
+    shadow_version: row.shadowVersion,
+  });
+  return [
+    ...family(
+      'edgeloop_shadow_rows_total',
+      'counter',
+      "Rows of /v2 infer requests also run on the rollout's shadow version.",
+      rows.map((row) => sample('edgeloop_shadow_rows_total', labels(row), row.rows)),
+    ),
+    ...family(
+      'edgeloop_shadow_agreed_total',
+      'counter',
+      'Of those rows, the ones whose top class the shadow agreed on.',
+      rows.map((row) => sample('edgeloop_shadow_agreed_total', labels(row), row.agreed)),
+    ),
+    ...family(
+      'edgeloop_shadow_max_abs_diff',
+      'gauge',
+      'Largest absolute difference between the served and the shadow output (NaN: their shapes differed).',
+      rows.map((row) => sample('edgeloop_shadow_max_abs_diff', labels(row), row.maxAbsDiff ?? Number.NaN)),
+    ),
+  ];
+}
+
 /** `GET /metrics`: Prometheus exposition; sections are added here (inference metrics next). */
 export const metrics = new Hono<AppEnv>().get('/metrics', requireScope('read'), async (c) => {
-  const lines = await driftSection(c.env.DB);
+  const lines = [...(await driftSection(c.env.DB)), ...(await shadowSection(c.env.DB))];
   c.header('Cache-Control', 'no-store');
   return c.body(`${lines.join('\n')}\n`, 200, { 'Content-Type': METRICS_CONTENT_TYPE });
 });

@@ -3,6 +3,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type Context, Hono } from 'hono';
 import { EdgeloopError, ErrorCode } from '../../../protocol/errors.ts';
 import {
+  CLIENT_ID_HEADER,
   OipInferRequest,
   type OipInferResponse,
   type OipLive,
@@ -23,19 +24,33 @@ import { rateLimit } from '../http/rate-limit.ts';
 import { rejectInvalid, strictJson } from '../http/validate.ts';
 import { loadTfjsVersion } from '../infer/load.ts';
 import { ModelCache } from '../infer/model-cache.ts';
+import { compareOutputs } from '../infer/shadow.ts';
 import { disposeTfjs, runTfjs } from '../infer/tfjs.ts';
-import { aliasRow } from '../storage/aliases.ts';
 import { getVersion } from '../storage/registry.ts';
+import { resolveAlias } from '../storage/resolve.ts';
+import { recordShadow } from '../storage/shadow.ts';
 import { requireModel } from './require-model.ts';
 
 /** The alias a request without a version is served from. */
 const DEFAULT_ALIAS = 'production';
 
-/** The version a /v2 request names, or the one the model's production alias points at. */
-async function targetVersion(c: Context<AppEnv>, model: string): Promise<number> {
-  if (c.req.param('version') !== undefined) return versionParam(c);
-  const row = await aliasRow(c.env.DB, model, DEFAULT_ALIAS);
-  if (row) return row.version;
+/** What a request is served from: a named version, or the production alias as its client gets it. */
+interface Target {
+  version: number;
+  /** Set when served through the alias: its name and the rollout's shadow version, if any. */
+  alias?: string;
+  shadow?: number;
+}
+
+/**
+ * The version a /v2 request names, or the one the model's production alias serves the client
+ * of `Edgeloop-Client-Id` (the canary for clients in its share, as `/v1/.../resolve` answers).
+ */
+async function target(c: Context<AppEnv>, model: string): Promise<Target> {
+  if (c.req.param('version') !== undefined) return { version: versionParam(c) };
+  const answer = await resolveAlias(c.env.DB, model, DEFAULT_ALIAS, c.req.header(CLIENT_ID_HEADER));
+  if (answer)
+    return { version: answer.version, alias: DEFAULT_ALIAS, ...(answer.shadow ? { shadow: answer.shadow } : {}) };
   await requireModel(c.env.DB, model);
   throw new ApiError(
     404,
@@ -45,18 +60,18 @@ async function targetVersion(c: Context<AppEnv>, model: string): Promise<number>
 }
 
 /** The version a request targets, checked against the caller's key, with its manifest and files. */
-async function targetInfo(c: Context<AppEnv>): Promise<VersionInfo> {
+async function targetInfo(c: Context<AppEnv>): Promise<{ info: VersionInfo; target: Target }> {
   const model = modelParam(c);
-  const version = await targetVersion(c, model);
-  await checkVersionAccess(c, model, version);
-  const info = await getVersion(c.env.DB, model, version);
-  if (info) return info;
+  const chosen = await target(c, model);
+  await checkVersionAccess(c, model, chosen.version);
+  const info = await getVersion(c.env.DB, model, chosen.version);
+  if (info) return { info, target: chosen };
   await requireModel(c.env.DB, model);
-  throw new ApiError(404, ErrorCode.VERSION_NOT_FOUND, `model "${model}" has no version ${version}`);
+  throw new ApiError(404, ErrorCode.VERSION_NOT_FOUND, `model "${model}" has no version ${chosen.version}`);
 }
 
 async function metadata(c: Context<AppEnv>) {
-  const info = await targetInfo(c);
+  const { info } = await targetInfo(c);
   return c.json<OipModelMetadata>(oipMetadata(info.manifest, info.version));
 }
 
@@ -96,18 +111,64 @@ function readInputs(body: OipInferRequest, info: VersionInfo): Tensor[] {
   return tensors;
 }
 
+/** Runs a version on checked inputs, through this isolate's model cache. */
+async function run(bucket: R2Bucket, info: VersionInfo, inputs: Tensor[]): Promise<Tensor[]> {
+  const label = `${info.model} v${info.version}`;
+  const { value } = await loaded.use(
+    `${info.model}@${info.version}`,
+    () => loadTfjsVersion(bucket, info),
+    (model) => runTfjs(model, inputs, label),
+  );
+  return value;
+}
+
+/**
+ * Runs the rollout's shadow on the inputs the served version answered, after the answer, and
+ * records how their first outputs compared. A shadow that is gone, archived or takes other
+ * inputs is skipped; its failures are logged, never shown to the caller.
+ */
+async function shadowRun(
+  env: Env,
+  served: VersionInfo,
+  alias: string,
+  shadow: number,
+  inputs: Tensor[],
+  outputs: Tensor[],
+) {
+  const info = await getVersion(env.DB, served.model, shadow);
+  if (!info || info.status === 'archived') return;
+  const same = (a: VersionInfo, b: VersionInfo) =>
+    JSON.stringify(oipMetadata(a.manifest, 0).inputs) === JSON.stringify(oipMetadata(b.manifest, 0).inputs);
+  if (!same(info, served)) return;
+  const [first] = await run(env.ARTIFACTS, info, inputs);
+  const [servedFirst] = outputs;
+  if (!first || !servedFirst) return;
+  const comparison = compareOutputs(servedFirst, first);
+  await recordShadow(env.DB, {
+    model: served.model,
+    alias,
+    version: served.version,
+    shadowVersion: shadow,
+    at: Date.now(),
+    ...comparison,
+  });
+}
+
 async function infer(c: Context<AppEnv>, body: OipInferRequest) {
-  const info = await targetInfo(c);
+  const { info, target: chosen } = await targetInfo(c);
   if (info.status === 'archived') {
     throw new ApiError(409, ErrorCode.VERSION_ARCHIVED, `${info.model} v${info.version} is archived`);
   }
   const inputs = readInputs(body, info);
-  const label = `${info.model} v${info.version}`;
-  const { value: outputs } = await loaded.use(
-    `${info.model}@${info.version}`,
-    () => loadTfjsVersion(c.env.ARTIFACTS, info),
-    (model) => runTfjs(model, inputs, label),
-  );
+  const outputs = await run(c.env.ARTIFACTS, info, inputs);
+  if (chosen.alias && chosen.shadow !== undefined && chosen.shadow !== info.version) {
+    const { alias, shadow } = chosen;
+    c.executionCtx.waitUntil(
+      shadowRun(c.env, info, alias, shadow, inputs, outputs).catch((error: unknown) =>
+        console.error('shadow evaluation failed', info.model, shadow, error),
+      ),
+    );
+  }
   const wanted = new Set((body.outputs ?? []).map((o) => o.name));
   const metadata = oipMetadata(info.manifest, info.version);
   return c.json<OipInferResponse>({
