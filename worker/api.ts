@@ -16,15 +16,14 @@ import type { BackendRegistry } from './backends/registry.ts';
 import { tfjsBackends } from './backends/tfjs-backends.ts';
 import { benchmark } from './benchmark.ts';
 import { EdgeloopDb, type IndexedDbSource, readIdentity, withStorage } from './db.ts';
-import { EdgeClient, type FetchLike } from './edge-client.ts';
+import type { FetchLike } from './edge-client.ts';
 import { detectEnv, detectSyncPlatform, type RuntimeEnv, type SyncPlatform } from './env.ts';
 import { recordFeedback } from './feedback.ts';
 import { loadModel } from './infer/load.ts';
 import { predict } from './infer/predict.ts';
 import { refreshModel } from './infer/refresh.ts';
 import { disposeShadow, shadowStatus } from './infer/shadow.ts';
-import { profileCache } from './profile/record.ts';
-import type { LoadedModel, Runtime } from './runtime.ts';
+import { type LoadedModel, newSyncRuntime, type Runtime } from './runtime.ts';
 import { serialQueue } from './serial.ts';
 import { applyRetention, checkStorage, storageState } from './storage/retention.ts';
 import { adopt, ensureIdentity } from './sync/identity.ts';
@@ -120,22 +119,14 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       const platform: SyncPlatform = { ...detectSyncPlatform(), ...deps.platform };
       await dispose();
       const rt: Runtime = {
-        options,
-        db,
-        clientId: '',
-        identity: null,
-        edge: new EdgeClient(options.endpoint, options.key, fetchFn, { gzip: platform.gzip }),
+        ...newSyncRuntime(options, db, platform, fetchFn),
         env,
-        platform,
-        tabId: crypto.randomUUID(),
-        storage: { persisted: null },
         resolveEtags: new Map(),
         backends,
         backendConfig,
         loaded: null,
         shadow: null,
         lastSync,
-        profiles: profileCache(),
       };
       if (identity) adopt(rt, identity);
       runtime = rt;

@@ -4,10 +4,10 @@ import type { VersionInfo } from '../protocol/registry.ts';
 import type { BackendReport, InitOptions, SyncResult } from '../protocol/worker-api.ts';
 import type { BackendConfig, BackendRegistry } from './backends/registry.ts';
 import type { EdgeloopDb, StoredIdentity } from './db.ts';
-import type { EdgeClient } from './edge-client.ts';
+import { EdgeClient, type FetchLike } from './edge-client.ts';
 import type { RuntimeEnv, SyncPlatform } from './env.ts';
 import type { ShadowModel } from './infer/shadow.ts';
-import type { ProfileCache } from './profile/record.ts';
+import { type ProfileCache, profileCache } from './profile/record.ts';
 
 /** A model ready to predict, with what it was loaded from. */
 export interface LoadedModel {
@@ -63,3 +63,30 @@ export type SyncRuntime = Pick<
   Runtime,
   'options' | 'db' | 'clientId' | 'identity' | 'edge' | 'platform' | 'tabId' | 'storage' | 'lastSync' | 'profiles'
 >;
+
+/**
+ * A fresh sync runtime for `options`: no identity yet (adopt one read from the database), an
+ * EdgeClient that gzips where the platform can, a new tab id.
+ *
+ * @example
+ * const runtime = newSyncRuntime(options, db, detectSyncPlatform(), fetch);
+ */
+export function newSyncRuntime(
+  options: SyncRuntime['options'],
+  db: EdgeloopDb,
+  platform: SyncPlatform,
+  fetchFn: FetchLike,
+): SyncRuntime {
+  return {
+    options,
+    db,
+    clientId: '',
+    identity: null,
+    edge: new EdgeClient(options.endpoint, options.key, fetchFn, { gzip: platform.gzip }),
+    platform,
+    tabId: crypto.randomUUID(),
+    storage: { persisted: null },
+    lastSync: null,
+    profiles: profileCache(),
+  };
+}

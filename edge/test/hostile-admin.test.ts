@@ -1,21 +1,9 @@
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import type { ClientIdentity } from '../../protocol/clients.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
+import { ADMIN_KEY, bytes, CLIENT_KEY, makeKey, manifest, registerClient } from './helpers.ts';
 import {
-  ADMIN_KEY,
-  api,
-  bytes,
-  CLIENT_KEY,
-  makeKey,
-  manifest,
-  publish,
-  publishAliased,
-  registerClient,
-  sendJson,
-} from './helpers.ts';
-import {
-  badName,
   badVersionParam,
   brokenJson,
   encode,
@@ -27,60 +15,33 @@ import {
   refused,
   tooLong,
 } from './hostile-arbitraries.ts';
+import {
+  badModelParam,
+  bare,
+  enc,
+  MODEL,
+  NOT_FOUND_MODEL,
+  REGISTRY_TABLES,
+  setUpRegistry,
+} from './hostile-registry-fixture.ts';
 
 // Hostile input to the admin writes: publishing, archiving, drift acks, keys, key and client
 // revocation (alias moves, rollouts and rollbacks are in hostile-registry.test.ts). Each
 // request is refused with a 4xx and the contract's error body, and D1 and R2 stay as they were.
 
 const LONG = 60_000;
-const SMALL_LIMIT = 64 * 1024;
-const MODEL = 'hostile-reg';
-const REGISTRY_TABLES = ['models', 'versions', 'files', 'aliases', 'alias_events', 'drift_alerts'];
-
 let publishKey = '';
 let readKey = '';
-let client: ClientIdentity;
-const ARCHIVED = 3; // v1: production, v2: ready (canary target), v3: archived
+const SMALL_LIMIT = 64 * 1024;
 
-const enc = encodeURIComponent;
-const NOT_FOUND_MODEL = 'no-such-model';
+let client: ClientIdentity;
 
 beforeAll(async () => {
-  expect((await api('/v1/keys', { key: ADMIN_KEY })).status).toBe(200);
-  expect((await api('/v1/models', { key: CLIENT_KEY })).status).toBe(403); // stores the client bootstrap key
-  publishKey = (await makeKey('publish')).key;
-  readKey = (await makeKey('read')).key;
+  ({ publishKey, readKey } = await setUpRegistry());
   client = await registerClient();
-  expect(await publishAliased(MODEL)).toBe(1);
-  for (const n of [2, 3]) {
-    const res = await publish(MODEL, { 'model.json': bytes(`{"v":${n}}`), 'weights.bin': bytes(`w${n}`) });
-    expect(res.status).toBe(201);
-  }
-  const archived = await api(`/v1/models/${MODEL}/versions/${ARCHIVED}/archive`, { method: 'POST', key: ADMIN_KEY });
-  expect(archived.status).toBe(200);
-  // v2 is the production canary, so it is in use too.
-  const canary = await sendJson(
-    'PUT',
-    `/v1/models/${MODEL}/aliases/production/rollout`,
-    { canary: { version: 2, percent: 10 } },
-    ADMIN_KEY,
-  );
-  expect(canary.status).toBe(200);
 }, LONG);
 
-/** A request with no body (or a junk one the route must not read). */
-const bare = (method: string, path: string, key: string, label: string, exp?: Hostile['expect']): Hostile => ({
-  label,
-  method,
-  path,
-  key,
-  expect: exp,
-});
-
 const badRequest = refused(400, ErrorCode.BAD_REQUEST);
-
-/** Bad `{model}` path parts (400 INVALID_NAME, or 404 when they do not route). */
-const badModelParam = badName.filter((s) => s !== '' && s !== '.' && s !== '..');
 
 describe('POST /v1/models/{m}/versions/{v}/archive', () => {
   it(

@@ -1,12 +1,10 @@
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ADMIN_KEY, api, bytes, CLIENT_KEY, makeKey, publish, publishAliased, sendJson } from './helpers.ts';
+import { ADMIN_KEY, CLIENT_KEY } from './helpers.ts';
 import {
-  badName,
   brokenJson,
   encode,
-  type Hostile,
   nonFinite,
   notPositiveInt,
   notString,
@@ -15,55 +13,29 @@ import {
   refused,
   tooLong,
 } from './hostile-arbitraries.ts';
+import {
+  ARCHIVED,
+  badModelParam,
+  bare,
+  enc,
+  MODEL,
+  NOT_FOUND_MODEL,
+  REGISTRY_TABLES,
+  setUpRegistry,
+} from './hostile-registry-fixture.ts';
 
 // Hostile input to the alias writes: moves, rollouts and rollbacks. Each request is refused
 // with a 4xx and the contract's error body, and D1 and R2 stay exactly as they were.
 
 const LONG = 60_000;
-const SMALL_LIMIT = 64 * 1024;
-const MODEL = 'hostile-reg';
-const REGISTRY_TABLES = ['models', 'versions', 'files', 'aliases', 'alias_events', 'drift_alerts'];
-
 let publishKey = '';
 let readKey = '';
-const ARCHIVED = 3; // v1: production, v2: ready (canary target), v3: archived
-
-const enc = encodeURIComponent;
-const NOT_FOUND_MODEL = 'no-such-model';
+const SMALL_LIMIT = 64 * 1024;
 
 beforeAll(async () => {
-  expect((await api('/v1/keys', { key: ADMIN_KEY })).status).toBe(200);
-  expect((await api('/v1/models', { key: CLIENT_KEY })).status).toBe(403); // stores the client bootstrap key
-  publishKey = (await makeKey('publish')).key;
-  readKey = (await makeKey('read')).key;
-  expect(await publishAliased(MODEL)).toBe(1);
-  for (const n of [2, 3]) {
-    const res = await publish(MODEL, { 'model.json': bytes(`{"v":${n}}`), 'weights.bin': bytes(`w${n}`) });
-    expect(res.status).toBe(201);
-  }
-  const archived = await api(`/v1/models/${MODEL}/versions/${ARCHIVED}/archive`, { method: 'POST', key: ADMIN_KEY });
-  expect(archived.status).toBe(200);
-  // v2 is the production canary, so it is in use too.
-  const canary = await sendJson(
-    'PUT',
-    `/v1/models/${MODEL}/aliases/production/rollout`,
-    { canary: { version: 2, percent: 10 } },
-    ADMIN_KEY,
-  );
-  expect(canary.status).toBe(200);
+  ({ publishKey, readKey } = await setUpRegistry());
 }, LONG);
 
-/** A request with no body (or a junk one the route must not read). */
-const bare = (method: string, path: string, key: string, label: string, exp?: Hostile['expect']): Hostile => ({
-  label,
-  method,
-  path,
-  key,
-  expect: exp,
-});
-
-/** Bad `{model}` / `{alias}` path parts (400 INVALID_NAME, or 404 when they do not route). */
-const badModelParam = badName.filter((s) => s !== '' && s !== '.' && s !== '..');
 const badAliasParam = fc.oneof(
   badModelParam.filter((s) => !/^[\w-]+$/.test(s)),
   fc.constantFrom('latest', 'v1', 'v99', 'x'.repeat(256)),

@@ -1,10 +1,9 @@
 import * as v from 'valibot';
 import { dbNameOfTopic, InitOptions, type SyncResult } from '../../protocol/worker-api.ts';
 import { EdgeloopDb, type IndexedDbSource, readIdentity, withStorage } from '../db.ts';
-import { EdgeClient, type FetchLike } from '../edge-client.ts';
+import type { FetchLike } from '../edge-client.ts';
 import { detectSyncPlatform, type SyncPlatform } from '../env.ts';
-import { profileCache } from '../profile/record.ts';
-import type { SyncRuntime } from '../runtime.ts';
+import { newSyncRuntime } from '../runtime.ts';
 import { adopt } from './identity.ts';
 import { SyncProgress } from './progress.ts';
 import { isRetryable } from './retry.ts';
@@ -29,26 +28,13 @@ export interface BackgroundDeps {
 export async function syncInBackground(dbName: string, deps: BackgroundDeps = {}): Promise<SyncResult | null> {
   const db = new EdgeloopDb(dbName, deps.indexedDB);
   const platform: SyncPlatform = { ...detectSyncPlatform(), ...deps.platform };
-  const tabId = crypto.randomUUID();
-  const progress = new SyncProgress(platform, dbName, tabId, Date.now);
+  const progress = new SyncProgress(platform, dbName, crypto.randomUUID(), Date.now);
   try {
     const row = await withStorage('read sync options', () => db.meta.get('syncOptions'));
     if (row?.key !== 'syncOptions') return null;
     // Written by this app's worker, perhaps by an older version of it: checked like any input.
     const options = v.parse(InitOptions, row.value);
-    const fetchFn = deps.fetch ?? globalThis.fetch.bind(globalThis);
-    const runtime: SyncRuntime = {
-      options,
-      db,
-      clientId: '',
-      identity: null,
-      edge: new EdgeClient(options.endpoint, options.key, fetchFn, { gzip: platform.gzip }),
-      platform,
-      tabId,
-      storage: { persisted: null },
-      lastSync: null,
-      profiles: profileCache(),
-    };
+    const runtime = newSyncRuntime(options, db, platform, deps.fetch ?? globalThis.fetch.bind(globalThis));
     const identity = await readIdentity(db);
     if (identity) adopt(runtime, identity);
     return await syncAll(runtime, Date.now, progress);
