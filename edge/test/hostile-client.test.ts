@@ -17,11 +17,10 @@ import {
   notNaturalInt,
   notPositiveInt,
   notString,
-  refuseAll,
   refused,
-  send,
   tooLong,
 } from './hostile-arbitraries.ts';
+import { refuseAll, send } from './hostile-runner.ts';
 
 // Hostile input to the client writes (events, profiles, registration): every request is
 // refused with a 4xx and the contract's error body, and D1 (and the drift Durable Object) stay

@@ -9,7 +9,6 @@ import {
   notPositiveInt,
   notString,
   Raw,
-  refuseAll,
   refused,
   tooLong,
 } from './hostile-arbitraries.ts';
@@ -23,6 +22,7 @@ import {
   REGISTRY_TABLES,
   setUpRegistry,
 } from './hostile-registry-fixture.ts';
+import { refuseAll } from './hostile-runner.ts';
 
 // Hostile input to the alias writes: moves, rollouts and rollbacks. Each request is refused
 // with a 4xx and the contract's error body, and D1 and R2 stay exactly as they were.

@@ -11,10 +11,10 @@ import {
   notNaturalInt,
   notPositiveInt,
   notString,
-  refuseAll,
   refused,
   tooLong,
 } from './hostile-arbitraries.ts';
+import { refuseAll } from './hostile-runner.ts';
 
 // Hostile input to the experiment-tracking writes: creating runs, logging metrics, updating
 // runs. Each request is refused with a 4xx and the contract's error body, and the runs tables

@@ -2,20 +2,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import type { PredictionEvent } from '../../protocol/events.ts';
 import { FakeEdge } from '../test/fake-edge.ts';
-import { pixels, publishTinyModel, startWorker } from '../test/harness.ts';
+import { pixels, startWorker } from '../test/harness.ts';
 import { tinyModelFiles } from '../test/tiny-model.ts';
 import { countShadow, runShadow, type ShadowModel } from './shadow.ts';
 
 const INPUTS = Array.from({ length: 12 }, (_, i) => pixels(i * 5));
 
 /**
- * digits v1 (alias production, shadow v2) and v2 with other random weights; alias `only2` serves
+ * digits v1 (alias production, shadow v2) and v2 with other (seeded) weights; alias `only2` serves
  * v2 alone and `plain` v1 alone, as references for what the shadow and the main model answer.
  */
 async function edgeWithShadow(): Promise<FakeEdge> {
   const edge = new FakeEdge();
-  await publishTinyModel(edge, 1);
-  await publishTinyModel(edge, 2);
+  await tf.setBackend('cpu');
+  // Seeded weights: two random models may agree on every input, and the test needs a disagreement.
+  await edge.publish('digits', 1, await tinyModelFiles([28, 28, 1], 1));
+  await edge.publish('digits', 2, await tinyModelFiles([28, 28, 1], 2));
   edge.aliases.set('digits/production', 1);
   edge.aliases.set('digits/plain', 1);
   edge.aliases.set('digits/only2', 2);
