@@ -3,7 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureDevVars } from '../scripts/lib/dev-vars.ts';
 import { benchBackends } from './browser.ts';
+import { benchBundles } from './bundle.ts';
 import { benchProfiles, benchSketchError } from './drift.ts';
+import { benchInfer } from './infer.ts';
 import { benchIngest } from './ingest.ts';
 import { startServer } from './server.ts';
 import { benchSync } from './sync.ts';
@@ -17,6 +19,8 @@ try {
   const sync = await benchSync(server.url);
   const profiles = await benchProfiles(server.url, keys.clientKey);
   const sketch = benchSketchError();
+  const infer = await benchInfer(server.url, keys.clientKey);
+  const bundles = benchBundles();
   const results = {
     at: new Date().toISOString(),
     machine: `${process.platform} ${process.arch}`,
@@ -25,6 +29,8 @@ try {
     sync,
     profiles,
     sketch,
+    infer,
+    bundles,
   };
   mkdirSync(`${root}bench/results`, { recursive: true });
   writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
@@ -57,6 +63,22 @@ try {
       `KS ${sketch.ks.sketch.toFixed(4)} vs ${sketch.ks.exact.toFixed(4)}, ` +
       `normalised Wasserstein ${sketch.wasserstein.sketch.toFixed(4)} vs ${sketch.wasserstein.exact.toFixed(4)}`,
   );
+  const row = (name: string, f: typeof infer.tfjs) => ({
+    route: name,
+    'req/s': f.perSecond.toFixed(0),
+    'p50 ms': f.p50.toFixed(1),
+    'p99 ms': f.p99.toFixed(1),
+    'p50 / healthz p50': (f.p50 / infer.healthz.p50).toFixed(1),
+  });
+  console.log(`edge inference, digits, 1 image per request, ${infer.connections} concurrent connections:`);
+  console.table([
+    row('infer tfjs (API Worker)', infer.tfjs),
+    row('infer onnx (ORT Worker)', infer.onnx),
+    row('/healthz', infer.healthz),
+  ]);
+  const size = (s: { kib: number; gzipKiB: number }) =>
+    `${s.kib.toFixed(0)} KiB (gzip ${s.gzipKiB.toFixed(0)} KiB, ${((100 * s.gzipKiB) / bundles.limits.freeGzipKiB).toFixed(0)}% of the free plan's 3 MiB)`;
+  console.log(`wrangler deploy --dry-run: API Worker ${size(bundles.api)}; ORT Worker ${size(bundles.ort)}`);
   console.log('written to bench/results/latest.json');
 } finally {
   server.stop();

@@ -27,6 +27,8 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   INVALID_PROFILE: 'INVALID_PROFILE',
+  /** A model uses something a converter (e.g. the ONNX export) cannot translate faithfully. */
+  UNSUPPORTED_MODEL: 'UNSUPPORTED_MODEL',
   PROFILE_MISMATCH: 'PROFILE_MISMATCH',
   NO_REFERENCE: 'NO_REFERENCE',
   SEQ_GAP: 'SEQ_GAP',

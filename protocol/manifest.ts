@@ -41,8 +41,12 @@ export const FeatureSpec = v.object({
   ),
 });
 
-/** What a file in a version is for; the worker downloads `model`/`weights` to predict, the rest on demand. */
-export const FileRole = v.picklist(['model', 'weights', 'replay', 'holdout', 'reference', 'other']);
+/**
+ * What a file in a version is for; the worker downloads `model`/`weights` to predict, the rest on
+ * demand. `onnx` is the version's ONNX export of its tfjs model (e.g. `model.onnx`, written by
+ * `edgeloop publish --onnx`): same input/output names, NHWC shapes and float32 data.
+ */
+export const FileRole = v.picklist(['model', 'weights', 'onnx', 'replay', 'holdout', 'reference', 'other']);
 export type FileRole = v.InferOutput<typeof FileRole>;
 
 export const ManifestFile = v.object({

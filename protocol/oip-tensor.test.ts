@@ -72,6 +72,7 @@ describe('readInput', () => {
     ['nesting shallower than the shape', input({ data: [[1, 2], [3]] }), 'data has 2 entries'],
     ['a string element', input({ data: [1, 2, '3', 4, 5, 6] }), 'element 2 ("3") is not FP32'],
     ['a null element', input({ data: [1, 2, 3, null, 5, 6] }), 'element 3 (null) is not FP32'],
+    ['a value past float32', input({ data: [1, 2, 3, 4, 5, -1e39] }), 'element 5 (-1e+39) is not FP32'],
     ['a huge tensor', input({ shape: [200_000, 2, 3] }), 'at most'],
   ])('refuses %s with INVALID_INPUT naming the input', (_what, bad, message) => {
     expect(() => readInput(bad, spec)).toThrow(/^\[INVALID_INPUT\] input "x"/);

@@ -12,7 +12,7 @@ const invalid = (message: string) => new EdgeloopError('INVALID_INPUT', message)
 /**
  * Checks one input of an infer request against the model's metadata for it — datatype, shape
  * (-1 in the metadata takes any size), elements as many as the shape holds, each of the
- * datatype (FP32: finite numbers; INT32: integers in range) — and returns its elements flat.
+ * datatype (FP32: numbers finite in float32; INT32: integers in range) — and returns its elements flat.
  * `data` may be flat or nested as `shape`; nested data must match the shape at every level.
  * Throws INVALID_INPUT naming the input and what is wrong.
  *
@@ -40,7 +40,8 @@ export function readInput(input: OipInferInput, spec: OipTensorMetadata): Tensor
     const x = flat[i];
     const ok =
       typeof x === 'number' &&
-      Number.isFinite(x) &&
+      // FP32 must hold it: 1e39 would become Infinity, answered as null in JSON.
+      Number.isFinite(spec.datatype === 'FP32' ? Math.fround(x) : x) &&
       (spec.datatype !== 'INT32' || (Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 31));
     if (!ok) throw invalid(`${where}: element ${i} (${JSON.stringify(x)}) is not ${spec.datatype}`);
     data[i] = x;

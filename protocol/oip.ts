@@ -58,7 +58,15 @@ export const OipModelReady = v.object({ name: v.string(), ready: v.boolean() });
 export type OipModelReady = v.InferOutput<typeof OipModelReady>;
 
 /** `parameters` of a request, an input or an output: scalar values by name. */
-export const OipParameters = v.record(v.string(), v.union([v.string(), v.number(), v.boolean()]));
+export const OipParameters = v.pipe(
+  // valibot's record would take an array as an object of its indexes.
+  v.custom<Record<string, unknown>>(
+    (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
+    'must be an object of named values',
+  ),
+  v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])),
+);
+export type OipParameters = v.InferOutput<typeof OipParameters>;
 
 /** Most elements one input tensor may hold (a 64 × 28 × 28 batch is 50,176). */
 export const MAX_TENSOR_ELEMENTS = 1 << 20;
@@ -81,6 +89,23 @@ export const OipInferRequest = v.object({
   outputs: v.optional(v.array(v.object({ name: v.string(), parameters: v.optional(OipParameters) }))),
 });
 export type OipInferRequest = v.InferOutput<typeof OipInferRequest>;
+
+/** Most integration steps an explanation may take (each is one forward and backward pass). */
+export const MAX_EXPLAIN_STEPS = 256;
+
+/**
+ * The request `parameters` Edgeloop reads (others pass through unread, as the protocol allows):
+ * `runtime` picks the version's tfjs-layers files (default) or its ONNX export; `explain` adds
+ * per-input-element attributions (integrated gradients on tfjs, occlusion on ONNX) as the
+ * outputs `attributions` (FP32, the input's shape) and `attribution_target` (INT32 [N], the
+ * class explained per example); `explain_steps` sets integrated gradients' steps.
+ */
+export const EdgeloopInferParameters = v.object({
+  runtime: v.optional(v.picklist(['tfjs', 'onnx'])),
+  explain: v.optional(v.boolean()),
+  explain_steps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_EXPLAIN_STEPS))),
+});
+export type EdgeloopInferParameters = v.InferOutput<typeof EdgeloopInferParameters>;
 
 /** One output tensor of an infer response, `data` flat and row-major. */
 export const OipInferOutput = v.object({

@@ -3,7 +3,9 @@ import { FeatureValues } from './events.ts';
 import { AliasName, ModelName } from './names.ts';
 
 /** What crosses the page ↔ worker boundary (comlink). Every message type carries `v`. */
-export const BackendName = v.picklist(['webgpu', 'wasm', 'cpu']);
+
+/** tfjs's backends, or ONNX Runtime Web's execution providers when the worker runs a version's ONNX export. */
+export const BackendName = v.picklist(['webgpu', 'wasm', 'cpu', 'onnx-webgpu', 'onnx-wasm']);
 export type BackendName = v.InferOutput<typeof BackendName>;
 
 export const BackendPreference = v.picklist(['auto', 'webgpu', 'wasm', 'cpu']);
@@ -14,6 +16,11 @@ export const InitOptions = v.strictObject({
   endpoint: v.pipe(v.string(), v.url()),
   key: v.pipe(v.string(), v.minLength(1)),
   backend: v.optional(BackendPreference, 'auto'),
+  /**
+   * What runs the model: `tfjs` (its layers model; can train) or `onnx` (the version's ONNX
+   * export on ONNX Runtime Web: predict only; `backend` then picks ORT's WebGPU or wasm EP).
+   */
+  runtime: v.optional(v.picklist(['tfjs', 'onnx']), 'tfjs'),
   /** IndexedDB database name; lets tests and several apps keep separate stores. */
   dbName: v.optional(v.pipe(v.string(), v.minLength(1)), 'edgeloop'),
   /**
@@ -91,6 +98,42 @@ export const PredictResult = v.object({
   latencyMs: v.number(),
 });
 export type PredictResult = v.InferOutput<typeof PredictResult>;
+
+/**
+ * `explain`'s options: integrated gradients of the loaded model for one input. `target` is the
+ * class explained (default: the predicted one); `steps` the integration's intervals (1–256,
+ * checked when it runs; more steps, smaller `gap`); `baseline` the constant image the path
+ * starts from (default 0, black).
+ */
+export const ExplainOptions = v.strictObject({
+  v: v.literal(1),
+  target: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  steps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  baseline: v.optional(v.pipe(v.number(), v.finite())),
+});
+export type ExplainOptions = v.InferInput<typeof ExplainOptions>;
+
+/**
+ * Per-input-value attributions (784 for digits, row-major): each value's share of
+ * `score − baselineScore`, the target's output at the input minus at the baseline. They sum to
+ * that difference up to `gap` (the integration error; completeness). Nothing is recorded.
+ */
+export const ExplainResult = v.object({
+  v: v.literal(1),
+  model: ModelName,
+  version: v.number(),
+  method: v.literal('integrated-gradients'),
+  attributions: v.array(v.number()),
+  target: v.number(),
+  score: v.number(),
+  baselineScore: v.number(),
+  /** sum(attributions) − (score − baselineScore). */
+  gap: v.number(),
+  steps: v.number(),
+  backend: BackendName,
+  latencyMs: v.number(),
+});
+export type ExplainResult = v.InferOutput<typeof ExplainResult>;
 
 export const TrainOptions = v.strictObject({
   v: v.literal(1),
@@ -291,6 +334,8 @@ export interface WorkerApi {
   load(options: LoadOptions): Promise<LoadResult>;
   predict(input: Float32Array, options?: PredictOptions): Promise<PredictResult>;
   feedback(predictionId: string, label: number): Promise<void>;
+  /** Integrated gradients of the loaded model for one input (as `predict` takes it); records nothing. */
+  explain(input: Float32Array, options?: ExplainOptions): Promise<ExplainResult>;
   train(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): Promise<TrainResult>;
   sync(): Promise<SyncResult>;
   /**

@@ -1,4 +1,4 @@
-// `npm start`: build the app, apply D1 migrations, serve edge + app locally, publish the
+// `npm start`: build the app, apply D1 migrations, serve edge + app (and the ORT Worker) locally, publish the
 // demo model when the registry is empty, print the URL and keys. Ctrl-C stops everything.
 import { fileURLToPath } from 'node:url';
 import { EdgeClient } from '../cli/lib/client.ts';
@@ -26,10 +26,16 @@ const passVars = ['EDGELOOP_DRIFT_WEBHOOK', 'EDGELOOP_DRIFT_CLIENT_CAP'].flatMap
   const value = process.env[name];
   return value === undefined ? [] : ['--var', `${name}:${value}`];
 });
+// Both Workers in one `wrangler dev`: the edge (the first config, served on the port) and the
+// ONNX Runtime Worker it reaches through its `ORT` service binding (edge/ort/wrangler.toml).
 const edge = startBin(
   'wrangler',
   [
     'dev',
+    '-c',
+    'wrangler.toml',
+    '-c',
+    'edge/ort/wrangler.toml',
     '--local',
     '--ip',
     '127.0.0.1',
@@ -58,7 +64,8 @@ try {
   const registry = new EdgeClient(endpoint, keys.adminKey);
   const { models } = await registry.listModels();
   if (!models.some((m) => m.name === 'digits')) {
-    const published = await publishDir(registry, `${root}/models/digits/artifacts`);
+    // With its ONNX export, so /v2 can run it on either runtime (parameters.runtime "onnx").
+    const published = await publishDir(registry, `${root}/models/digits/artifacts`, undefined, { onnx: true });
     await registry.setAlias('digits', 'production', published.version, 'demo model published by npm start');
     console.log(`published digits v${published.version} (${published.files.length} files) as digits@production`);
   }

@@ -39,7 +39,7 @@ function readJson(file: string): Record<string, unknown> | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : null;
 }
 
-for (const project of ['protocol', 'models', 'worker', 'web', 'edge', 'scripts', 'cli']) {
+for (const project of ['protocol', 'models', 'worker', 'web', 'edge', 'edge/ort', 'scripts', 'cli']) {
   check(`typecheck ${project}`, 'tsc', ['-p', project]);
 }
 check('lint', 'biome', ['check', '.']);

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
+import { ortWasmAssets } from './build/ort-wasm-assets.ts';
 import { tfjsWasmAssets } from './build/tfjs-wasm-assets.ts';
 
 // `vite build --config web/vite.config.ts` → dist/web, which the edge serves as static assets.
@@ -16,7 +17,15 @@ export default defineConfig({
   base: '/',
   appType: 'mpa',
   publicDir: false,
-  plugins: [tfjsWasmAssets({ from: `${repo}node_modules/@tensorflow/tfjs-backend-wasm/dist` })],
+  plugins: [
+    tfjsWasmAssets({ from: `${repo}node_modules/@tensorflow/tfjs-backend-wasm/dist` }),
+    ortWasmAssets({ from: `${repo}node_modules/onnxruntime-web/dist` }),
+  ],
+  resolve: {
+    // onnxruntime-web's builds that load their glue and .wasm from `wasmPaths` (our /ort/ copies),
+    // instead of the default ones, whose `new URL(…wasm, import.meta.url)` vite would emit again.
+    conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
+  },
   worker: {
     // A module worker: code-splits (backends load on first use) and matches `{ type: 'module' }` in the SDK.
     format: 'es',
@@ -58,6 +67,8 @@ export default defineConfig({
       '@tensorflow/tfjs-backend-wasm',
       '@tensorflow/tfjs-backend-webgpu',
     ],
+    // ORT imports its glue at run time from wasmPaths; pre-bundling would break that (DESIGN.md).
+    exclude: ['onnxruntime-web'],
   },
   server: {
     host: '127.0.0.1',

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { EdgeloopError } from '../protocol/errors.ts';
 import {
+  ExplainOptions,
   InitOptions,
   LoadOptions,
   PredictOptions,
@@ -19,9 +20,11 @@ import { EdgeloopDb, type IndexedDbSource, readIdentity, withStorage } from './d
 import type { FetchLike } from './edge-client.ts';
 import { detectEnv, detectSyncPlatform, type RuntimeEnv, type SyncPlatform } from './env.ts';
 import { recordFeedback } from './feedback.ts';
+import { explain } from './infer/explain.ts';
 import { loadModel } from './infer/load.ts';
 import { predict } from './infer/predict.ts';
 import { refreshModel } from './infer/refresh.ts';
+import { servingBackend } from './infer/run-model.ts';
 import { disposeShadow, shadowStatus } from './infer/shadow.ts';
 import { type LoadedModel, newSyncRuntime, type Runtime } from './runtime.ts';
 import { serialQueue } from './serial.ts';
@@ -60,7 +63,7 @@ const Iterations = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100
 /**
  * Builds the worker's API (what main.ts exposes through comlink). Checks run in this order: calls
  * before `init` throw NOT_INITIALIZED; inputs are validated with the protocol schemas
- * (INVALID_INPUT naming the field); predict/train/benchmark before `load` throw MODEL_NOT_LOADED.
+ * (INVALID_INPUT naming the field); predict/explain/train/benchmark before `load` throw MODEL_NOT_LOADED.
  * `status` works before `init` (all nulls).
  *
  * @example
@@ -113,7 +116,10 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       const backendConfig = { wasmPath: wasmPath(options.wasmPath, env, deps.defaultWasmPath) };
       const backends = (deps.backends ?? tfjsBackends)();
       // An explicit backend is checked now, so a wrong choice fails at init rather than at load.
-      if (options.backend !== 'auto') await backends.activate(options.backend, env, backendConfig);
+      // ONNX Runtime picks its own execution provider when the model loads.
+      if (options.backend !== 'auto' && options.runtime !== 'onnx') {
+        await backends.activate(options.backend, env, backendConfig);
+      }
       const { db, identity, lastSync } = await openStore(options.dbName, env, deps.indexedDB);
       const fetchFn = deps.fetch ?? globalThis.fetch.bind(globalThis);
       const platform: SyncPlatform = { ...detectSyncPlatform(), ...deps.platform };
@@ -170,6 +176,14 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       return result;
     },
 
+    async explain(input, raw) {
+      const rt = ready();
+      const pixels = parseInput(PredictInput, input, 'input');
+      const options = parseInput(ExplainOptions, raw ?? { v: 1 }, 'options');
+      tfjsOnly(rt, 'explain');
+      return modelTask(async () => explain(rt, loaded(rt), pixels, options));
+    },
+
     async feedback(predictionId, label) {
       const rt = ready();
       const id = parseInput(PredictionId, predictionId, 'predictionId');
@@ -180,6 +194,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
     async train(raw, onProgress) {
       const rt = ready();
       const options = parseInput(TrainOptions, raw, 'options');
+      tfjsOnly(rt, 'train');
       if (onProgress !== undefined && typeof onProgress !== 'function') {
         throw new EdgeloopError('INVALID_INPUT', 'onProgress: must be a function (wrap it in Comlink.proxy)');
       }
@@ -227,7 +242,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         model: model
           ? { name: model.name, version: model.version, alias: model.alias, localFineTune: model.fineTuned }
           : null,
-        backend: backends.active,
+        backend: model ? servingBackend(backends, model) : backends.active,
         pending,
         lastSync,
         ...(shadow ? { shadow } : {}),
@@ -247,6 +262,16 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
 }
 
 const NO_PROFILES: SyncResult['profiles'] = { sent: 0, accepted: 0, duplicates: 0, capped: 0, rejected: 0 };
+
+/** Training and explanations need the tfjs model: refused up front under ONNX Runtime. */
+function tfjsOnly(rt: Runtime, call: 'train' | 'explain'): void {
+  if (rt.options.runtime === 'onnx') {
+    throw new EdgeloopError(
+      'BACKEND_UNAVAILABLE',
+      `${call} needs the tfjs model; this worker runs ONNX Runtime: init with runtime 'tfjs' to ${call}`,
+    );
+  }
+}
 
 /** The wasm files' URL prefix: the init option (resolved against the worker's URL), else /tfjs/. */
 function wasmPath(option: string | undefined, env: RuntimeEnv, fallback: string | undefined): string {

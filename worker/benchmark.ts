@@ -1,5 +1,5 @@
 import type { BenchmarkResult } from '../protocol/worker-api.ts';
-import { timePredicts } from './infer/run-model.ts';
+import { servingBackend, timePredicts } from './infer/run-model.ts';
 import type { LoadedModel, Runtime } from './runtime.ts';
 
 /**
@@ -11,5 +11,5 @@ import type { LoadedModel, Runtime } from './runtime.ts';
  */
 export async function benchmark(runtime: Runtime, loaded: LoadedModel, iterations: number): Promise<BenchmarkResult> {
   const directMs = await timePredicts(loaded, iterations);
-  return { v: 1, backend: runtime.backends.active ?? loaded.backend.backend, iterations, directMs };
+  return { v: 1, backend: servingBackend(runtime.backends, loaded), iterations, directMs };
 }

@@ -1,6 +1,7 @@
 /**
  * Capability detection: the only module that looks at `navigator.gpu`, `WebAssembly`,
- * `indexedDB` and `self.location`. Everything else receives a {@link RuntimeEnv}, which
+ * `indexedDB`,
+ * `crossOriginIsolated` and `self.location`. Everything else receives a {@link RuntimeEnv}, which
  * keeps the rest of the worker testable in Node.
  */
 
@@ -19,6 +20,10 @@ export interface RuntimeEnv {
   indexedDB: boolean;
   /** URL of the worker script (relative asset paths resolve against it), or null outside a browser. */
   scriptUrl: string | null;
+  /** True where COOP/COEP let wasm use threads (SharedArrayBuffer); absent means not isolated. */
+  crossOriginIsolated?: boolean;
+  /** True where WebAssembly JSPI exists (`WebAssembly.Suspending`), which ORT's WebGPU build needs. */
+  jspi?: boolean;
 }
 
 // WebGPU is not in TypeScript's WebWorker lib; these are the few members read here.
@@ -86,6 +91,8 @@ export async function detectEnv(): Promise<RuntimeEnv> {
     wasm: detectWasm(),
     indexedDB: typeof indexedDB !== 'undefined',
     scriptUrl: location?.href ?? null,
+    crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+    jspi: typeof WebAssembly === 'object' && typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function',
   };
 }
 

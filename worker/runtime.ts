@@ -6,6 +6,7 @@ import type { BackendConfig, BackendRegistry } from './backends/registry.ts';
 import type { EdgeloopDb, StoredIdentity } from './db.ts';
 import { EdgeClient, type FetchLike } from './edge-client.ts';
 import type { RuntimeEnv, SyncPlatform } from './env.ts';
+import type { OnnxSession } from './infer/onnx.ts';
 import type { ShadowModel } from './infer/shadow.ts';
 import { type ProfileCache, profileCache } from './profile/record.ts';
 
@@ -15,7 +16,10 @@ export interface LoadedModel {
   alias: string;
   version: number;
   info: VersionInfo;
+  /** With runtime 'onnx' a stand-in that refuses tfjs-only calls (infer/onnx-place.ts). */
   model: tfl.LayersModel;
+  /** The ORT session predicts run on, with init `runtime: 'onnx'`. */
+  onnx?: OnnxSession;
   /** Input shape without the batch dimension, e.g. [28, 28, 1]. */
   inputShape: number[];
   /** Number of floats one input holds (784 for digits). */

@@ -4,9 +4,11 @@ import * as v from 'valibot';
 import { buildProfile, Manifest, type Profile, type PublishResult } from '../../protocol/index.ts';
 import type { EdgeClient } from './client.ts';
 import { CliError } from './errors.ts';
+import { exportDirOnnx, withOnnxFile } from './onnx.ts';
 
-/** Progress of a publish, reported as each file is read and before the upload. */
+/** Progress of a publish, reported after an ONNX export, as each file is read and before the upload. */
 export type PublishProgress =
+  | { kind: 'onnx'; from: string; path: string; size: number }
   | { kind: 'file'; path: string; size: number; index: number; count: number }
   | { kind: 'upload'; files: number; bytes: number };
 
@@ -68,28 +70,51 @@ const ReferenceRows = v.pipe(
   v.minLength(1, 'need at least one row'),
 );
 
+/** What {@link publishDir} adds to the files `dir` holds. */
+export interface PublishOptions {
+  /** Upload this profile as the version's reference file (replacing one the manifest names). */
+  reference?: Profile;
+  /**
+   * Export the version's tfjs model to ONNX and upload it with role `onnx` (at the path of a file
+   * the manifest lists with that role, replacing it, else `model.onnx`).
+   */
+  onnx?: boolean;
+}
+
 /**
  * Publishes the manifest in `dir` and every file it lists as the model's next version, in
- * one multipart request (`manifest` + one part per file, named by its path). With `reference`,
- * that profile is uploaded as the version's reference file (replacing one the manifest names).
+ * one multipart request (`manifest` + one part per file, named by its path).
+ *
+ * @example
+ * await publishDir(client, 'models/digits/artifacts', undefined, { onnx: true });
  */
 export async function publishDir(
   client: EdgeClient,
   dir: string,
   onProgress: (p: PublishProgress) => void = () => {},
-  options: { reference?: Profile } = {},
+  options: PublishOptions = {},
 ): Promise<PublishResult> {
-  const manifest = withReference(await readManifest(dir), options.reference);
+  let manifest = withReference(await readManifest(dir), options.reference);
+  // Files made here rather than read from dir, by path.
+  const made = new Map<string, Uint8Array>();
+  if (options.reference && manifest.reference) {
+    made.set(manifest.reference.path, new TextEncoder().encode(JSON.stringify(options.reference)));
+  }
+  if (options.onnx) {
+    const bytes = await exportDirOnnx(dir, manifest);
+    const entry = withOnnxFile(manifest);
+    manifest = entry.manifest;
+    made.set(entry.path, bytes);
+    const from = manifest.files.find((f) => f.role === 'model')?.path ?? '';
+    onProgress({ kind: 'onnx', from, path: entry.path, size: bytes.byteLength });
+  }
   const form = new FormData();
   form.set('manifest', new Blob([JSON.stringify(manifest)], { type: 'application/json' }));
   let bytes = 0;
   for (const [index, file] of manifest.files.entries()) {
     let data: Uint8Array;
     try {
-      data =
-        options.reference && file.path === manifest.reference?.path
-          ? new TextEncoder().encode(JSON.stringify(options.reference))
-          : await readFile(join(dir, file.path));
+      data = made.get(file.path) ?? (await readFile(join(dir, file.path)));
     } catch (error) {
       throw new CliError(`cannot read ${join(dir, file.path)}: ${(error as NodeJS.ErrnoException).code ?? error}`);
     }

@@ -29,12 +29,8 @@ export const denseManifest = (name: string): Manifest => ({
   ],
 });
 
-/** model.json and weights.bin of the dense model with `weights`, saved by tfjs itself. */
-export async function denseFiles({ kernel, bias }: Weights): Promise<Record<string, Uint8Array>> {
-  await tf.setBackend('cpu');
-  const model = tfl.sequential({
-    layers: [tfl.layers.dense({ units: 2, inputShape: [3], weights: [tf.tensor2d(kernel), tf.tensor1d(bias)] })],
-  });
+/** model.json and weights.bin of `model`, saved by tfjs itself as Edgeloop stores them; disposes the model. */
+export async function savedFiles(model: tfl.LayersModel): Promise<Record<string, Uint8Array>> {
   let saved: tf.io.ModelArtifacts | null = null;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -50,4 +46,14 @@ export async function denseFiles({ kernel, bias }: Weights): Promise<Record<stri
     weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
   };
   return { 'model.json': bytes(JSON.stringify(modelJson)), 'weights.bin': new Uint8Array(artifacts.weightData) };
+}
+
+/** model.json and weights.bin of the dense model with `weights`. */
+export async function denseFiles({ kernel, bias }: Weights): Promise<Record<string, Uint8Array>> {
+  await tf.setBackend('cpu');
+  return savedFiles(
+    tfl.sequential({
+      layers: [tfl.layers.dense({ units: 2, inputShape: [3], weights: [tf.tensor2d(kernel), tf.tensor1d(bias)] })],
+    }),
+  );
 }

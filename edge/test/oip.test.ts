@@ -61,3 +61,32 @@ describe('OIP v2 model metadata', () => {
     await expectOipError(await api('/v2/no-such-route'), 404, 'NOT_FOUND');
   });
 });
+
+describe('OIP v2 model readiness', () => {
+  it('is ready for a servable version and not for an archived one; unknown ones are 404', async () => {
+    const stable = await publishAliased('oip-ready');
+    const next = await publish('oip-ready', { 'model.json': bytes('{"n":2}'), 'weights.bin': bytes('w') });
+    expect(next.status).toBe(201);
+    const ready = async (path: string) => (await api(path, { key: ADMIN_KEY })).json();
+    expect(await ready('/v2/models/oip-ready/ready')).toEqual({ name: 'oip-ready', ready: true });
+    expect(await ready(`/v2/models/oip-ready/versions/${stable + 1}/ready`)).toEqual({
+      name: 'oip-ready',
+      ready: true,
+    });
+    const archived = await api(`/v1/models/oip-ready/versions/${stable + 1}/archive`, {
+      method: 'POST',
+      key: ADMIN_KEY,
+    });
+    expect(archived.status).toBe(200);
+    expect(await ready(`/v2/models/oip-ready/versions/${stable + 1}/ready`)).toEqual({
+      name: 'oip-ready',
+      ready: false,
+    });
+    await expectOipError(
+      await api('/v2/models/oip-ready/versions/9/ready', { key: ADMIN_KEY }),
+      404,
+      'VERSION_NOT_FOUND',
+    );
+    await expectOipError(await api('/v2/models/oip-ready/ready'), 401, 'UNAUTHORIZED');
+  });
+});

@@ -1,6 +1,8 @@
 import * as Comlink from 'comlink';
 import type {
   BenchmarkResult,
+  ExplainOptions,
+  ExplainResult,
   LoadOptions,
   LoadResult,
   PredictOptions,
@@ -45,6 +47,11 @@ export interface EdgeloopClient {
   predict(pixels: Float32Array | readonly number[], options?: PredictOptions): Promise<PredictResult>;
   /** Records the true label of an earlier prediction. */
   feedback(predictionId: string, label: number): Promise<void>;
+  /**
+   * Integrated gradients of the loaded model for the same input `predict` takes: one attribution
+   * per value, summing to `score − baselineScore` up to `gap`. Records nothing.
+   */
+  explain(pixels: Float32Array | readonly number[], options?: Unversioned<ExplainOptions>): Promise<ExplainResult>;
   /** Fine-tunes the loaded model on this device's feedback; `onProgress` is called once per epoch. */
   train(options?: Unversioned<TrainOptions>, onProgress?: (progress: TrainProgress) => void): Promise<TrainResult>;
   /** Sends recorded events waiting in the outbox to the edge, then this device's drift profiles. */
@@ -107,6 +114,10 @@ export async function createClient(options: ClientOptions): Promise<EdgeloopClie
       return call((api) => api.predict(Comlink.transfer(input, [input.buffer]), checked));
     },
     feedback: (predictionId, label) => call((api) => api.feedback(predictionId, label)),
+    explain: async (pixels, options = {}) => {
+      const input = pixelsToTransfer(pixels);
+      return call((api) => api.explain(Comlink.transfer(input, [input.buffer]), { ...options, v: 1 }));
+    },
     train: (train = {}, onProgress) =>
       call((api) => api.train({ ...train, v: 1 }, onProgress ? Comlink.proxy(onProgress) : undefined)),
     sync: () => call((api) => api.sync()),

@@ -3,13 +3,15 @@ import { Resolution } from '../../protocol/registry.ts';
 import type { LoadResult } from '../../protocol/worker-api.ts';
 import { pathSegments } from '../edge-client.ts';
 import type { Runtime } from '../runtime.ts';
+import { loadOnnxVersion } from './onnx-place.ts';
 import { placeModel } from './place-model.ts';
 import { loadShadow } from './shadow.ts';
 import { fetchVersionFiles } from './version-files.ts';
 
 /**
  * Resolves `alias` for this client, downloads and verifies the version's model files (from the
- * cache when their digest is there), builds the model, picks the backend, and only then swaps
+ * cache when their digest is there; with init `runtime: 'onnx'` its ONNX export instead, run on
+ * ONNX Runtime Web), builds the model, picks the backend, and only then swaps
  * it in: a failed load leaves the previous model (and its shadow) serving. A shadow version the
  * edge assigns is loaded after that, so it never delays or fails the main load; its outcome is
  * in `shadow`.
@@ -25,15 +27,22 @@ export async function loadModel(
   const { model, alias } = request;
   const resolution = resolved ?? (await resolveAlias(runtime, model, alias, null));
   if (!resolution) throw new EdgeloopError('EDGE_ERROR', `resolve ${model}/${alias}: 304 without If-None-Match`);
-  const { info, modelJson, shards, cached } = await fetchVersionFiles(runtime, model, resolution.version);
-
-  const loaded = await placeModel(runtime, modelJson, shards, info, alias);
+  const { loaded, cached } =
+    runtime.options.runtime === 'onnx'
+      ? await loadOnnxVersion(runtime, model, resolution.version, alias)
+      : await loadTfjsVersion(runtime, model, resolution.version, alias);
+  const { info } = loaded;
   const previous = runtime.loaded;
   runtime.loaded = loaded;
   previous?.model.dispose();
   const result: LoadResult = { v: 1, model, alias, version: info.version, cached, backend: loaded.backend };
   const shadow = await loadShadow(runtime, loaded, resolution.shadow);
   return shadow ? { ...result, shadow } : result;
+}
+
+async function loadTfjsVersion(runtime: Runtime, model: string, version: number, alias: string) {
+  const { info, modelJson, shards, cached } = await fetchVersionFiles(runtime, model, version);
+  return { loaded: await placeModel(runtime, modelJson, shards, info, alias), cached };
 }
 
 /**

@@ -1,13 +1,13 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { FeatureValues } from '../../protocol/events.ts';
-import type { PredictResult } from '../../protocol/worker-api.ts';
+import type { BackendName, PredictResult } from '../../protocol/worker-api.ts';
 import { checkAppFeatures } from '../profile/app-features.ts';
 import { predictionProfile } from '../profile/observe.ts';
 import { addToOpenProfile, hourOf } from '../profile/record.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { withRoom } from '../storage/room.ts';
 import { appendEvent } from '../sync/outbox.ts';
-import { argmax, runModel } from './run-model.ts';
+import { argmax, runModel, servingBackend } from './run-model.ts';
 import { countShadow, runShadow } from './shadow.ts';
 
 /**
@@ -30,7 +30,7 @@ export async function predict(
   checkInput(input, loaded.inputSize);
   const { manifest } = loaded.info;
   if (features) checkAppFeatures(manifest, features);
-  const backend = runtime.backends.active ?? loaded.backend.backend;
+  const backend = servingBackend(runtime.backends, loaded);
   const start = performance.now();
   const probabilities = await runModel(loaded, input);
   const latencyMs = performance.now() - start;
@@ -71,7 +71,7 @@ export async function predict(
         model: loaded.name,
         version: loaded.version,
         outputs,
-        backend,
+        backend: deviceOf(backend),
         latencyMs,
         ...withShadow,
         ...shared,
@@ -80,6 +80,12 @@ export async function predict(
   );
   countShadow(runtime.shadow, shadow);
   return { v: 1, predictionId, model: loaded.name, version: loaded.version, outputs, label, backend, latencyMs };
+}
+
+/** The event schema (protocol/events.ts) names devices only: an ONNX prediction says which its EP ran on. */
+function deviceOf(backend: BackendName): 'webgpu' | 'wasm' | 'cpu' {
+  if (backend === 'onnx-webgpu') return 'webgpu';
+  return backend === 'onnx-wasm' ? 'wasm' : backend;
 }
 
 function checkInput(input: Float32Array, size: number): void {

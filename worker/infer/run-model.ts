@@ -1,11 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { BackendName } from '../../protocol/worker-api.ts';
 import { onBackend } from '../backends/errors.ts';
+import type { BackendRegistry } from '../backends/registry.ts';
+import type { LoadedModel } from '../runtime.ts';
+import type { OnnxSession } from './onnx.ts';
 
 /** What running a model needs: the model and the shape of one input without the batch axis. */
 export interface Runnable {
   model: tfl.LayersModel;
   inputShape: number[];
+  /** Set when ONNX Runtime runs the model (init `runtime: 'onnx'`): predicts go to it, not to `model`. */
+  onnx?: OnnxSession;
 }
 
 /**
@@ -16,6 +22,7 @@ export interface Runnable {
  * const probabilities = await runModel(loaded, new Float32Array(784));
  */
 export async function runModel(runnable: Runnable, input: Float32Array): Promise<Float32Array> {
+  if (runnable.onnx) return runnable.onnx.run(input);
   const output = await onBackend('predict', () =>
     tf.tidy(() => firstOutput(runnable.model.predict(tf.tensor(input, [1, ...runnable.inputShape])))),
   );
@@ -46,6 +53,17 @@ export async function timePredicts(runnable: Runnable, runs: number): Promise<nu
   const start = performance.now();
   for (let i = 0; i < runs; i++) await runModel(runnable, input);
   return (performance.now() - start) / runs;
+}
+
+/**
+ * What predicts of `loaded` run on now: the ORT execution provider an ONNX model was loaded on,
+ * else the active tfjs backend (train may have moved it), else the one the model was loaded on.
+ *
+ * @example
+ * servingBackend(runtime.backends, loaded); // 'wasm', or 'onnx-wasm' with init runtime 'onnx'
+ */
+export function servingBackend(backends: Pick<BackendRegistry, 'active'>, loaded: LoadedModel): BackendName {
+  return loaded.onnx ? loaded.backend.backend : (backends.active ?? loaded.backend.backend);
 }
 
 /**

@@ -27,10 +27,7 @@ export async function fetchVersionFiles(
   model: string,
   version: number,
 ): Promise<VersionFiles> {
-  const info = await runtime.edge.json(`/v1/models/${pathSegments(model, 'versions', version)}`, VersionInfo);
-  if (info.model !== model || info.version !== version) {
-    throw new EdgeloopError('EDGE_ERROR', `asked for ${model} v${version}, got ${info.model} v${info.version}`);
-  }
+  const info = await fetchVersionInfo(runtime, model, version);
   const [modelPath, ...extra] = pathsWithRole(info, 'model');
   if (!modelPath || extra.length > 0) {
     throw new EdgeloopError('INVALID_MANIFEST', `${model} v${info.version} must have exactly one file with role model`);
@@ -42,4 +39,36 @@ export async function fetchVersionFiles(
   );
   const cached = [modelFile, ...shards].filter((f) => f.cached).length;
   return { info, modelJson, shards: shards.map((s) => s.bytes), cached };
+}
+
+/**
+ * Fetches a version's ONNX export (its one file with role `onnx`), verified by sha256 and cached
+ * by digest like the tfjs files. INVALID_MANIFEST when the version has none (or several).
+ *
+ * @example
+ * const { info, bytes, cached } = await fetchOnnxFile(runtime, 'digits', 3);
+ */
+export async function fetchOnnxFile(
+  runtime: Pick<Runtime, 'db' | 'edge'>,
+  model: string,
+  version: number,
+): Promise<{ info: VersionInfo; bytes: ArrayBuffer; cached: number }> {
+  const info = await fetchVersionInfo(runtime, model, version);
+  const [onnxPath, ...extra] = pathsWithRole(info, 'onnx');
+  if (!onnxPath || extra.length > 0) {
+    throw new EdgeloopError(
+      'INVALID_MANIFEST',
+      `${model} v${version} must have exactly one file with role onnx to run with runtime 'onnx'`,
+    );
+  }
+  const file = await fetchVerified(runtime, info, storedFile(info, onnxPath));
+  return { info, bytes: file.bytes, cached: file.cached ? 1 : 0 };
+}
+
+async function fetchVersionInfo(runtime: Pick<Runtime, 'edge'>, model: string, version: number): Promise<VersionInfo> {
+  const info = await runtime.edge.json(`/v1/models/${pathSegments(model, 'versions', version)}`, VersionInfo);
+  if (info.model !== model || info.version !== version) {
+    throw new EdgeloopError('EDGE_ERROR', `asked for ${model} v${version}, got ${info.model} v${info.version}`);
+  }
+  return info;
 }

@@ -9,6 +9,7 @@ import {
   OipInferResponse,
   OipLive,
   OipModelMetadata,
+  OipModelReady,
   OipReady,
   OipServerMetadata,
 } from '../../../protocol/oip.ts';
@@ -70,7 +71,7 @@ export const operations: readonly Operation[] = [
   {
     method: 'get',
     path: '/metrics',
-    summary: 'Prometheus text exposition: per-feature drift, dataset drift share, alerts',
+    summary: 'Prometheus text exposition: drift, shadow comparisons, inference requests, latency and cache',
     scopes: READ,
     text: true,
   },
@@ -297,9 +298,24 @@ export const operations: readonly Operation[] = [
     response: OipModelMetadata,
   },
   {
+    method: 'get',
+    path: '/v2/models/{model}/ready',
+    summary: 'OIP v2: whether the version the production alias points at can be served',
+    scopes: ['read', 'client'],
+    response: OipModelReady,
+  },
+  {
+    method: 'get',
+    path: '/v2/models/{model}/versions/{version}/ready',
+    summary: 'OIP v2: whether a version can be served (not archived)',
+    scopes: ['read', 'client'],
+    response: OipModelReady,
+  },
+  {
     method: 'post',
     path: '/v2/models/{model}/infer',
-    summary: 'OIP v2: run the version the production alias points at (tfjs-layers, cpu)',
+    summary:
+      'OIP v2: run the version the production alias points at (tfjs on cpu, or its ONNX export with parameters.runtime "onnx"; parameters.explain adds attributions)',
     scopes: ['read', 'client'],
     body: OipInferRequest,
     response: OipInferResponse,

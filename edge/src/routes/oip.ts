@@ -1,18 +1,19 @@
 import { sValidator } from '@hono/standard-validator';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type Context, Hono } from 'hono';
-import { EdgeloopError, ErrorCode } from '../../../protocol/errors.ts';
+import { ErrorCode } from '../../../protocol/errors.ts';
 import {
   CLIENT_ID_HEADER,
+  type EdgeloopInferParameters,
   OipInferRequest,
   type OipInferResponse,
   type OipLive,
   type OipModelMetadata,
+  type OipModelReady,
   type OipReady,
   type OipServerMetadata,
   oipMetadata,
 } from '../../../protocol/oip.ts';
-import { readInput, type Tensor } from '../../../protocol/oip-tensor.ts';
+import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
@@ -22,13 +23,14 @@ import { limitBody } from '../http/body-limit.ts';
 import { modelParam, versionParam } from '../http/params.ts';
 import { rateLimit } from '../http/rate-limit.ts';
 import { rejectInvalid, strictJson } from '../http/validate.ts';
-import { loadTfjsVersion } from '../infer/load.ts';
-import { ModelCache } from '../infer/model-cache.ts';
-import { compareOutputs } from '../infer/shadow.ts';
-import { disposeTfjs, runTfjs } from '../infer/tfjs.ts';
+import { edgeContributor, feedDrift } from '../infer/drift-feed.ts';
+import { explainedInput, explainOnnx, explainTfjs, explanationOutputs } from '../infer/explain.ts';
+import { readInputs, readParameters } from '../infer/inputs.ts';
+import { type InferenceNote, measureInference } from '../infer/measure.ts';
+import { runOnnxVersion, runTfjsVersion } from '../infer/serve.ts';
+import { shadowRun } from '../infer/shadow-run.ts';
 import { getVersion } from '../storage/registry.ts';
 import { resolveAlias } from '../storage/resolve.ts';
-import { recordShadow } from '../storage/shadow.ts';
 import { requireModel } from './require-model.ts';
 
 /** The alias a request without a version is served from. */
@@ -77,110 +79,72 @@ async function metadata(c: Context<AppEnv>) {
 
 /** Infer request bodies: a batch of 64 digits as JSON text is ~3 MB. */
 const MAX_INFER_BODY_BYTES = 8 * 1024 * 1024;
-/** Models loaded in this isolate, by the size of their files (an isolate has 128 MB). */
-const loaded = new ModelCache<LayersModel>(64 * 1024 * 1024, disposeTfjs);
 
-const badInput = (message: string) => new ApiError(400, ErrorCode.INVALID_INPUT, message);
-
-/** The request's inputs in the model's order, each checked against the model's metadata. */
-function readInputs(body: OipInferRequest, info: VersionInfo): Tensor[] {
-  const metadata = oipMetadata(info.manifest, info.version);
-  const given = new Map<string, OipInferRequest['inputs'][number]>();
-  for (const input of body.inputs) {
-    if (given.has(input.name)) throw badInput(`input "${input.name}" is given twice`);
-    if (!metadata.inputs.some((spec) => spec.name === input.name)) {
-      throw badInput(`the model has no input "${input.name}"; it takes ${metadata.inputs.map((i) => `"${i.name}"`)}`);
-    }
-    given.set(input.name, input);
-  }
-  const tensors = metadata.inputs.map((spec) => {
-    const input = given.get(spec.name);
-    if (!input) throw badInput(`input "${spec.name}" is missing`);
-    try {
-      return readInput(input, spec);
-    } catch (error) {
-      throw error instanceof EdgeloopError ? badInput(error.message.replace(/^\[[A-Z_]+\] /, '')) : error;
-    }
-  });
-  if (new Set(tensors.map((t) => t.shape[0])).size > 1) throw badInput('the inputs have different batch sizes');
-  for (const output of body.outputs ?? []) {
-    if (!metadata.outputs.some((spec) => spec.name === output.name)) {
-      throw badInput(`the model has no output "${output.name}"`);
-    }
-  }
-  return tensors;
+/** Work after the answer; its failures are logged, never shown to the caller. */
+function after(c: Context<AppEnv>, what: string, work: Promise<void>) {
+  c.executionCtx.waitUntil(work.catch((error: unknown) => console.error(what, 'failed', error)));
 }
 
-/** Runs a version on checked inputs, through this isolate's model cache. */
-async function run(bucket: R2Bucket, info: VersionInfo, inputs: Tensor[]): Promise<Tensor[]> {
-  const label = `${info.model} v${info.version}`;
-  const { value } = await loaded.use(
-    `${info.model}@${info.version}`,
-    () => loadTfjsVersion(bucket, info),
-    (model) => runTfjs(model, inputs, label),
-  );
-  return value;
-}
-
-/**
- * Runs the rollout's shadow on the inputs the served version answered, after the answer, and
- * records how their first outputs compared. A shadow that is gone, archived or takes other
- * inputs is skipped; its failures are logged, never shown to the caller.
- */
-async function shadowRun(
-  env: Env,
-  served: VersionInfo,
-  alias: string,
-  shadow: number,
-  inputs: Tensor[],
-  outputs: Tensor[],
-) {
-  const info = await getVersion(env.DB, served.model, shadow);
-  if (!info || info.status === 'archived') return;
-  const same = (a: VersionInfo, b: VersionInfo) =>
-    JSON.stringify(oipMetadata(a.manifest, 0).inputs) === JSON.stringify(oipMetadata(b.manifest, 0).inputs);
-  if (!same(info, served)) return;
-  const [first] = await run(env.ARTIFACTS, info, inputs);
-  const [servedFirst] = outputs;
-  if (!first || !servedFirst) return;
-  const comparison = compareOutputs(servedFirst, first);
-  await recordShadow(env.DB, {
-    model: served.model,
-    alias,
-    version: served.version,
-    shadowVersion: shadow,
-    at: Date.now(),
-    ...comparison,
-  });
+/** Runs the request on the runtime it asks for, with an explanation if asked; tells the metrics. */
+async function serve(c: Context<AppEnv>, info: VersionInfo, inputs: Tensor[], asked: EdgeloopInferParameters) {
+  const note = c.get('inference');
+  const served =
+    asked.runtime === 'onnx'
+      ? await runOnnxVersion(c.env, info, inputs)
+      : await runTfjsVersion(c.env.ARTIFACTS, info, inputs);
+  if (note) Object.assign(note, { cache: served.cache, computeMs: served.computeMs, ranAt: performance.now() });
+  if (!asked.explain) return { outputs: served.value, explanation: null };
+  const explanation =
+    asked.runtime === 'onnx'
+      ? await explainOnnx(c.env, info, inputs)
+      : (await explainTfjs(c.env.ARTIFACTS, info, inputs, asked.explain_steps)).value;
+  return { outputs: served.value, explanation: explanationOutputs(explanation) };
 }
 
 async function infer(c: Context<AppEnv>, body: OipInferRequest) {
   const { info, target: chosen } = await targetInfo(c);
+  const note: InferenceNote = {
+    model: info.model,
+    version: info.version,
+    runtime: 'tfjs',
+    cache: null,
+    computeMs: 0,
+    ranAt: null,
+  };
+  c.set('inference', note);
   if (info.status === 'archived') {
     throw new ApiError(409, ErrorCode.VERSION_ARCHIVED, `${info.model} v${info.version} is archived`);
   }
+  const asked = readParameters(body);
+  note.runtime = asked.runtime ?? 'tfjs';
   const inputs = readInputs(body, info);
-  const outputs = await run(c.env.ARTIFACTS, info, inputs);
+  if (asked.explain) explainedInput(info, inputs);
+  const { outputs, explanation } = await serve(c, info, inputs, asked);
+  const clientId = c.req.header(CLIENT_ID_HEADER);
+  after(c, 'drift profile', feedDrift(c.env, info, inputs, outputs, edgeContributor(clientId)));
   if (chosen.alias && chosen.shadow !== undefined && chosen.shadow !== info.version) {
-    const { alias, shadow } = chosen;
-    c.executionCtx.waitUntil(
-      shadowRun(c.env, info, alias, shadow, inputs, outputs).catch((error: unknown) =>
-        console.error('shadow evaluation failed', info.model, shadow, error),
-      ),
-    );
+    after(c, 'shadow evaluation', shadowRun(c.env, info, chosen.alias, chosen.shadow, inputs, outputs));
   }
   const wanted = new Set((body.outputs ?? []).map((o) => o.name));
   const metadata = oipMetadata(info.manifest, info.version);
+  const answered = metadata.outputs.flatMap((spec, i) => {
+    const out = outputs[i];
+    if (!out || (wanted.size > 0 && !wanted.has(spec.name))) return [];
+    return [{ name: spec.name, datatype: spec.datatype, shape: out.shape, data: Array.from(out.data) }];
+  });
   return c.json<OipInferResponse>({
     model_name: info.model,
     model_version: String(info.version),
     ...(body.id === undefined ? {} : { id: body.id }),
-    outputs: metadata.outputs.flatMap((spec, i) => {
-      const out = outputs[i];
-      if (!out || (wanted.size > 0 && !wanted.has(spec.name))) return [];
-      return [{ name: spec.name, datatype: spec.datatype, shape: out.shape, data: Array.from(out.data) }];
-    }),
+    ...(explanation ? { parameters: explanation.parameters } : {}),
+    outputs: [...answered, ...(explanation?.outputs ?? [])],
   });
+}
+
+/** Ready when the version can be served: it exists, is not archived, and the caller may use it. */
+async function modelReady(c: Context<AppEnv>) {
+  const { info } = await targetInfo(c);
+  return c.json<OipModelReady>({ name: info.model, ready: info.status !== 'archived' });
 }
 
 const inferBody = [
@@ -206,7 +170,11 @@ export const oip = new Hono<AppEnv>()
   .get('/v2', (c) => c.json<OipServerMetadata>({ name: 'edgeloop', version: c.env.EDGELOOP_VERSION, extensions: [] }))
   .get('/v2/models/:model', access, rateLimit(), metadata)
   .get('/v2/models/:model/versions/:version', access, rateLimit(), metadata)
-  .post('/v2/models/:model/infer', access, rateLimit(), ...inferBody, (c) => infer(c, c.req.valid('json')))
-  .post('/v2/models/:model/versions/:version/infer', access, rateLimit(), ...inferBody, (c) =>
+  .get('/v2/models/:model/ready', access, rateLimit(), modelReady)
+  .get('/v2/models/:model/versions/:version/ready', access, rateLimit(), modelReady)
+  .post('/v2/models/:model/infer', measureInference, access, rateLimit(), ...inferBody, (c) =>
+    infer(c, c.req.valid('json')),
+  )
+  .post('/v2/models/:model/versions/:version/infer', measureInference, access, rateLimit(), ...inferBody, (c) =>
     infer(c, c.req.valid('json')),
   );

@@ -1,0 +1,108 @@
+import type { OrtInput, OrtOutput, OrtOutputType } from '../../../protocol/ort.ts';
+import { OrtError } from './failure.ts';
+import { ort } from './ort-wasm.ts';
+
+const invalid = (message: string) => new OrtError('INVALID_INPUT', message);
+
+type Metadata = ort.InferenceSession.ValueMetadata;
+
+/** A dimension of the model's shape as text: a number, or the symbol / `?` of one of any size. */
+const dimText = (d: number | string) => (typeof d === 'string' ? d || '?' : d < 0 ? '?' : String(d));
+
+/** Checks `input` against the model's metadata for it and converts its data to the type the model takes. */
+function toTensor(input: OrtInput, meta: Metadata): ort.Tensor {
+  const where = `input "${input.name}"`;
+  if (!meta.isTensor) throw invalid(`${where} of the model is not a tensor`);
+  const want = meta.shape;
+  // An empty shape in the metadata means ORT does not know it (or a scalar): leave it to ORT.
+  if (want.length > 0) {
+    const fits =
+      want.length === input.shape.length &&
+      want.every((d, i) => typeof d === 'string' || d < 0 || d === input.shape[i]);
+    if (!fits) throw invalid(`${where} has shape [${input.shape}]; the model takes [${want.map(dimText)}]`);
+  }
+  const { data } = input;
+  const integral = () => {
+    for (let i = 0; i < data.length; i++) {
+      const x = data[i] ?? Number.NaN;
+      if (!Number.isSafeInteger(x))
+        throw invalid(`${where}: element ${i} (${x}) is not an integer; the model takes ${meta.type}`);
+    }
+  };
+  switch (meta.type) {
+    case 'float32':
+      return new ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data), input.shape);
+    case 'float64':
+      return new ort.Tensor('float64', Float64Array.from(data), input.shape);
+    case 'int32':
+      integral();
+      return new ort.Tensor('int32', data instanceof Int32Array ? data : Int32Array.from(data), input.shape);
+    case 'int64':
+      integral();
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(data, (x) => BigInt(x)),
+        input.shape,
+      );
+    default:
+      throw invalid(`${where}: the model takes ${meta.type}, which this service does not feed`);
+  }
+}
+
+/**
+ * The feeds of a run: every input the model declares, each once, checked against the model's
+ * shapes (symbolic or negative dimensions take any size). Throws INVALID_INPUT naming what is wrong.
+ *
+ * @example
+ * const feeds = toFeeds(session, [{ name: 'x', shape: [2, 4], data: new Float32Array(8) }]);
+ */
+export function toFeeds(session: ort.InferenceSession, inputs: readonly OrtInput[]): Record<string, ort.Tensor> {
+  const metas = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of inputs) {
+    const meta = metas.get(input.name);
+    if (!meta) throw invalid(`the model has no input "${input.name}"; its inputs: ${[...metas.keys()].join(', ')}`);
+    if (input.name in feeds) throw invalid(`input "${input.name}" is given twice`);
+    feeds[input.name] = toTensor(input, meta);
+  }
+  const missing = [...metas.keys()].filter((name) => !(name in feeds));
+  if (missing.length > 0) throw invalid(`missing input(s) ${missing.map((n) => `"${n}"`).join(', ')}`);
+  return feeds;
+}
+
+/** The outputs to fetch: those asked for (each must exist), or all the model's. */
+export function outputNames(session: ort.InferenceSession, wanted: readonly string[] | undefined): string[] {
+  if (!wanted) return [...session.outputNames];
+  for (const name of wanted) {
+    if (!session.outputNames.includes(name)) {
+      throw invalid(`the model has no output "${name}"; its outputs: ${session.outputNames.join(', ')}`);
+    }
+  }
+  return [...new Set(wanted)];
+}
+
+const OUTPUT_TYPES: ReadonlySet<string> = new Set<OrtOutputType>([
+  'float32',
+  'float64',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'bool',
+]);
+
+/** An ORT output tensor as it crosses the binding: float32 as a Float32Array, other numbers as an array. */
+export function fromTensor(name: string, tensor: ort.Tensor): OrtOutput {
+  if (!OUTPUT_TYPES.has(tensor.type)) {
+    throw new OrtError('INTERNAL', `output "${name}" is ${tensor.type}; this service returns numeric tensors only`);
+  }
+  const type = tensor.type as OrtOutputType;
+  const shape = [...tensor.dims];
+  const raw = tensor.data as ArrayLike<number | bigint | boolean>;
+  const data = raw instanceof Float32Array ? raw.slice() : Array.from(raw, (x) => Number(x));
+  return { name, type, shape, data };
+}

@@ -1,0 +1,117 @@
+import type { Explanation } from '../../../models/explain/common.ts';
+import { integratedGradients } from '../../../models/explain/integrated-gradients.ts';
+import { occlusion } from '../../../models/explain/occlusion.ts';
+import { ErrorCode } from '../../../protocol/errors.ts';
+import type { OipInferOutput, OipParameters } from '../../../protocol/oip.ts';
+import type { Tensor } from '../../../protocol/oip-tensor.ts';
+import type { VersionInfo } from '../../../protocol/registry.ts';
+import { ApiError } from '../http/api-error.ts';
+import { runOnnxVersion, type Served, withTfjsModel } from './serve.ts';
+
+// Explanations of /v2 infer (`parameters.explain`): integrated gradients on the tfjs model,
+// occlusion through the ONNX export (ORT gives no gradients). The algorithms live in
+// models/explain/, shared with the browser worker; their input errors become 400s here.
+
+/** Runs `explain`, turning the algorithms' INVALID_INPUT errors into the API's. */
+async function translated<T>(explain: () => Promise<T>): Promise<T> {
+  try {
+    return await explain();
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code === ErrorCode.INVALID_INPUT) {
+      throw new ApiError(400, ErrorCode.INVALID_INPUT, `explain: ${error.message.replace(/^\[[A-Z_]+\] /, '')}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The one input an explanation is made for: models with several inputs are not explained.
+ * Called before the model runs, so a refused explanation costs no inference.
+ *
+ * @example
+ * if (asked.explain) explainedInput(info, inputs);
+ */
+export function explainedInput(info: VersionInfo, inputs: readonly Tensor[]): Tensor {
+  const [input] = inputs;
+  if (!input || inputs.length > 1) {
+    throw new ApiError(
+      400,
+      ErrorCode.INVALID_INPUT,
+      `explain: ${info.model} takes ${inputs.length} inputs; only single-input models are explained`,
+    );
+  }
+  return input;
+}
+
+/** Integrated gradients' steps unless the request sets them: 50 miss 1% completeness on some digits. */
+export const DEFAULT_EXPLAIN_STEPS = 100;
+
+/**
+ * Integrated gradients of a version's tfjs model for each example (baseline zeros, the top class).
+ *
+ * @example
+ * const { value } = await explainTfjs(env.ARTIFACTS, info, inputs, 64);
+ */
+export function explainTfjs(
+  bucket: R2Bucket,
+  info: VersionInfo,
+  inputs: readonly Tensor[],
+  steps: number | undefined,
+): Promise<Served<Explanation>> {
+  const input = explainedInput(info, inputs);
+  return translated(() =>
+    withTfjsModel(bucket, info, (model) =>
+      integratedGradients(model, input, { steps: steps ?? DEFAULT_EXPLAIN_STEPS }),
+    ),
+  );
+}
+
+/**
+ * Occlusion of a version's ONNX export for each example: one ORT call per batch of occluded copies.
+ *
+ * @example
+ * const explanation = await explainOnnx(env, info, inputs);
+ */
+export function explainOnnx(env: Env, info: VersionInfo, inputs: readonly Tensor[]): Promise<Explanation> {
+  const input = explainedInput(info, inputs);
+  return translated(() =>
+    occlusion(async (batch) => {
+      const {
+        value: [scores],
+      } = await runOnnxVersion(env, info, [batch]);
+      return scores?.data ?? new Float32Array(0);
+    }, input),
+  );
+}
+
+/**
+ * The explanation as protocol outputs: `attributions` (FP32, the input's shape) and
+ * `attribution_target` (INT32 [N], the class explained per example), with the method and,
+ * for integrated gradients, the steps and the largest completeness gap as response parameters.
+ *
+ * @example
+ * body.outputs.push(...explanationOutputs(explanation).outputs);
+ */
+export function explanationOutputs(explanation: Explanation): { outputs: OipInferOutput[]; parameters: OipParameters } {
+  const parameters: OipParameters = { explain_method: explanation.method };
+  if ('steps' in explanation && typeof explanation.steps === 'number') parameters.explain_steps = explanation.steps;
+  const gaps = explanation.examples.flatMap((e) => ('gap' in e && typeof e.gap === 'number' ? [Math.abs(e.gap)] : []));
+  if (gaps.length > 0) parameters.explain_max_completeness_gap = Math.max(...gaps);
+  return {
+    parameters,
+    outputs: [
+      {
+        name: 'attributions',
+        datatype: 'FP32',
+        shape: explanation.shape,
+        data: Array.from(explanation.attributions),
+      },
+      {
+        name: 'attribution_target',
+        datatype: 'INT32',
+        shape: [explanation.examples.length],
+        data: explanation.examples.map((e) => e.target),
+      },
+    ],
+  };
+}

@@ -1,0 +1,110 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Manifest } from '../../protocol/manifest.ts';
+import { WINDOW_MS } from '../../protocol/profile/index.ts';
+import { driftStub } from '../src/drift/stub.ts';
+import { denseFiles, denseManifest, type Weights } from './dense-model.ts';
+import { ADMIN_KEY, api, CLIENT_KEY, publish, sendJson } from './helpers.ts';
+
+// Inference at the edge feeds the version's drift profiles as a device's predictions do: the
+// manifest's features computed from each example, the outputs' class counts, merged into the
+// hour window by the version's DriftAggregator after the answer.
+
+const WEIGHTS: Weights = {
+  kernel: [
+    [1, 0],
+    [0, 2],
+    [1, -1],
+  ],
+  bias: [0.5, -0.5],
+};
+const X = [
+  [1, 2, 3], // y [4.5, 0.5]: class 0
+  [0, 3, 0], // y [0.5, 5.5]: class 1
+  [4, 0, 0], // y [4.5, -0.5]: class 0
+];
+
+const manifest = (name: string): Manifest => ({
+  ...denseManifest(name),
+  features: {
+    features: [
+      { name: 'first', kind: 'numeric', source: { index: 0 } },
+      { name: 'mean', kind: 'numeric', source: { stat: 'mean' } },
+      { name: 'device', kind: 'categorical' },
+    ],
+  },
+});
+
+const infer = (model: string, headers: Record<string, string> = {}) =>
+  api(`/v2/models/${model}/versions/1/infer`, {
+    method: 'POST',
+    key: CLIENT_KEY,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify({ inputs: [{ name: 'x', shape: [3, 3], datatype: 'FP32', data: X }] }),
+  });
+
+beforeAll(async () => {
+  const res = await publish('dense-drift', await denseFiles(WEIGHTS), manifest('dense-drift'));
+  expect(res.status, await res.clone().text()).toBe(201);
+  expect((await sendJson('PUT', '/v1/models/dense-drift/aliases/production', { version: 1 }, ADMIN_KEY)).status).toBe(
+    200,
+  );
+});
+
+describe('OIP v2 infer feeds drift', () => {
+  it("merges each answered batch into the version's current window, once, counted per client", async () => {
+    const hour = Date.now() - (Date.now() % WINDOW_MS);
+    const merged = () => driftStub(env, 'dense-drift', 1).merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
+    expect((await infer('dense-drift', { 'Edgeloop-Client-Id': 'client-a' })).status).toBe(200);
+    await vi.waitFor(async () => expect((await merged()).profile?.count).toBe(3), { timeout: 10_000 });
+    expect((await infer('dense-drift')).status).toBe(200);
+    await vi.waitFor(async () => expect((await merged()).profile?.count).toBe(6), { timeout: 10_000 });
+    const { profile, clients } = await merged();
+    // Two contributors: edge:client-a and edge:api.
+    expect(clients).toBe(2);
+    const first = profile?.features.first;
+    const mean = profile?.features.mean;
+    const device = profile?.features.device;
+    expect(first).toMatchObject({ kind: 'numeric', count: 6, missing: 0, min: 0, max: 4 });
+    expect(mean).toMatchObject({ kind: 'numeric', count: 6, missing: 0 });
+    if (mean?.kind !== 'numeric') throw new Error('mean is not numeric');
+    expect(mean.mean).toBeCloseTo((2 + 1 + 4 / 3) / 3, 5);
+    // The app supplies `device` on devices; the API does not.
+    expect(device).toMatchObject({ count: 6, missing: 6 });
+    expect(profile?.outputs).toMatchObject({ kind: 'classes', counts: [4, 2] });
+  });
+
+  it("gathers an isolate's answers for a second and sends them as one profile", async () => {
+    const hour = Date.now() - (Date.now() % WINDOW_MS);
+    const merged = () => driftStub(env, 'dense-drift', 1).merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
+    const before = (await merged()).profile?.count ?? 0;
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => infer('dense-drift', { 'Edgeloop-Client-Id': 'client-b' })),
+    );
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    await vi.waitFor(async () => expect((await merged()).profile?.count).toBe(before + 15), { timeout: 10_000 });
+    const received = await runInDurableObject(
+      driftStub(env, 'dense-drift', 1),
+      (_, state) =>
+        state.storage.sql
+          .exec<{ n: number }>("SELECT COUNT(*) AS n FROM received WHERE client_id = 'edge:client-b'")
+          .one().n,
+    );
+    expect(received).toBe(1);
+  });
+
+  it('adds nothing for a refused request', async () => {
+    const hour = Date.now() - (Date.now() % WINDOW_MS);
+    const before = await driftStub(env, 'dense-drift', 1).merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
+    const bad = await sendJson(
+      'POST',
+      '/v2/models/dense-drift/versions/1/infer',
+      { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] },
+      CLIENT_KEY,
+    );
+    expect(bad.status).toBe(400);
+    const after = await driftStub(env, 'dense-drift', 1).merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
+    expect(after.profile?.count).toBe(before.profile?.count);
+  });
+});
