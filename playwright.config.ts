@@ -4,11 +4,15 @@ import { defineConfig } from '@playwright/test';
 // background-sync.spec.ts can hold the app's service worker offline.
 process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = '1';
 
-/** The e2e suite runs against the server `npm start` runs, on its own port and empty state. */
-export const E2E_PORT = 8788;
+/**
+ * The e2e suite runs against the server `npm start` runs, on its own port and empty state.
+ * EDGELOOP_E2E_PORT moves it (and its webhook receiver, one port up) beside another run.
+ */
+export const E2E_PORT = Number(process.env.EDGELOOP_E2E_PORT ?? 8788);
 export const E2E_URL = `http://127.0.0.1:${E2E_PORT}`;
 /** Where drift.spec.ts listens for the edge's drift alerts (EDGELOOP_DRIFT_WEBHOOK). */
-export const E2E_WEBHOOK_PORT = 8790;
+export const E2E_WEBHOOK_PORT = E2E_PORT + 2;
+const state = `.wrangler/e2e-state-${E2E_PORT}`;
 
 export default defineConfig({
   testDir: 'playwright',
@@ -36,11 +40,11 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'rm -rf .wrangler/e2e-state && node scripts/start.ts',
+    command: `rm -rf ${state} && node scripts/start.ts`,
     url: `${E2E_URL}/healthz`,
     env: {
       PORT: String(E2E_PORT),
-      EDGELOOP_STATE: '.wrangler/e2e-state',
+      EDGELOOP_STATE: state,
       EDGELOOP_DRIFT_WEBHOOK: `http://127.0.0.1:${E2E_WEBHOOK_PORT}/drift`,
     },
     timeout: 300_000,

@@ -90,6 +90,9 @@ export const OipInferRequest = v.object({
 });
 export type OipInferRequest = v.InferOutput<typeof OipInferRequest>;
 
+/** Most examples one explained request may hold: an explanation costs steps (or patches) × examples runs. */
+export const MAX_EXPLAIN_EXAMPLES = 16;
+
 /** Most integration steps an explanation may take (each is one forward and backward pass). */
 export const MAX_EXPLAIN_STEPS = 256;
 

@@ -9,6 +9,16 @@ import { bytes } from './helpers.ts';
 
 export type Weights = { kernel: number[][]; bias: number[] };
 
+/** The weights most /v2 tests use: y = [x0 + x2 + 0.5, 2·x1 − x2 − 0.5]. */
+export const DENSE_WEIGHTS: Weights = {
+  kernel: [
+    [1, 0],
+    [0, 2],
+    [1, -1],
+  ],
+  bias: [0.5, -0.5],
+};
+
 /** y = x·K + b, as the model computes it. */
 export const denseOf =
   ({ kernel, bias }: Weights) =>

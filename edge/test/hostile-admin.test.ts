@@ -32,34 +32,38 @@ beforeAll(async () => {
   client = await registerClient();
 }, LONG);
 
+/**
+ * What every `POST /v1/models/{m}/versions/{v}/<action>` route refuses: bad version and model
+ * parameters, versions and models that do not exist, and a key without the scope.
+ */
+function versionRouteCases(at: (model: string, version: string) => string, wrongKey: string, wrongKeyLabel: string) {
+  return [
+    badVersionParam.map((v) => bare('POST', at(MODEL, enc(v)), publishKey, `bad version ${JSON.stringify(v)}`)),
+    badModelParam.map((m) => bare('POST', at(enc(m), '1'), publishKey, `bad model ${JSON.stringify(m)}`)),
+    fc
+      .integer({ min: 4, max: 999_999_999 })
+      .map((v) =>
+        bare('POST', at(MODEL, String(v)), publishKey, 'unknown version', refused(404, ErrorCode.VERSION_NOT_FOUND)),
+      ),
+    fc.constant(
+      bare('POST', at(NOT_FOUND_MODEL, '1'), ADMIN_KEY, 'unknown model', refused(404, ErrorCode.MODEL_NOT_FOUND)),
+    ),
+    fc.constant(bare('POST', at(MODEL, '1'), wrongKey, wrongKeyLabel, refused(403, ErrorCode.FORBIDDEN))),
+  ];
+}
+
 describe('POST /v1/models/{m}/versions/{v}/archive', () => {
   it(
     'refuses bad versions, unknown ones and versions in use',
     async () => {
       const at = (model: string, version: string) => `/v1/models/${model}/versions/${version}/archive`;
       const arb = fc.oneof(
-        badVersionParam.map((v) => bare('POST', at(MODEL, enc(v)), publishKey, `bad version ${JSON.stringify(v)}`)),
-        badModelParam.map((m) => bare('POST', at(enc(m), '1'), publishKey, `bad model ${JSON.stringify(m)}`)),
-        fc
-          .integer({ min: 4, max: 999_999_999 })
-          .map((v) =>
-            bare(
-              'POST',
-              at(MODEL, String(v)),
-              publishKey,
-              'unknown version',
-              refused(404, ErrorCode.VERSION_NOT_FOUND),
-            ),
-          ),
+        ...versionRouteCases(at, readKey, 'read key'),
         fc
           .constantFrom(1, 2)
           .map((v) =>
             bare('POST', at(MODEL, String(v)), ADMIN_KEY, 'version in use', refused(409, ErrorCode.VERSION_IN_USE)),
           ),
-        fc.constant(
-          bare('POST', at(NOT_FOUND_MODEL, '1'), ADMIN_KEY, 'unknown model', refused(404, ErrorCode.MODEL_NOT_FOUND)),
-        ),
-        fc.constant(bare('POST', at(MODEL, '1'), readKey, 'read key', refused(403, ErrorCode.FORBIDDEN))),
       );
       await refuseAll('POST /v1/models/{m}/versions/{v}/archive', arb, { requests: 220, tables: REGISTRY_TABLES });
     },
@@ -72,25 +76,7 @@ describe('POST /v1/models/{m}/versions/{v}/drift/ack', () => {
     'refuses bad and unknown versions',
     async () => {
       const at = (model: string, version: string) => `/v1/models/${model}/versions/${version}/drift/ack`;
-      const arb = fc.oneof(
-        badVersionParam.map((v) => bare('POST', at(MODEL, enc(v)), publishKey, `bad version ${JSON.stringify(v)}`)),
-        badModelParam.map((m) => bare('POST', at(enc(m), '1'), publishKey, `bad model ${JSON.stringify(m)}`)),
-        fc
-          .integer({ min: 4, max: 999_999_999 })
-          .map((v) =>
-            bare(
-              'POST',
-              at(MODEL, String(v)),
-              publishKey,
-              'unknown version',
-              refused(404, ErrorCode.VERSION_NOT_FOUND),
-            ),
-          ),
-        fc.constant(
-          bare('POST', at(NOT_FOUND_MODEL, '1'), ADMIN_KEY, 'unknown model', refused(404, ErrorCode.MODEL_NOT_FOUND)),
-        ),
-        fc.constant(bare('POST', at(MODEL, '1'), CLIENT_KEY, 'client key', refused(403, ErrorCode.FORBIDDEN))),
-      );
+      const arb = fc.oneof(...versionRouteCases(at, CLIENT_KEY, 'client key'));
       await refuseAll('POST /v1/models/{m}/versions/{v}/drift/ack', arb, { requests: 220, tables: REGISTRY_TABLES });
     },
     LONG,

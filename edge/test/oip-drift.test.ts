@@ -4,21 +4,14 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { WINDOW_MS } from '../../protocol/profile/index.ts';
 import { driftStub } from '../src/drift/stub.ts';
-import { denseFiles, denseManifest, type Weights } from './dense-model.ts';
+import { DENSE_WEIGHTS, denseFiles, denseManifest } from './dense-model.ts';
 import { ADMIN_KEY, api, CLIENT_KEY, publish, sendJson } from './helpers.ts';
 
 // Inference at the edge feeds the version's drift profiles as a device's predictions do: the
 // manifest's features computed from each example, the outputs' class counts, merged into the
 // hour window by the version's DriftAggregator after the answer.
 
-const WEIGHTS: Weights = {
-  kernel: [
-    [1, 0],
-    [0, 2],
-    [1, -1],
-  ],
-  bias: [0.5, -0.5],
-};
+const WEIGHTS = DENSE_WEIGHTS;
 const X = [
   [1, 2, 3], // y [4.5, 0.5]: class 0
   [0, 3, 0], // y [0.5, 5.5]: class 1

@@ -3,7 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { expect } from 'vitest';
 import type { Manifest } from '../../protocol/manifest.ts';
-import { ADMIN_KEY, bytes, publish, sendJson } from './helpers.ts';
+import { savedFiles } from './dense-model.ts';
+import { ADMIN_KEY, publish, sendJson } from './helpers.ts';
 
 // The model of the Open Inference Protocol's inference example ("a model with two inputs"),
 // as close as Edgeloop serves it: tfjs-layers, FP32/INT32 tensors, every input batched.
@@ -65,21 +66,7 @@ export async function specFiles(): Promise<Record<string, Uint8Array>> {
     .dense({ units: 1, name: 'output1', weights: [tf.tensor2d([[1], [1]]), tf.tensor1d([0])] })
     .apply(input0) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: [input0, input1], outputs: [output0, output1] });
-  let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  model.dispose();
-  const artifacts = saved as tf.io.ModelArtifacts | null;
-  if (!artifacts?.weightSpecs || !(artifacts.weightData instanceof ArrayBuffer)) throw new Error('nothing saved');
-  const modelJson = {
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-  };
-  return { 'model.json': bytes(JSON.stringify(modelJson)), 'weights.bin': new Uint8Array(artifacts.weightData) };
+  return savedFiles(model);
 }
 
 /** Publishes the spec model as `name` v1 and points its production alias at it. */

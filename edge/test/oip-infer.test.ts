@@ -1,19 +1,12 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { denseFiles, denseManifest, denseOf, type Weights } from './dense-model.ts';
+import { DENSE_WEIGHTS, denseFiles, denseManifest, denseOf } from './dense-model.ts';
 import { ADMIN_KEY, api, CLIENT_KEY, publish, sendJson } from './helpers.ts';
 
 // POST /v2/models/{model}[/versions/{v}]/infer with a dense model made in the test
 // (dense-model.ts), so every answer can be checked by hand.
 
-const WEIGHTS: Weights = {
-  kernel: [
-    [1, 0],
-    [0, 2],
-    [1, -1],
-  ],
-  bias: [0.5, -0.5],
-};
+const WEIGHTS = DENSE_WEIGHTS;
 const expected = denseOf(WEIGHTS);
 
 const infer = (path: string, body: unknown, key = CLIENT_KEY) =>
@@ -118,6 +111,25 @@ describe('OIP v2 infer', () => {
     ],
   ])('refuses %s with 400 INVALID_INPUT', async (_what, body, message) => {
     expect(await expectOipError(await infer('dense', body), 400, 'INVALID_INPUT')).toContain(message);
+  });
+
+  it('takes a gzip-encoded body, and refuses one that only claims to be', async () => {
+    const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] });
+    const send = (bytes: BodyInit) =>
+      api('/v2/models/dense/infer', {
+        method: 'POST',
+        key: CLIENT_KEY,
+        headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+        body: bytes,
+      });
+    const gzipped = await new Response(
+      new Blob([body]).stream().pipeThrough(new CompressionStream('gzip')),
+    ).arrayBuffer();
+    const res = await send(gzipped);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { outputs } = (await res.json()) as { outputs: { data: number[] }[] };
+    expect(outputs[0]?.data.map((y) => Math.round(y * 1e5) / 1e5)).toEqual(expected([1, 2, 3]));
+    await expectOipError(await send(body), 400, 'BAD_REQUEST');
   });
 
   it('refuses bodies that are not an infer request, and callers without a key', async () => {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportOnnx } from '../../models/onnx/export.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { parseModelJson } from '../../protocol/model-json.ts';
-import { denseFiles, denseManifest, savedFiles, type Weights } from './dense-model.ts';
+import { DENSE_WEIGHTS, denseFiles, denseManifest, savedFiles } from './dense-model.ts';
 import { ADMIN_KEY, api, publish, sendJson } from './helpers.ts';
 
 // The same version answered by its tfjs files (API Worker) and by its ONNX export (exported
@@ -14,14 +14,7 @@ import { ADMIN_KEY, api, publish, sendJson } from './helpers.ts';
 type Output = { name: string; shape: number[]; datatype: string; data: number[] };
 type Answer = { model_version: string; parameters?: Record<string, unknown>; outputs: Output[] };
 
-const DENSE: Weights = {
-  kernel: [
-    [1, 0],
-    [0, 2],
-    [1, -1],
-  ],
-  bias: [0.5, -0.5],
-};
+const DENSE = DENSE_WEIGHTS;
 
 /** A small seeded CNN on 8×8 images: conv, pool, flatten, dense softmax over 3 classes. */
 async function cnnFiles(): Promise<Record<string, Uint8Array>> {
@@ -133,6 +126,13 @@ describe('OIP v2 infer on tfjs and on the ONNX export', () => {
       ADMIN_KEY,
     );
     expect(steps.status).toBe(400);
+    const many = {
+      parameters: { explain: true },
+      inputs: [{ name: 'x', shape: [17, 3], datatype: 'FP32', data: new Array(51).fill(1) }],
+    };
+    const tooMany = await sendJson('POST', '/v2/models/onnx-dense/versions/1/infer', many, ADMIN_KEY);
+    expect(tooMany.status).toBe(400);
+    expect(((await tooMany.json()) as { error: string }).error).toContain('at most 16');
   });
 });
 

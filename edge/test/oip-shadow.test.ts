@@ -1,19 +1,12 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { denseFiles, denseManifest, denseOf, type Weights } from './dense-model.ts';
+import { DENSE_WEIGHTS, denseFiles, denseManifest, denseOf, type Weights } from './dense-model.ts';
 import { ADMIN_KEY, api, CLIENT_KEY, publish, sendJson } from './helpers.ts';
 
 // /v2 infer without a version serves the production alias as clients get it: the canary for
 // clients (Edgeloop-Client-Id) in its share, and the rollout's shadow run on the same inputs
 // after the answer, compared and recorded, never returned.
 
-const V1: Weights = {
-  kernel: [
-    [1, 0],
-    [0, 2],
-    [1, -1],
-  ],
-  bias: [0.5, -0.5],
-};
+const V1 = DENSE_WEIGHTS;
 // The same kernel without the bias: outputs differ by exactly 0.5, the top class only sometimes.
 const V2: Weights = { kernel: V1.kernel, bias: [0, 0] };
 const X = [

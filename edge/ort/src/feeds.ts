@@ -1,4 +1,4 @@
-import type { OrtInput, OrtOutput, OrtOutputType } from '../../../protocol/ort.ts';
+import { type OrtInput, type OrtOutput, OrtOutputType } from '../../../protocol/ort.ts';
 import { OrtError } from './failure.ts';
 import { ort } from './ort-wasm.ts';
 
@@ -81,19 +81,7 @@ export function outputNames(session: ort.InferenceSession, wanted: readonly stri
   return [...new Set(wanted)];
 }
 
-const OUTPUT_TYPES: ReadonlySet<string> = new Set<OrtOutputType>([
-  'float32',
-  'float64',
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'bool',
-]);
+const OUTPUT_TYPES: ReadonlySet<string> = new Set<OrtOutputType>(OrtOutputType.options);
 
 /** An ORT output tensor as it crosses the binding: float32 as a Float32Array, other numbers as an array. */
 export function fromTensor(name: string, tensor: ort.Tensor): OrtOutput {

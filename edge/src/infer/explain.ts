@@ -2,7 +2,7 @@ import type { Explanation } from '../../../models/explain/common.ts';
 import { integratedGradients } from '../../../models/explain/integrated-gradients.ts';
 import { occlusion } from '../../../models/explain/occlusion.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
-import type { OipInferOutput, OipParameters } from '../../../protocol/oip.ts';
+import { MAX_EXPLAIN_EXAMPLES, type OipInferOutput, type OipParameters } from '../../../protocol/oip.ts';
 import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -25,7 +25,8 @@ async function translated<T>(explain: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The one input an explanation is made for: models with several inputs are not explained.
+ * The one input an explanation is made for: models with several inputs are not explained, nor
+ * batches of more than MAX_EXPLAIN_EXAMPLES.
  * Called before the model runs, so a refused explanation costs no inference.
  *
  * @example
@@ -38,6 +39,14 @@ export function explainedInput(info: VersionInfo, inputs: readonly Tensor[]): Te
       400,
       ErrorCode.INVALID_INPUT,
       `explain: ${info.model} takes ${inputs.length} inputs; only single-input models are explained`,
+    );
+  }
+  const examples = input.shape[0] ?? 0;
+  if (examples > MAX_EXPLAIN_EXAMPLES) {
+    throw new ApiError(
+      400,
+      ErrorCode.INVALID_INPUT,
+      `explain: the batch holds ${examples} examples; explanations take at most ${MAX_EXPLAIN_EXAMPLES} per request`,
     );
   }
   return input;
