@@ -5,6 +5,7 @@ import { ensureDevVars } from '../scripts/lib/dev-vars.ts';
 import { benchBackends } from './browser.ts';
 import { benchBundles } from './bundle.ts';
 import { benchProfiles, benchSketchError } from './drift.ts';
+import { benchEmbed } from './embed.ts';
 import { benchInfer } from './infer.ts';
 import { benchIngest } from './ingest.ts';
 import { startServer } from './server.ts';
@@ -12,7 +13,8 @@ import { benchSync } from './sync.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const keys = ensureDevVars(root);
-const server = await startServer(Number(process.env.BENCH_PORT ?? 8789));
+const port = Number(process.env.BENCH_PORT ?? 8789);
+const server = await startServer(port);
 try {
   const backends = await benchBackends(server.url, ['cpu', 'wasm', 'webgpu']);
   const ingest = await benchIngest(server.url, keys.clientKey);
@@ -21,6 +23,8 @@ try {
   const sketch = benchSketchError();
   const infer = await benchInfer(server.url, keys.clientKey);
   const bundles = benchBundles();
+  // The third-party page is served from a second origin, a few ports up.
+  const embed = await benchEmbed(server.url, port + 5, keys.clientKey);
   const results = {
     at: new Date().toISOString(),
     machine: `${process.platform} ${process.arch}`,
@@ -31,6 +35,7 @@ try {
     sketch,
     infer,
     bundles,
+    embed,
   };
   mkdirSync(`${root}bench/results`, { recursive: true });
   writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
@@ -79,6 +84,11 @@ try {
   const size = (s: { kib: number; gzipKiB: number }) =>
     `${s.kib.toFixed(0)} KiB (gzip ${s.gzipKiB.toFixed(0)} KiB, ${((100 * s.gzipKiB) / bundles.limits.freeGzipKiB).toFixed(0)}% of the free plan's 3 MiB)`;
   console.log(`wrangler deploy --dry-run: API Worker ${size(bundles.api)}; ORT Worker ${size(bundles.ort)}`);
+  console.log(
+    `script tag ${embed.path}: ${(embed.bytes / 1024).toFixed(1)} KiB, gzip ${(embed.gzipBytes / 1024).toFixed(1)} KiB; ` +
+      `tag to first prediction (${embed.backend}, page on another origin): ${embed.coldMs.toFixed(0)} ms cold, ` +
+      `${embed.warmMs.toFixed(0)} ms after a reload (HTTP cache, model in IndexedDB)`,
+  );
   console.log('written to bench/results/latest.json');
 } finally {
   server.stop();

@@ -16,8 +16,11 @@ process.chdir(root);
 const keys = ensureDevVars(root);
 const env = wranglerEnv(root);
 
-if (process.env.EDGELOOP_SKIP_BUILD !== '1')
+if (process.env.EDGELOOP_SKIP_BUILD !== '1') {
   await runBin('vite', ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn']);
+  // The script tag (/edgeloop.js), built after the app: it starts the worker vite emitted.
+  await runBin('node', ['scripts/build-embed.ts']);
+}
 await runBin('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], env);
 
 // Drift alert settings given in the environment override wrangler.toml's [vars] (e2e tests

@@ -49,7 +49,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 2048,
     rolldownOptions: {
       // sw.ts: the service worker, at the root so its scope is the whole app.
-      input: { index: `${app}index.html`, sw: `${app}sw.ts` },
+      input: { index: `${app}index.html`, dashboard: `${app}dashboard/index.html`, sw: `${app}sw.ts` },
       output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
       // The "slow plugin" it reports is vite's worker plugin, whose time is the whole worker build.
       checks: { bundlerTimings: false },

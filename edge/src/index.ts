@@ -4,6 +4,7 @@ import { apiCors } from './http/cors.ts';
 import { notFound, onError } from './http/on-error.ts';
 import { aliases } from './routes/aliases.ts';
 import { clients } from './routes/clients.ts';
+import { dashboard, whoami } from './routes/dashboard.ts';
 import { drift } from './routes/drift.ts';
 import { events } from './routes/events.ts';
 import { health } from './routes/health.ts';
@@ -28,12 +29,14 @@ const app = new Hono<AppEnv>()
   .route('/', health)
   .route('/', openapi)
   .route('/', metrics)
+  .route('/v1/keys/me', whoami)
   .route('/v1/keys', keys)
   .route('/v1/models', publish)
   .route('/v1/models', aliases)
   .route('/v1/models', rollout)
   .route('/v1/models', models)
   .route('/v1/models', drift)
+  .route('/v1/models', dashboard)
   .route('/v1/events', events)
   .route('/v1/profiles', profiles)
   .route('/v1/clients', clients)

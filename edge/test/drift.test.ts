@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:workers';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
+import { DriftWindows } from '../../protocol/drift.ts';
 import { DriftReport, WINDOW_MS } from '../../protocol/profile/index.ts';
 import { ModelList } from '../../protocol/registry.ts';
-import { DriftWindows } from '../src/drift/schemas.ts';
 import { driftStub } from '../src/drift/stub.ts';
 import { envelope, hourAgo, inDistribution, postProfiles, publishDrift, shifted } from './drift-helpers.ts';
 import { ADMIN_KEY, api, count, expectError, makeKey, sendJson } from './helpers.ts';

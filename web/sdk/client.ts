@@ -18,6 +18,7 @@ import type {
 import { connect } from './connection.ts';
 import { type ClientOptions, parseClientOptions, parsePredictOptions, pixelsToTransfer } from './options.ts';
 import { type BackgroundSyncState, handFailuresToBackgroundSync, watchPageHide } from './page-sync.ts';
+import { startBundledWorker } from './start-worker.ts';
 
 /** Message options without the protocol version: the SDK adds `v: 1` (passing it is allowed). */
 export type Unversioned<T> = Omit<T, 'v'> & { v?: 1 };
@@ -91,9 +92,20 @@ export interface EdgeloopClient {
  * // Also send each prediction's app features with its event (off by default):
  * await createClient({ endpoint: 'https://edge.example', key: 'pk_client_…', shareFeatures: true });
  */
-export async function createClient(options: ClientOptions): Promise<EdgeloopClient> {
+export function createClient(options: ClientOptions): Promise<EdgeloopClient> {
+  return createClientWith(startBundledWorker, options);
+}
+
+/**
+ * `createClient` on a worker the caller starts: the script tag starts it from a blob, as a
+ * page may not start a worker from another origin's URL.
+ *
+ * @example
+ * const client = await createClientWith(() => new Worker(workerUrl, { type: 'module' }), { endpoint, key });
+ */
+export async function createClientWith(startWorker: () => Worker, options: ClientOptions): Promise<EdgeloopClient> {
   const init = { ...parseClientOptions(options), v: 1 as const };
-  const { connection, started } = await connect((api) => api.init(init));
+  const { connection, started } = await connect((api) => api.init(init), startWorker);
   const { call } = connection;
   const requestSync = (trigger: SyncTrigger = 'manual') => call((api) => api.requestSync(trigger));
   // Page hide is the last moment a tab surely runs: ask the worker to send what it holds.

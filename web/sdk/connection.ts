@@ -11,14 +11,15 @@ export interface Connection {
 }
 
 /**
- * Starts the Edgeloop module worker and runs `start` (the SDK's `init`) on it. A worker
+ * Starts an Edgeloop worker with `startWorker` and runs `start` (the SDK's `init`) on it. A worker
  * whose script fails to load never answers comlink, so its `error` event rejects the
  * start instead of leaving it pending; after a successful start, errors belong to calls.
  */
 export async function connect<T>(
   start: (api: RemoteApi) => Promise<T>,
+  startWorker: () => Worker,
 ): Promise<{ connection: Connection; started: T }> {
-  const worker = new Worker(new URL('../../worker/main.ts', import.meta.url), { type: 'module', name: 'edgeloop' });
+  const worker = startWorker();
   const api = Comlink.wrap<WorkerApi>(worker);
   let ended: EdgeloopError | null = null;
   let rejectEnded: (error: EdgeloopError) => void = () => {};

@@ -1,6 +1,8 @@
 import type { GenericSchema } from 'valibot';
 import { ClientIdentity, ClientRegistration } from '../../../protocol/clients.ts';
 import { ClientConfig } from '../../../protocol/config.ts';
+import { AlertList, DistributionComparison, WhoAmI } from '../../../protocol/dashboard.ts';
+import { DriftAck, DriftWindows } from '../../../protocol/drift.ts';
 import { ClientInfo, EventBatch, EventBatchResult } from '../../../protocol/events.ts';
 import type { Scope } from '../../../protocol/keys.ts';
 import { CreatedKey, CreateKey, KeyInfo, KeyList } from '../../../protocol/keys.ts';
@@ -35,7 +37,6 @@ import {
   RunList,
   UpdateRun,
 } from '../../../protocol/runs.ts';
-import { DriftAck, DriftWindows } from '../drift/schemas.ts';
 
 /** One documented route: the same valibot schemas the handlers validate with. */
 export interface Operation {
@@ -128,6 +129,21 @@ export const operations: readonly Operation[] = [
     scopes: READ,
     response: DriftWindows,
     query: ['from', 'to'],
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/versions/{version}/drift/distributions',
+    summary: 'Reference and current (merged [from, to)) distribution of each feature, as shares, for charts',
+    scopes: READ,
+    response: DistributionComparison,
+    query: ['from', 'to'],
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/versions/{version}/alerts',
+    summary: 'The drift alerts of a version, newest window first, with their acknowledgement',
+    scopes: READ,
+    response: AlertList,
   },
   {
     method: 'post',
@@ -223,6 +239,13 @@ export const operations: readonly Operation[] = [
     status: 201,
   },
   { method: 'get', path: '/v1/keys', summary: 'Keys, without secrets', scopes: ['admin'], response: KeyList },
+  {
+    method: 'get',
+    path: '/v1/keys/me',
+    summary: 'The calling key: its id and scopes (any valid key)',
+    scopes: ['admin', 'publish', 'read', 'client'],
+    response: WhoAmI,
+  },
   { method: 'post', path: '/v1/keys/{id}/revoke', summary: 'Revoke a key', scopes: ['admin'], response: KeyInfo },
   {
     method: 'post',

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import type { DriftAck, DriftWindows } from '../../../protocol/drift.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import {
   buildProfile,
@@ -9,7 +10,6 @@ import {
 } from '../../../protocol/profile/index.ts';
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
-import type { DriftAck, DriftWindows } from '../drift/schemas.ts';
 import { driftStub } from '../drift/stub.ts';
 import { ApiError } from '../http/api-error.ts';
 import { modelParam, versionParam } from '../http/params.ts';

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { ModelName } from '../../../protocol/names.ts';
-import { DriftReport } from '../../../protocol/profile/index.ts';
+import { ModelName } from './names.ts';
+import { DriftReport } from './profile/index.ts';
 
 /** `GET …/drift/windows`: one report per hour that has data, oldest first, for charts. */
 export const DriftWindows = v.object({
