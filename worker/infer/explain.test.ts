@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import { createWorkerApi } from '../api.ts';
 import { FakeEdge } from '../test/fake-edge.ts';
-import { pixels, publishTinyModel, startWorker } from '../test/harness.ts';
+import { pixels, startLoadedWorker, startWorker } from '../test/harness.ts';
 
 const failure = (p: Promise<unknown>) =>
   p.then(
@@ -12,17 +12,9 @@ const failure = (p: Promise<unknown>) =>
     (e: unknown) => EdgeloopError.from(e),
   );
 
-async function loadedWorker() {
-  const edge = new FakeEdge();
-  await publishTinyModel(edge);
-  const worker = await startWorker({ edge });
-  await worker.api.load({ v: 1, model: 'digits' });
-  return worker;
-}
-
 describe('worker explain', () => {
   it('attributes the predicted class to the 784 inputs, summing to the score gained over the baseline', async () => {
-    const { api, db } = await loadedWorker();
+    const { api, db } = await startLoadedWorker();
     const input = pixels(3);
     const prediction = await api.predict(input);
     const pending = (await api.status()).pending;
@@ -46,7 +38,7 @@ describe('worker explain', () => {
   });
 
   it('explains the class, steps and baseline asked for, and frees its tensors', async () => {
-    const { api } = await loadedWorker();
+    const { api } = await startLoadedWorker();
     const input = pixels(1);
     await api.explain(input, { v: 1, steps: 2 }); // the first call builds the model's gradient kernels
     const before = tf.memory().numTensors;
@@ -72,7 +64,7 @@ describe('worker explain', () => {
     expect((await failure(started.api.explain(pixels())))?.code).toBe('MODEL_NOT_LOADED');
     await started.api.dispose();
 
-    const { api: ready } = await loadedWorker();
+    const { api: ready } = await startLoadedWorker();
     const bad: [Promise<unknown>, RegExp][] = [
       [ready.explain(new Float32Array(10)), /input: expected 784 floats, got 10/],
       [ready.explain(Float32Array.from(pixels(), (x, i) => (i === 5 ? 2 : x))), /input\[5\]: 2 is not in \[0, 1\]/],

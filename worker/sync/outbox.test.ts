@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { EdgeloopError } from '../../protocol/errors.ts';
-import { FakeEdge } from '../test/fake-edge.ts';
-import { pixels, publishTinyModel, startWorker } from '../test/harness.ts';
-
-async function loadedWorker() {
-  const edge = new FakeEdge();
-  await publishTinyModel(edge);
-  const worker = await startWorker({ edge });
-  await worker.api.load({ v: 1, model: 'digits' });
-  return worker;
-}
+import { pixels, startLoadedWorker } from '../test/harness.ts';
 
 describe('outbox', () => {
   it('gives concurrent predictions and feedback consecutive sequence numbers from 1', async () => {
-    const { api, db } = await loadedWorker();
+    const { api, db } = await startLoadedWorker();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => api.predict(pixels(i))));
     await Promise.all(results.slice(0, 5).map((r) => api.feedback(r.predictionId, 3)));
 
@@ -27,7 +18,7 @@ describe('outbox', () => {
   });
 
   it('writes the prediction, its event and the counter in one transaction', async () => {
-    const { api, db } = await loadedWorker();
+    const { api, db } = await startLoadedWorker();
     await api.predict(pixels(1));
     const hooked = db();
     // A corrupt counter makes the event invalid after the prediction row was written in the
@@ -42,7 +33,7 @@ describe('outbox', () => {
   });
 
   it('continues the sequence after the worker restarts', async () => {
-    const { api, db, storage, edge } = await loadedWorker();
+    const { api, db, storage, edge } = await startLoadedWorker();
     await api.predict(pixels(1));
     await api.dispose();
     const { createWorkerApi } = await import('../api.ts');

@@ -65,6 +65,15 @@ export async function publishTinyModel(edge: FakeEdge, version = 1, manifest?: P
   await edge.publish('digits', version, await tinyModelFiles(), manifest);
 }
 
+/** A worker (startWorker) with the tiny model published on a fresh fake edge and loaded as digits. */
+export async function startLoadedWorker() {
+  const edge = new FakeEdge();
+  await publishTinyModel(edge);
+  const worker = await startWorker({ edge });
+  await worker.api.load({ v: 1, model: 'digits' });
+  return worker;
+}
+
 /** A valid input: 784 floats in [0, 1]. */
 export function pixels(seed = 0): Float32Array {
   return Float32Array.from({ length: 784 }, (_, i) => ((i * 7 + seed * 13) % 255) / 255);
