@@ -30,7 +30,7 @@ async function translated<T>(explain: () => Promise<T>): Promise<T> {
  * Called before the model runs, so a refused explanation costs no inference.
  *
  * @example
- * if (asked.explain) explainedInput(info, inputs);
+ * const input = explainedInput(info, inputs); // before the model runs
  */
 export function explainedInput(info: VersionInfo, inputs: readonly Tensor[]): Tensor {
   const [input] = inputs;
@@ -59,15 +59,14 @@ export const DEFAULT_EXPLAIN_STEPS = 100;
  * Integrated gradients of a version's tfjs model for each example (baseline zeros, the top class).
  *
  * @example
- * const { value } = await explainTfjs(env.ARTIFACTS, info, inputs, 64);
+ * const { value } = await explainTfjs(env.ARTIFACTS, info, explainedInput(info, inputs), 64);
  */
 export function explainTfjs(
   bucket: R2Bucket,
   info: VersionInfo,
-  inputs: readonly Tensor[],
+  input: Tensor,
   steps: number | undefined,
 ): Promise<Served<Explanation>> {
-  const input = explainedInput(info, inputs);
   return translated(() =>
     withTfjsModel(bucket, info, (model) =>
       integratedGradients(model, input, { steps: steps ?? DEFAULT_EXPLAIN_STEPS }),
@@ -79,10 +78,9 @@ export function explainTfjs(
  * Occlusion of a version's ONNX export for each example: one ORT call per batch of occluded copies.
  *
  * @example
- * const explanation = await explainOnnx(env, info, inputs);
+ * const explanation = await explainOnnx(env, info, explainedInput(info, inputs));
  */
-export function explainOnnx(env: Env, info: VersionInfo, inputs: readonly Tensor[]): Promise<Explanation> {
-  const input = explainedInput(info, inputs);
+export function explainOnnx(env: Env, info: VersionInfo, input: Tensor): Promise<Explanation> {
   return translated(() =>
     occlusion(async (batch) => {
       const {

@@ -85,19 +85,28 @@ function after(c: Context<AppEnv>, what: string, work: Promise<void>) {
   c.executionCtx.waitUntil(work.catch((error: unknown) => console.error(what, 'failed', error)));
 }
 
-/** Runs the request on the runtime it asks for, with an explanation if asked; tells the metrics. */
-async function serve(c: Context<AppEnv>, info: VersionInfo, inputs: Tensor[], asked: EdgeloopInferParameters) {
-  const note = c.get('inference');
+/**
+ * Runs the request on the runtime it asks for and, when `explained` is given (the input checked
+ * by explainedInput before anything runs), explains it; tells the metrics through `note`.
+ */
+async function serve(
+  env: Env,
+  info: VersionInfo,
+  inputs: Tensor[],
+  asked: EdgeloopInferParameters,
+  explained: Tensor | null,
+  note: InferenceNote,
+) {
   const served =
     asked.runtime === 'onnx'
-      ? await runOnnxVersion(c.env, info, inputs)
-      : await runTfjsVersion(c.env.ARTIFACTS, info, inputs);
-  if (note) Object.assign(note, { cache: served.cache, computeMs: served.computeMs, ranAt: performance.now() });
-  if (!asked.explain) return { outputs: served.value, explanation: null };
+      ? await runOnnxVersion(env, info, inputs)
+      : await runTfjsVersion(env.ARTIFACTS, info, inputs);
+  Object.assign(note, { cache: served.cache, computeMs: served.computeMs, ranAt: performance.now() });
+  if (!explained) return { outputs: served.value, explanation: null };
   const explanation =
     asked.runtime === 'onnx'
-      ? await explainOnnx(c.env, info, inputs)
-      : (await explainTfjs(c.env.ARTIFACTS, info, inputs, asked.explain_steps)).value;
+      ? await explainOnnx(env, info, explained)
+      : (await explainTfjs(env.ARTIFACTS, info, explained, asked.explain_steps)).value;
   return { outputs: served.value, explanation: explanationOutputs(explanation) };
 }
 
@@ -118,8 +127,8 @@ async function infer(c: Context<AppEnv>, body: OipInferRequest) {
   const asked = readParameters(body);
   note.runtime = asked.runtime ?? 'tfjs';
   const inputs = readInputs(body, info);
-  if (asked.explain) explainedInput(info, inputs);
-  const { outputs, explanation } = await serve(c, info, inputs, asked);
+  const explained = asked.explain ? explainedInput(info, inputs) : null;
+  const { outputs, explanation } = await serve(c.env, info, inputs, asked, explained, note);
   const clientId = c.req.header(CLIENT_ID_HEADER);
   after(c, 'drift profile', feedDrift(c.env, info, inputs, outputs, edgeContributor(clientId)));
   if (chosen.alias && chosen.shadow !== undefined && chosen.shadow !== info.version) {
