@@ -8,6 +8,7 @@ import { benchProfiles, benchSketchError } from './drift.ts';
 import { benchEmbed } from './embed.ts';
 import { benchInfer } from './infer.ts';
 import { benchIngest } from './ingest.ts';
+import { activeTable, benchActiveLearning, benchLearning, learningTable } from './learning.ts';
 import { startServer } from './server.ts';
 import { benchSync } from './sync.ts';
 
@@ -25,6 +26,8 @@ try {
   const bundles = benchBundles();
   // The third-party page is served from a second origin, a few ports up.
   const embed = await benchEmbed(server.url, port + 5, keys.clientKey);
+  const learning = await benchLearning();
+  const active = await benchActiveLearning();
   const results = {
     at: new Date().toISOString(),
     machine: `${process.platform} ${process.arch}`,
@@ -36,6 +39,8 @@ try {
     infer,
     bundles,
     embed,
+    learning,
+    active,
   };
   mkdirSync(`${root}bench/results`, { recursive: true });
   writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
@@ -89,6 +94,12 @@ try {
       `tag to first prediction (${embed.backend}, page on another origin): ${embed.coldMs.toFixed(0)} ms cold, ` +
       `${embed.warmMs.toFixed(0)} ms after a reload (HTTP cache, model in IndexedDB)`,
   );
+  console.log(
+    `on-device learning (train() defaults, tfjs-wasm in Node), standard accuracy ${(100 * learning.standardBase).toFixed(1)}%:`,
+  );
+  console.table(learningTable(learning));
+  console.log('labels chosen by suggest() (smallest margin) against at random, accuracy on the style:');
+  console.table(activeTable(active));
   console.log('written to bench/results/latest.json');
 } finally {
   server.stop();

@@ -44,8 +44,9 @@ test('the whole loop: load from the registry, predict, correct, fine-tune, sync 
   const trained = await trainOnDevice(page);
   expect(trained.backend).toBe(report.backend);
   expect(trained.examples).toBe(digits.length);
-  expect(trained.applied).toBe(true);
-  expect(trained.holdoutBefore - trained.holdoutAfter).toBeLessThanOrEqual(0.015);
+  // Each label judges a fit (3-fold cross-validation) that never trained on it.
+  expect(trained).toMatchObject({ judgedExamples: 40, applied: true, reasons: [] });
+  expect(trained.holdoutBefore - trained.holdoutAfter).toBeLessThanOrEqual(0.01);
   expect(trained.feedbackAfter).toBeGreaterThan(trained.feedbackBefore);
   await expect(page.getByTestId('train-result')).toContainText(trained.backend);
   // The fine-tune is recorded as an experiment run on the edge.

@@ -42,6 +42,8 @@ export const ErrorCode = {
   INVALID_INPUT: 'INVALID_INPUT',
   UNKNOWN_PREDICTION: 'UNKNOWN_PREDICTION',
   NO_FEEDBACK: 'NO_FEEDBACK',
+  /** The caller stopped the work (e.g. an AbortSignal on train); nothing it would have changed changed. */
+  CANCELLED: 'CANCELLED',
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   NETWORK: 'NETWORK',
   EDGE_ERROR: 'EDGE_ERROR',

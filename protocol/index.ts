@@ -11,4 +11,5 @@ export * from './random.ts';
 export * from './registry.ts';
 export * from './rollout.ts';
 export * from './runs.ts';
+export * from './train.ts';
 export * from './worker-api.ts';

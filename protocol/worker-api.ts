@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { FeatureValues } from './events.ts';
 import { AliasName, ModelName } from './names.ts';
+import type { RevertResult, SuggestOptions, SuggestResult, TrainOptions, TrainProgress, TrainResult } from './train.ts';
 
 /** What crosses the page ↔ worker boundary (comlink). Every message type carries `v`. */
 
@@ -75,6 +76,12 @@ export const LoadResult = v.object({
    * that fails to load never fails the load; predictions then run without it.
    */
   shadow: v.optional(v.object({ version: v.number(), loaded: v.boolean(), reason: v.optional(v.string()) })),
+  /**
+   * The device's personal fine-tune: `restored` when one stored for this version serves;
+   * `dropped` names the version of one stored for another version, which never serves here
+   * (its labels are replayed on this version: a fresh, guarded fine-tune; see `status()`).
+   */
+  personal: v.optional(v.object({ restored: v.boolean(), dropped: v.optional(v.number()) })),
 });
 export type LoadResult = v.InferOutput<typeof LoadResult>;
 
@@ -134,54 +141,6 @@ export const ExplainResult = v.object({
   latencyMs: v.number(),
 });
 export type ExplainResult = v.InferOutput<typeof ExplainResult>;
-
-export const TrainOptions = v.strictObject({
-  v: v.literal(1),
-  epochs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50)), 5),
-  /** Replay examples mixed in per feedback example, to keep what the model knew. */
-  replayRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(64)), 4),
-  learningRate: v.optional(v.pipe(v.number(), v.gtValue(0)), 0.001),
-});
-export type TrainOptions = v.InferInput<typeof TrainOptions>;
-
-export const TrainProgress = v.object({
-  v: v.literal(1),
-  epoch: v.number(),
-  epochs: v.number(),
-  loss: v.number(),
-});
-export type TrainProgress = v.InferOutput<typeof TrainProgress>;
-
-export const TrainResult = v.object({
-  v: v.literal(1),
-  backend: BackendName,
-  examples: v.number(),
-  replayExamples: v.number(),
-  epochs: v.number(),
-  durationMs: v.number(),
-  /** Accuracy on the model's standard held-out set, before and after. */
-  holdoutBefore: v.number(),
-  holdoutAfter: v.number(),
-  /** Accuracy on the user's own labelled examples, before and after. */
-  feedbackBefore: v.number(),
-  feedbackAfter: v.number(),
-  /** The registry version the fine-tune started from; predictions keep reporting it. */
-  version: v.number(),
-  /** The new weights exist only on this device: a local fine-tune, not a registry version. */
-  localFineTune: v.literal(true),
-  /** False when held-out accuracy fell by more than 1.5 points: the previous weights were kept. */
-  applied: v.boolean(),
-  /** What happened, in words (e.g. which backend trained and why). */
-  note: v.string(),
-  /** The experiment run on the edge that records this fine-tune (`GET /v1/runs/{runId}`). */
-  runId: v.optional(v.string()),
-  /**
-   * Why the run was not (fully) recorded, e.g. the edge was unreachable. Training never depends
-   * on the network: it completes either way.
-   */
-  runError: v.optional(v.string()),
-});
-export type TrainResult = v.InferOutput<typeof TrainResult>;
 
 export const SyncResult = v.object({
   v: v.literal(1),
@@ -274,6 +233,21 @@ export const StorageState = v.object({
 });
 export type StorageState = v.InferOutput<typeof StorageState>;
 
+/** The personal fine-tune serving on this device (worker/train): what it is built on and how it was judged. */
+export const PersonalState = v.object({
+  /** The registry version whose weights it extends; it never serves on another version. */
+  baseVersion: v.number(),
+  createdAt: v.number(),
+  examples: v.number(),
+  /** How far the personal head may move an answer from the registry's (more labels, more trust). */
+  strength: v.number(),
+  /** Accuracy on the judged examples and standard held-out accuracy when it was applied. */
+  feedbackAccuracy: v.number(),
+  holdoutAccuracy: v.number(),
+  runId: v.optional(v.string()),
+});
+export type PersonalState = v.InferOutput<typeof PersonalState>;
+
 export const WorkerStatus = v.object({
   v: v.literal(1),
   clientId: v.nullable(v.string()),
@@ -282,8 +256,14 @@ export const WorkerStatus = v.object({
       name: v.string(),
       version: v.number(),
       alias: v.string(),
-      /** True after `train` changed the weights on this device (same version number). */
+      /** True while a personal fine-tune serves (same version number; see `personal`). */
       localFineTune: v.boolean(),
+      personal: v.nullable(PersonalState),
+      /**
+       * What last happened to the personal fine-tune besides train and revert, e.g. one built on
+       * another version dropped when this version loaded, and whether its replay was applied.
+       */
+      personalNote: v.optional(v.string()),
     }),
   ),
   backend: v.nullable(BackendName),
@@ -336,7 +316,18 @@ export interface WorkerApi {
   feedback(predictionId: string, label: number): Promise<void>;
   /** Integrated gradients of the loaded model for one input (as `predict` takes it); records nothing. */
   explain(input: Float32Array, options?: ExplainOptions): Promise<ExplainResult>;
+  /**
+   * Fine-tunes a personal copy of the model on this device's labels, judged on labels it did not
+   * train on; applied (and stored in IndexedDB) only when it is better for the user and costs at
+   * most 1 point of standard accuracy relative to the registry weights.
+   */
   train(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): Promise<TrainResult>;
+  /** Stops the training running or queued now; it rejects with CANCELLED and the served weights stay as they were. */
+  cancelTraining(): Promise<void>;
+  /** The recorded, unlabelled predictions the model is least sure of: what to ask the user to label. */
+  suggest(options?: SuggestOptions): Promise<SuggestResult>;
+  /** Removes the personal fine-tune (memory and IndexedDB): the registry weights serve again. */
+  revert(): Promise<RevertResult>;
   sync(): Promise<SyncResult>;
   /**
    * Asks for a sync without waiting for it or failing (page hide, Background Sync): it runs

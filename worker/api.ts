@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { EdgeloopError } from '../protocol/errors.ts';
+import { SuggestOptions, TrainOptions, type TrainProgress } from '../protocol/train.ts';
 import {
   ExplainOptions,
   InitOptions,
@@ -8,8 +9,6 @@ import {
   type SyncResult,
   type SyncState,
   SyncTrigger,
-  TrainOptions,
-  type TrainProgress,
   type WorkerApi,
   type WorkerStatus,
 } from '../protocol/worker-api.ts';
@@ -34,7 +33,10 @@ import { pendingCount } from './sync/outbox.ts';
 import { SyncProgress } from './sync/progress.ts';
 import { syncAll } from './sync/run.ts';
 import { type Clock, SyncScheduler, systemClock } from './sync/scheduler.ts';
+import { releaseModel, revertPersonal } from './train/personal.ts';
+import { suggest } from './train/suggest.ts';
 import { trainOnFeedback } from './train/train.ts';
+import { Trainings } from './train/trainings.ts';
 import { parseInput } from './validate.ts';
 
 /** What the worker takes from its surroundings; tests replace them (fake edge, fake-indexeddb). */
@@ -82,6 +84,31 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
   let progress: SyncProgress | null = null;
   let stopOnline: () => void = () => undefined;
   let writes = 0;
+  const trainings = new Trainings();
+  // The alias moved past a stored fine-tune: its labels train a fresh, guarded one on the new
+  // base, in the background (predicts queue behind it as behind any training).
+  const replayLabels = (rt: Runtime, model: LoadedModel, base: number): void => {
+    const signal = trainings.start();
+    const dropped = model.personalNote ?? '';
+    modelTask(async () => {
+      if (rt.loaded !== model) return;
+      const options = v.parse(TrainOptions, { v: 1 });
+      try {
+        const result = await trainOnFeedback(rt, model, options, {
+          signal,
+          onProgress: () => undefined,
+          replayOf: base,
+        });
+        model.personalNote = `${dropped}; its labels were replayed on v${model.version}: ${
+          result.applied ? 'applied' : `not applied (${result.reasons.join('; ')})`
+        }`;
+      } catch (error) {
+        model.personalNote = `${dropped}; replaying its labels on v${model.version} failed: ${EdgeloopError.from(error).message}`;
+      }
+    })
+      .catch(() => undefined)
+      .finally(() => trainings.end(signal));
+  };
 
   const ready = (): Runtime => {
     if (!runtime) throw new EdgeloopError('NOT_INITIALIZED', 'call init() first');
@@ -103,7 +130,8 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
     scheduler = null;
     progress?.close();
     progress = null;
-    runtime?.loaded?.model.dispose();
+    trainings.cancelAll();
+    if (runtime?.loaded) releaseModel(runtime.loaded);
     if (runtime) disposeShadow(runtime);
     runtime?.db.close();
     runtime = null;
@@ -158,7 +186,10 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       const request = parseInput(LoadOptions, raw, 'options');
       // The first load online registers, so resolve buckets by the issued id; load fails offline anyway.
       await ensureIdentity(rt).catch(() => undefined);
-      return modelTask(() => loadModel(rt, request));
+      const result = await modelTask(() => loadModel(rt, request));
+      const dropped = result.personal?.dropped;
+      if (dropped !== undefined && rt.loaded) replayLabels(rt, rt.loaded, dropped);
+      return result;
     },
 
     async refresh() {
@@ -206,7 +237,33 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       };
       // The run recorded on the edge is a write: it needs the client token (best effort, offline is fine).
       if (rt.platform.online()) await ensureIdentity(rt).catch(() => undefined);
-      return modelTask(() => trainOnFeedback(rt, loaded(rt), options, report));
+      const signal = trainings.start();
+      try {
+        return await modelTask(() => trainOnFeedback(rt, loaded(rt), options, { signal, onProgress: report }));
+      } finally {
+        trainings.end(signal);
+      }
+    },
+
+    async cancelTraining() {
+      trainings.cancelAll();
+    },
+
+    async suggest(raw) {
+      const rt = ready();
+      const options = parseInput(SuggestOptions, raw ?? { v: 1 }, 'options');
+      return modelTask(async () => suggest(rt, loaded(rt), options));
+    },
+
+    async revert() {
+      const rt = ready();
+      tfjsOnly(rt, 'revert');
+      return modelTask(async () => {
+        const model = loaded(rt);
+        const reverted = await revertPersonal(rt, model);
+        model.personalNote = reverted ? 'reverted to the registry weights' : model.personalNote;
+        return { v: 1, model: model.name, version: model.version, reverted };
+      });
     },
 
     async sync() {
@@ -240,7 +297,14 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         v: 1,
         clientId: identity?.clientId ?? null,
         model: model
-          ? { name: model.name, version: model.version, alias: model.alias, localFineTune: model.fineTuned }
+          ? {
+              name: model.name,
+              version: model.version,
+              alias: model.alias,
+              localFineTune: model.personal !== null,
+              personal: model.personal?.state ?? null,
+              ...(model.personalNote ? { personalNote: model.personalNote } : {}),
+            }
           : null,
         backend: model ? servingBackend(backends, model) : backends.active,
         pending,
@@ -263,8 +327,8 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
 
 const NO_PROFILES: SyncResult['profiles'] = { sent: 0, accepted: 0, duplicates: 0, capped: 0, rejected: 0 };
 
-/** Training and explanations need the tfjs model: refused up front under ONNX Runtime. */
-function tfjsOnly(rt: Runtime, call: 'train' | 'explain'): void {
+/** Training, revert and explanations need the tfjs model: refused up front under ONNX Runtime. */
+function tfjsOnly(rt: Runtime, call: 'train' | 'explain' | 'revert'): void {
   if (rt.options.runtime === 'onnx') {
     throw new EdgeloopError(
       'BACKEND_UNAVAILABLE',

@@ -78,7 +78,7 @@ describe('db', () => {
     expect(await failure(withStorage('read', () => Promise.reject(own)))).toBe(own);
   });
 
-  it('upgrades a version 1 database to version 2 without losing anything', async () => {
+  it('upgrades a version 1 database to the current version without losing anything', async () => {
     const source = fresh();
     const old = new DbV1('upgrade', source);
     const id = crypto.randomUUID();
@@ -118,7 +118,7 @@ describe('db', () => {
     // A legacy database keeps its old id row but has no issued identity until it registers.
     expect(await readIdentity(db)).toBeNull();
     expect(await db.meta.get('clientId')).toEqual({ key: 'clientId', value: 'c_old_client' });
-    expect(db.verno).toBe(2);
+    expect(db.verno).toBe(3);
     expect(await db.predictions.get(id)).toEqual(prediction);
     expect(await db.feedback.where('predictionId').equals(id).count()).toBe(1);
     expect(await db.outbox.where('state').equals('sent').toArray()).toEqual([
@@ -138,6 +138,8 @@ describe('db', () => {
       updatedAt: 1,
     });
     expect(await db.profiles.where('[model+version+window+state]').equals(['digits', 1, 0, 'open']).count()).toBe(1);
+    // v3: personal fine-tunes, none yet.
+    expect(await db.personal.count()).toBe(0);
     db.close();
   });
 });

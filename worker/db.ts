@@ -2,7 +2,8 @@ import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
 import { EdgeloopError } from '../protocol/errors.ts';
 import type { Event, FeatureValue } from '../protocol/events.ts';
 import type { Profile } from '../protocol/profile/schema.ts';
-import type { BackendName, InitOptions, SyncResult } from '../protocol/worker-api.ts';
+import type { BackendName, InitOptions, PersonalState, SyncResult } from '../protocol/worker-api.ts';
+import type { StoredWeight } from './train/head.ts';
 
 /** A prediction made on this device; its input stays here (it is not sent with the event). */
 export interface PredictionRow {
@@ -78,6 +79,17 @@ export interface StoredIdentity {
   registeredAt: number;
 }
 
+/**
+ * A personal fine-tune as this device keeps it (worker/train/personal.ts): one per model name,
+ * served only on `state.baseVersion`. Weights layer by layer, as the head and gate read them.
+ */
+export interface StoredPersonal {
+  model: string;
+  state: PersonalState;
+  head: StoredWeight[];
+  gate: StoredWeight[];
+}
+
 export type MetaRow =
   /** Legacy: the id a device generated itself before the edge issued ids; replaced by `identity`. */
   | { key: 'clientId'; value: string }
@@ -93,7 +105,9 @@ export type MetaRow =
   /** Changes with every write to an open profile or seal, so a cached open profile can be trusted (see profile/record.ts). */
   | { key: 'profileRev'; value: string }
   /** The init options of the last worker, for a service worker that syncs with no tab open (sync/background.ts). */
-  | { key: 'syncOptions'; value: InitOptions };
+  | { key: 'syncOptions'; value: InitOptions }
+  /** Whether WebGPU's gradients matched cpu's on this device's adapter (worker/train/gradient-check.ts). */
+  | { key: 'gradientCheck'; value: { adapter: string; ok: boolean; maxError: number; at: number } };
 
 /** Where to find IndexedDB; tests pass fake-indexeddb's. */
 export type IndexedDbSource = Pick<DexieOptions, 'indexedDB' | 'IDBKeyRange'>;
@@ -113,6 +127,7 @@ export class EdgeloopDb extends Dexie {
   files!: EntityTable<FileRow, 'sha256'>;
   meta!: EntityTable<MetaRow, 'key'>;
   profiles!: EntityTable<StoredProfile, 'id'>;
+  personal!: EntityTable<StoredPersonal, 'model'>;
 
   constructor(name: string, source: IndexedDbSource = {}) {
     super(name, source);
@@ -127,6 +142,8 @@ export class EdgeloopDb extends Dexie {
     // v2: drift profiles. The compound indexes find the open profile of (model, version, hour)
     // and the sealed ones, oldest window first.
     this.version(2).stores({ profiles: 'id, [model+version+window+state], [state+window]' });
+    // v3: the personal fine-tune of each model.
+    this.version(3).stores({ personal: 'model' });
   }
 }
 

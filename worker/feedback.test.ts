@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EdgeloopError } from '../protocol/errors.ts';
 import { FakeEdge } from './test/fake-edge.ts';
 import { pixels, publishTinyModel, startWorker } from './test/harness.ts';
-import { feedbackExamples } from './train/examples.ts';
+import { userExamples } from './train/examples.ts';
 
 const failure = (p: Promise<unknown>) =>
   p.then(
@@ -52,9 +52,9 @@ describe('feedback', () => {
     ]);
     expect(await db().feedback.count()).toBe(2);
 
-    const runtimeLike = { db: db() } as Parameters<typeof feedbackExamples>[0];
-    const loadedLike = { name: 'digits', inputSize: 784 } as Parameters<typeof feedbackExamples>[1];
-    const examples = await feedbackExamples(runtimeLike, loadedLike);
+    const runtimeLike = { db: db() } as Parameters<typeof userExamples>[0];
+    const loadedLike = { name: 'digits', inputSize: 784 } as Parameters<typeof userExamples>[1];
+    const examples = await userExamples(runtimeLike, loadedLike, null);
     expect(examples.count).toBe(1);
     expect(Array.from(examples.labels)).toEqual([8]);
     expect(examples.inputs).toEqual(pixels(1));

@@ -9,6 +9,9 @@ import type { RuntimeEnv, SyncPlatform } from './env.ts';
 import type { OnnxSession } from './infer/onnx.ts';
 import type { ShadowModel } from './infer/shadow.ts';
 import { type ProfileCache, profileCache } from './profile/record.ts';
+import type { LearningCache } from './train/features.ts';
+import type { HeadSplit } from './train/head.ts';
+import type { Personal } from './train/personal.ts';
 
 /** A model ready to predict, with what it was loaded from. */
 export interface LoadedModel {
@@ -16,8 +19,14 @@ export interface LoadedModel {
   alias: string;
   version: number;
   info: VersionInfo;
-  /** With runtime 'onnx' a stand-in that refuses tfjs-only calls (infer/onnx-place.ts). */
+  /**
+   * What predicts run: the registry weights, or with a personal fine-tune the model that mixes
+   * them with the personal head (train/head.ts). With runtime 'onnx' a stand-in that refuses
+   * tfjs-only calls (infer/onnx-place.ts).
+   */
   model: tfl.LayersModel;
+  /** The registry version's own model, whatever serves. */
+  registry: tfl.LayersModel;
   /** The ORT session predicts run on, with init `runtime: 'onnx'`. */
   onnx?: OnnxSession;
   /** Input shape without the batch dimension, e.g. [28, 28, 1]. */
@@ -26,8 +35,14 @@ export interface LoadedModel {
   inputSize: number;
   classes: number;
   backend: BackendReport;
-  /** True once `train` changed the weights on this device: not a registry version. */
-  fineTuned: boolean;
+  /** The personal fine-tune serving now; null for the registry weights alone. */
+  personal: Personal | null;
+  /** The registry model seen as features → head, found by the first fine-tune (train/head.ts). */
+  head?: HeadSplit;
+  /** What last happened to the personal fine-tune besides train and revert (status().model.personalNote). */
+  personalNote?: string;
+  /** What fine-tunes of this version reuse, built by the first one (train/features.ts). */
+  learning?: LearningCache;
 }
 
 /** Everything an initialised worker holds; feature modules receive it instead of globals. */

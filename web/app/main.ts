@@ -6,6 +6,7 @@ import { loadAppConfig } from './app-config.ts';
 import { byId } from './dom.ts';
 import { createDrawPad } from './draw-pad.ts';
 import { createErrorView } from './error-view.ts';
+import { createHelpQueue } from './help-queue.ts';
 import { createPredictionView } from './prediction-view.ts';
 import { createStatusView } from './status-view.ts';
 import { installTestHook } from './test-hook.ts';
@@ -21,6 +22,8 @@ const buttons = {
   clear: byId('clear', HTMLButtonElement),
   correct: byId('correct', HTMLButtonElement),
   train: byId('train', HTMLButtonElement),
+  revert: byId('revert', HTMLButtonElement),
+  suggest: byId('suggest', HTMLButtonElement),
   sync: byId('sync', HTMLButtonElement),
 };
 const correctLabel = byId('correct-label', HTMLSelectElement);
@@ -34,6 +37,7 @@ const prediction = createPredictionView(
 const statusView = createStatusView({
   backend: byId('status-backend', HTMLElement),
   version: byId('status-version', HTMLElement),
+  personal: byId('status-personal', HTMLElement),
   pending: byId('status-pending', HTMLElement),
   lastSync: byId('status-last-sync', HTMLElement),
 });
@@ -86,6 +90,21 @@ actions.on(buttons.train, async () => {
     training.failed();
     throw error;
   }
+});
+
+actions.on(buttons.revert, async () => {
+  training.reverted(await connected().revert());
+});
+
+// Labels from the queue go through the same feedback as Correct, one at a time.
+const helpQueue = createHelpQueue(byId('help-queue', HTMLElement), (predictionId, label) => {
+  connected()
+    .feedback(predictionId, label)
+    .then(() => helpQueue.done(predictionId), errors.show);
+});
+
+actions.on(buttons.suggest, async () => {
+  helpQueue.show((await connected().suggest({ k: 5 })).suggestions);
 });
 
 actions.on(buttons.sync, async () => {

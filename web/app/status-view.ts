@@ -5,6 +5,7 @@ import { syncNotes } from './sync-summary.ts';
 export interface StatusElements {
   backend: HTMLElement;
   version: HTMLElement;
+  personal: HTMLElement;
   pending: HTMLElement;
   lastSync: HTMLElement;
 }
@@ -17,7 +18,7 @@ export interface StatusView {
 
 /**
  * @example
- * const view = createStatusView({ backend, version, pending, lastSync });
+ * const view = createStatusView({ backend, version, personal, pending, lastSync });
  * view.showBackend(loaded.backend);
  * view.show(await client.status());
  */
@@ -34,11 +35,20 @@ export function createStatusView(elements: StatusElements): StatusView {
     show(status) {
       const { model, pending, lastSync } = status;
       elements.version.textContent = model ? `${model.name} v${model.version} (${model.alias})` : 'no model loaded';
+      elements.personal.textContent = model ? describePersonal(model) : '–';
       elements.pending.textContent = `${pending} ${pending === 1 ? 'event' : 'events'}`;
       const notes = syncNotes(status);
       elements.lastSync.textContent = [lastSync ? describeSync(lastSync) : 'never', ...notes].join(' · ');
     },
   };
+}
+
+function describePersonal(model: NonNullable<WorkerStatus['model']>): string {
+  const { personal, personalNote } = model;
+  const active = personal
+    ? `active on v${personal.baseVersion} since ${new Date(personal.createdAt).toLocaleTimeString()} (${personal.examples} labels)`
+    : 'none: the registry weights serve';
+  return personalNote ? `${active} · ${personalNote}` : active;
 }
 
 function describeSync(sync: SyncResult): string {

@@ -1,4 +1,4 @@
-import type { TrainProgress, TrainResult } from '../../protocol/worker-api.ts';
+import type { RevertResult, TrainProgress, TrainResult } from '../../protocol/train.ts';
 
 export interface TrainElements {
   bar: HTMLProgressElement;
@@ -12,6 +12,7 @@ export interface TrainView {
   /** Shows the outcome; the raw result goes on `data-result` only now, so its presence means "done". */
   done(result: TrainResult): void;
   failed(): void;
+  reverted(result: RevertResult): void;
 }
 
 /**
@@ -27,10 +28,11 @@ export function createTrainView({ bar, progressText, result }: TrainElements): T
       result.textContent = '';
       delete result.dataset.result;
     },
-    progress({ epoch, epochs, loss }) {
+    progress({ epoch, epochs, loss, fold }) {
       bar.max = epochs;
       bar.value = epoch;
-      progressText.textContent = `Epoch ${epoch} of ${epochs}, loss ${loss.toFixed(4)}`;
+      const stage = fold ? `Checking fit ${fold.index} of ${fold.of}: ` : '';
+      progressText.textContent = `${stage}epoch ${epoch} of ${epochs}, loss ${loss.toFixed(4)}`;
     },
     done(trained) {
       bar.max = 1;
@@ -44,16 +46,29 @@ export function createTrainView({ bar, progressText, result }: TrainElements): T
       bar.value = 0;
       progressText.textContent = 'Training failed';
     },
+    reverted({ reverted, version }) {
+      result.textContent = reverted
+        ? `Your fine-tune was removed: the registry's v${version} serves again.`
+        : `There was no fine-tune to remove: the registry's v${version} serves.`;
+      delete result.dataset.result;
+    },
   };
 }
 
 const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-function describeTraining(t: TrainResult): string {
+/** One paragraph: what trained where, how it was judged, and what was decided (with why). */
+export function describeTraining(t: TrainResult): string {
+  const judged =
+    t.judgement.method === 'holdout'
+      ? `${t.judgedExamples} of your ${t.examples} labels kept out of training`
+      : `your ${t.examples} labels, by ${t.judgement.folds}-fold cross-validation`;
+  const outcome = t.applied
+    ? 'Applied: it serves now and after a reload.'
+    : `Not applied, nothing changed: ${t.reasons.join('; ')}.`;
   return (
-    `Trained on ${t.backend}: ${t.examples} of your examples + ${t.replayExamples} replayed, ${t.epochs} epochs. ` +
-    `Held-out accuracy ${percent(t.holdoutBefore)} → ${percent(t.holdoutAfter)}; ` +
-    `on your examples ${percent(t.feedbackBefore)} → ${percent(t.feedbackAfter)}.` +
+    `Trained on ${t.backend}. Judged on ${judged}: ${percent(t.feedbackBefore)} → ${percent(t.feedbackAfter)} right; ` +
+    `standard held-out ${percent(t.holdoutBefore)} → ${percent(t.holdoutAfter)}. ${outcome}` +
     (t.runId ? ` Recorded as run ${t.runId}.` : t.runError ? ` Run not recorded (${t.runError}).` : '')
   );
 }

@@ -1,4 +1,13 @@
 import * as Comlink from 'comlink';
+import { EdgeloopError } from '../../protocol/errors.ts';
+import type {
+  RevertResult,
+  SuggestOptions,
+  SuggestResult,
+  TrainOptions,
+  TrainProgress,
+  TrainResult,
+} from '../../protocol/train.ts';
 import type {
   BenchmarkResult,
   ExplainOptions,
@@ -10,9 +19,6 @@ import type {
   RefreshResult,
   SyncResult,
   SyncTrigger,
-  TrainOptions,
-  TrainProgress,
-  TrainResult,
   WorkerStatus,
 } from '../../protocol/worker-api.ts';
 import { connect } from './connection.ts';
@@ -53,8 +59,24 @@ export interface EdgeloopClient {
    * per value, summing to `score − baselineScore` up to `gap`. Records nothing.
    */
   explain(pixels: Float32Array | readonly number[], options?: Unversioned<ExplainOptions>): Promise<ExplainResult>;
-  /** Fine-tunes the loaded model on this device's feedback; `onProgress` is called once per epoch. */
-  train(options?: Unversioned<TrainOptions>, onProgress?: (progress: TrainProgress) => void): Promise<TrainResult>;
+  /**
+   * Fine-tunes a personal copy of the loaded model on this device's labels; `onProgress` is
+   * called once per epoch. The result says whether it was applied (better for you on labels it
+   * did not train on, and at most 1 point of standard accuracy below the registry weights) and,
+   * when not, why. An applied fine-tune is stored and serves after a reload. Aborting
+   * `options.signal` rejects with CANCELLED and changes nothing.
+   */
+  train(
+    options?: Unversioned<TrainOptions> & { signal?: AbortSignal },
+    onProgress?: (progress: TrainProgress) => void,
+  ): Promise<TrainResult>;
+  /**
+   * The recorded, unlabelled predictions the model is least sure of (smallest margin, or largest
+   * entropy): what to ask the user to label next.
+   */
+  suggest(options?: Unversioned<SuggestOptions>): Promise<SuggestResult>;
+  /** Removes the personal fine-tune (memory and IndexedDB): the registry weights serve again. */
+  revert(): Promise<RevertResult>;
   /** Sends recorded events waiting in the outbox to the edge, then this device's drift profiles. */
   sync(): Promise<SyncResult>;
   /** Asks the worker to sync soon without waiting (the SDK already does so on page hide). */
@@ -82,10 +104,13 @@ export interface EdgeloopClient {
  * await client.predict(pixels, { features: { device: 'pen' } }); // a feature the manifest leaves to the app
  * await client.feedback(predictionId, 7);
  * try {
- *   await client.train({ epochs: 3 }, ({ epoch, epochs }) => console.log(`epoch ${epoch}/${epochs}`));
+ *   const { applied, reasons } = await client.train({}, ({ epoch, epochs }) => console.log(`epoch ${epoch}/${epochs}`));
+ *   if (!applied) console.log('kept the current model:', reasons.join('; '));
  * } catch (error) {
- *   if (error instanceof EdgeloopError && error.code === 'NO_FEEDBACK') console.log('correct a prediction first');
+ *   if (error instanceof EdgeloopError && error.code === 'NO_FEEDBACK') console.log('label a few predictions first');
  * }
+ * const { suggestions } = await client.suggest({ k: 5 }); // ask the user about these next
+ * await client.revert(); // back to the registry weights
  * const { profiles } = await client.sync(); // profiles.sent: hourly drift profiles sent
  * client.close();
  *
@@ -130,8 +155,20 @@ export async function createClientWith(startWorker: () => Worker, options: Clien
       const input = pixelsToTransfer(pixels);
       return call((api) => api.explain(Comlink.transfer(input, [input.buffer]), { ...options, v: 1 }));
     },
-    train: (train = {}, onProgress) =>
-      call((api) => api.train({ ...train, v: 1 }, onProgress ? Comlink.proxy(onProgress) : undefined)),
+    train: async ({ signal, ...train } = {}, onProgress) => {
+      if (signal?.aborted) throw new EdgeloopError('CANCELLED', 'training cancelled before it started');
+      const cancel = () => {
+        call((api) => api.cancelTraining()).catch(() => undefined);
+      };
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        return await call((api) => api.train({ ...train, v: 1 }, onProgress ? Comlink.proxy(onProgress) : undefined));
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+      }
+    },
+    suggest: (options = {}) => call((api) => api.suggest({ ...options, v: 1 })),
+    revert: () => call((api) => api.revert()),
     sync: () => call((api) => api.sync()),
     requestSync,
     refresh: () => call((api) => api.refresh()),

@@ -1,5 +1,6 @@
 // The page-side SDK: everything a host page needs to run Edgeloop in a worker.
 export { EdgeloopError, ErrorCode } from '../../protocol/errors.ts';
+export type { RevertResult, Suggestion, SuggestResult, TrainProgress, TrainResult } from '../../protocol/train.ts';
 export type {
   BackendName,
   BackendPreference,
@@ -13,8 +14,6 @@ export type {
   SyncResult,
   SyncState,
   SyncTrigger,
-  TrainProgress,
-  TrainResult,
   WorkerStatus,
 } from '../../protocol/worker-api.ts';
 export { createClient, type EdgeloopClient, type Unversioned } from './client.ts';

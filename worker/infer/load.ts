@@ -3,6 +3,7 @@ import { Resolution } from '../../protocol/registry.ts';
 import type { LoadResult } from '../../protocol/worker-api.ts';
 import { pathSegments } from '../edge-client.ts';
 import type { Runtime } from '../runtime.ts';
+import { releaseModel, restorePersonal } from '../train/personal.ts';
 import { loadOnnxVersion } from './onnx-place.ts';
 import { placeModel } from './place-model.ts';
 import { loadShadow } from './shadow.ts';
@@ -14,7 +15,8 @@ import { fetchVersionFiles } from './version-files.ts';
  * ONNX Runtime Web), builds the model, picks the backend, and only then swaps
  * it in: a failed load leaves the previous model (and its shadow) serving. A shadow version the
  * edge assigns is loaded after that, so it never delays or fails the main load; its outcome is
- * in `shadow`.
+ * in `shadow`. A personal fine-tune stored for this version serves at once; one stored for
+ * another version is dropped (`personal.dropped`: the caller may replay its labels).
  *
  * @example
  * const result = await loadModel(runtime, { model: 'digits', alias: 'production' });
@@ -32,10 +34,30 @@ export async function loadModel(
       ? await loadOnnxVersion(runtime, model, resolution.version, alias)
       : await loadTfjsVersion(runtime, model, resolution.version, alias);
   const { info } = loaded;
+  // Before the swap: a stored fine-tune of this version serves from the first predict on.
+  const personal =
+    runtime.options.runtime === 'onnx'
+      ? { restored: false }
+      : await restorePersonal(runtime, loaded).catch((error: unknown) => {
+          // The registry weights still serve: a fine-tune that cannot be read is reported, not fatal.
+          loaded.personalNote = `the personal fine-tune could not be restored: ${error instanceof Error ? error.message : String(error)}`;
+          return { restored: false };
+        });
+  if (personal.stale) {
+    loaded.personalNote = `the personal fine-tune of v${personal.stale.baseVersion} was dropped: a fine-tune never serves on another version`;
+  }
   const previous = runtime.loaded;
   runtime.loaded = loaded;
-  previous?.model.dispose();
-  const result: LoadResult = { v: 1, model, alias, version: info.version, cached, backend: loaded.backend };
+  if (previous) releaseModel(previous);
+  const result: LoadResult = {
+    v: 1,
+    model,
+    alias,
+    version: info.version,
+    cached,
+    backend: loaded.backend,
+    personal: { restored: personal.restored, ...(personal.stale ? { dropped: personal.stale.baseVersion } : {}) },
+  };
   const shadow = await loadShadow(runtime, loaded, resolution.shadow);
   return shadow ? { ...result, shadow } : result;
 }

@@ -124,18 +124,20 @@ function round(value: number): number {
 }
 
 function onnxModel(session: OnnxSession, info: VersionInfo, alias: string, backend: BackendReport): LoadedModel {
+  const model = standIn(session);
   return {
     name: info.model,
     alias,
     version: info.version,
     info,
-    model: standIn(session),
+    model,
     onnx: session,
     inputShape: session.inputShape,
     inputSize: session.inputShape.reduce((a, b) => a * b, 1),
     classes: session.classes,
     backend,
-    fineTuned: false,
+    registry: model,
+    personal: null,
   };
 }
 

@@ -69,6 +69,7 @@ function modelFacts(model: tfl.LayersModel, info: VersionInfo, alias: string): O
     inputShape: inputShape as number[],
     inputSize: (inputShape as number[]).reduce((a, b) => a * b, 1),
     classes,
-    fineTuned: false,
+    registry: model,
+    personal: null,
   };
 }

@@ -1,50 +1,147 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { TrainProgress } from '../../protocol/worker-api.ts';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { EdgeloopError } from '../../protocol/errors.ts';
 import { onBackend } from '../backends/errors.ts';
-import type { LoadedModel } from '../runtime.ts';
-import { type Examples, exampleTensors, mixWithReplay } from './examples.ts';
 
-export interface FitOptions {
-  epochs: number;
-  replayRatio: number;
-  learningRate: number;
+/** What a head fits on: features computed once (see features.ts), targets and weights. */
+export interface FitData {
+  /** The user's examples (augmented copies included): features [n, …featureShape]. */
+  user: tf.Tensor;
+  /** One-hot labels [n, classes] and per-example weights [n] (confirmations count less). */
+  userTargets: tf.Tensor2D;
+  userWeights: tf.Tensor1D;
+  /** The model's replay examples: features and the registry weights' own probabilities (distillation). */
+  replay: tf.Tensor;
+  replayTargets: tf.Tensor2D;
 }
 
-/** Small batches: a fine-tune has few examples and wants many small steps. */
-const BATCH_SIZE = 16;
+export interface FitSettings {
+  epochs: number;
+  learningRate: number;
+  replayRatio: number;
+  signal: AbortSignal;
+  random: () => number;
+  onEpoch: (epoch: number, loss: number) => void;
+}
+
+/** User examples per step; each step also takes `replayRatio` times as many replay examples. */
+const USER_BATCH = 128;
 
 /**
- * Fine-tunes the model in place on the feedback examples, each epoch mixed with fresh replay
- * examples so it keeps what it knew. Reports each epoch's loss.
+ * Fits `head` in place: per step a batch of user examples (weighted cross-entropy) and a batch
+ * of replay examples distilled from the registry weights (cross-entropy against their
+ * probabilities), so the head learns the user without forgetting what it knew. Checks `signal`
+ * and yields to the event loop after every epoch (progress and cancellation get through).
  *
  * @example
- * await fitOnFeedback(loaded, feedback, replay, { epochs: 5, replayRatio: 4, learningRate: 1e-3 }, console.log);
+ * await fitHead(head, data, { epochs: 12, learningRate: 3e-3, replayRatio: 1, signal, random, onEpoch });
  */
-export async function fitOnFeedback(
-  loaded: LoadedModel,
-  feedback: Examples,
-  replay: Examples,
-  options: FitOptions,
-  onEpoch: (progress: TrainProgress) => void,
-): Promise<void> {
-  const optimizer = tf.train.adam(options.learningRate);
+export async function fitHead(head: tfl.LayersModel, data: FitData, settings: FitSettings): Promise<void> {
+  const userCount = data.user.shape[0] ?? 0;
+  const replayCount = data.replay.shape[0] ?? 0;
+  const userBatch = Math.min(USER_BATCH, userCount);
+  const replayBatch = replayCount === 0 ? 0 : Math.round(userBatch * settings.replayRatio);
+  const steps = Math.ceil(userCount / userBatch);
+  const variables = head.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = tf.train.adam(settings.learningRate);
+  const draw = (n: number, size: number) =>
+    tf.tensor1d(
+      Int32Array.from({ length: size }, () => Math.floor(settings.random() * n)),
+      'int32',
+    );
   try {
-    loaded.model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      const mixed = mixWithReplay(feedback, replay, options.replayRatio);
-      const { xs, ys } = exampleTensors(mixed, loaded.inputShape, loaded.classes);
-      try {
-        const history = await onBackend('train', () =>
-          loaded.model.fit(xs, ys, { epochs: 1, batchSize: BATCH_SIZE, shuffle: true, verbose: 0 }),
+    for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+      let total = 0;
+      for (let step = 0; step < steps; step++) {
+        const loss = await onBackend('train', () =>
+          tf.tidy(() => {
+            const u = draw(userCount, userBatch);
+            const r = replayBatch > 0 ? draw(replayCount, replayBatch) : null;
+            const { value, grads } = tf.variableGrads(() => {
+              const userLoss = crossEntropy(
+                head,
+                tf.gather(data.user, u),
+                tf.gather(data.userTargets, u),
+                tf.gather(data.userWeights, u),
+              );
+              if (!r) return userLoss;
+              const replayLoss = crossEntropy(head, tf.gather(data.replay, r), tf.gather(data.replayTargets, r), null);
+              return tf.add(userLoss, tf.mul(replayLoss, settings.replayRatio)) as tf.Scalar;
+            }, variables);
+            optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
+            return value;
+          }),
         );
-        const loss = Number(history.history.loss?.[0] ?? Number.NaN);
-        onEpoch({ v: 1, epoch, epochs: options.epochs, loss });
-      } finally {
-        xs.dispose();
-        ys.dispose();
+        total += (await loss.data())[0] as number;
+        loss.dispose();
       }
+      settings.onEpoch(epoch, total / steps);
+      await yieldToEvents(settings.signal);
     }
   } finally {
     optimizer.dispose();
   }
+}
+
+/**
+ * Mean (weighted) cross-entropy of the head's probabilities against `targets`. Dropout stays
+ * off: augmentation and distillation regularise the fit, and tfjs-wasm draws dropout masks in
+ * JavaScript, a fifth of the fit's time (measured in worker/train/README.md).
+ */
+function crossEntropy(head: tfl.LayersModel, x: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor | null): tf.Scalar {
+  const probabilities = head.apply(x, { training: false }) as tf.Tensor;
+  const perExample = tf.neg(tf.sum(tf.mul(targets, tf.log(tf.clipByValue(probabilities, 1e-7, 1))), -1));
+  if (!weights) return tf.mean(perExample);
+  return tf.div(tf.sum(tf.mul(perExample, weights)), tf.sum(weights));
+}
+
+/** Gradient steps of the gate's logistic regression; features are few and the problem convex. */
+const GATE_STEPS = 25;
+
+/**
+ * Fits the gate: probability 1 for the user's examples, 0 for replay (the model's usual inputs),
+ * each side weighing half whatever their counts (10 labels against 500 replay examples must not
+ * teach it to say 0 everywhere), with a little L2 so it stays smooth between them.
+ */
+export async function fitGate(
+  gate: tfl.LayersModel,
+  user: tf.Tensor,
+  replay: tf.Tensor,
+  signal: AbortSignal,
+): Promise<void> {
+  const variables = gate.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = tf.train.adam(0.1);
+  const x = tf.concat([user, replay]);
+  const users = user.shape[0] ?? 0;
+  const replays = replay.shape[0] ?? 0;
+  const [y, weights] = tf.tidy(() => [
+    tf.concat([tf.ones([users, 1]), tf.zeros([replays, 1])]),
+    tf.concat([tf.fill([users, 1], 0.5 / Math.max(1, users)), tf.fill([replays, 1], 0.5 / Math.max(1, replays))]),
+  ]);
+  try {
+    for (let step = 0; step < GATE_STEPS; step++) {
+      await onBackend('train gate', () =>
+        tf.tidy(() => {
+          const { grads } = tf.variableGrads(() => {
+            const p = tf.clipByValue(gate.apply(x) as tf.Tensor, 1e-6, 1 - 1e-6);
+            const perExample = tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p))));
+            const logLoss = tf.neg(tf.sum(tf.mul(perExample, weights)));
+            const l2 = tf.mul(1e-4, tf.addN(variables.map((v) => tf.sum(tf.square(v)))));
+            return tf.add(logLoss, l2) as tf.Scalar;
+          }, variables);
+          optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
+        }),
+      );
+      if (step % 10 === 9) await yieldToEvents(signal);
+    }
+  } finally {
+    optimizer.dispose();
+    tf.dispose([x, y, weights]);
+  }
+}
+
+/** Lets queued messages (progress, a cancel) through, then stops if the training was cancelled. */
+export async function yieldToEvents(signal: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  if (signal.aborted) throw new EdgeloopError('CANCELLED', 'training cancelled; the served weights are unchanged');
 }

@@ -1,0 +1,248 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as v from 'valibot';
+import type { TrainOptions, TrainProgress, TrainResult } from '../../protocol/train.ts';
+import { onBackend } from '../backends/errors.ts';
+import { firstOutput } from '../infer/run-model.ts';
+import type { LoadedModel, Runtime } from '../runtime.ts';
+import { augmentImages, isImageShape } from './augment.ts';
+import { type Candidate, candidateWeights, disposeCandidate, fitCandidate, mixtureOf } from './candidate.ts';
+import { type Examples, pick, type UserExamples } from './examples.ts';
+import { featuresOf, type LearningCache, outputsOf } from './features.ts';
+import { yieldToEvents } from './fit.ts';
+import { trainingBackend } from './gradient-check.ts';
+import { decide, judge, planJudging, standardCheck } from './guard.ts';
+import { cloneHead, disposeWeights } from './head.ts';
+import { applyPersonal, headSplit } from './personal.ts';
+
+/** Augmented copies per example (originals included, 2 to 8) stay near this many rows in all. */
+const AUGMENTED_ROWS = 256;
+
+export interface FineTuneInputs {
+  examples: UserExamples;
+  cache: LearningCache;
+  options: v.InferOutput<typeof TrainOptions>;
+  signal: AbortSignal;
+  onProgress: (progress: TrainProgress) => void;
+}
+
+/**
+ * The method (measured in worker/train/README.md): a copy of the registry model's head is
+ * fine-tuned on features of the user's examples (augmented when they are images) with replay
+ * distilled from the registry weights, and a gate learns to tell the user's inputs from the
+ * model's usual ones; the served model mixes the personal head and the registry head per input
+ * by the gate, so inputs unlike the user's keep the registry answers.
+ *
+ * The guard: the candidate is judged on labels it did not train on (a held-out slice, or
+ * cross-validation when there are few) against what is served now, and on the standard
+ * held-out set against the registry version's own weights (guard.ts decides). Applied, it is
+ * stored and serves; otherwise nothing changes and the result's `reasons` say why.
+ */
+export async function fineTune(
+  runtime: Runtime,
+  loaded: LoadedModel,
+  inputs: FineTuneInputs,
+  start: number,
+): Promise<TrainResult> {
+  const { examples, cache, options, signal } = inputs;
+  await yieldToEvents(signal);
+  const n = examples.count;
+  const plan = planJudging(n, examples.ids.join(','));
+  const user = await augmentedFeatures(loaded, examples, options.augment);
+  const current = await servedProbabilities(loaded, examples);
+  const training = await trainingBackend(runtime, cache, user.features);
+  const serving = runtime.backends.active ?? 'cpu';
+  if (training.backend !== serving)
+    await runtime.backends.activate(training.backend, runtime.env, runtime.backendConfig);
+  const { final, judgement, standard } = await judgeCandidates(loaded, inputs, plan, user, current).finally(
+    async () => {
+      if (training.backend !== serving) await runtime.backends.activate(serving, runtime.env, runtime.backendConfig);
+    },
+  );
+  const reasons = decide(judgement, standard, loaded.classes, loaded.version);
+  let weights: Awaited<ReturnType<typeof candidateWeights>> | null = null;
+  try {
+    if (reasons.length === 0) weights = await candidateWeights(final);
+  } finally {
+    disposeCandidate(final);
+  }
+  await yieldToEvents(signal);
+  const judged = judgement.judged;
+  const feedbackAfter = judged === 0 ? 0 : judgement.candidateCorrect / judged;
+  if (weights) {
+    const state = {
+      baseVersion: loaded.version,
+      createdAt: Date.now(),
+      examples: n,
+      strength: final.strength,
+      feedbackAccuracy: feedbackAfter,
+      holdoutAccuracy: standard.candidate,
+    };
+    await applyPersonal(runtime, loaded, weights, state, { persist: true });
+  }
+  const notes = [
+    `personal fine-tune of ${loaded.name} v${loaded.version} (a copy of its head with a gate), not a registry version`,
+    ...(training.note ? [training.note] : []),
+    plan.method === 'holdout'
+      ? `judged on ${judged} of your ${n} labels held out of training`
+      : `judged by ${plan.folds}-fold cross-validation on your ${n} labels`,
+    weights ? 'applied and stored on this device' : `not applied: ${reasons.join('; ')}`,
+  ];
+  return {
+    v: 1,
+    backend: training.backend,
+    examples: n,
+    judgedExamples: judged,
+    replayExamples: cache.replay.count,
+    epochs: options.epochs,
+    durationMs: performance.now() - start,
+    holdoutBefore: standard.registry,
+    holdoutAfter: standard.candidate,
+    feedbackBefore: judged === 0 ? 0 : judgement.currentCorrect / judged,
+    feedbackAfter,
+    judgement,
+    standard,
+    version: loaded.version,
+    localFineTune: true,
+    applied: weights !== null,
+    reasons,
+    note: notes.join('; '),
+  };
+}
+
+/** Features of the user's examples with their augmented copies: row i·copies + c is copy c of example i. */
+async function augmentedFeatures(loaded: LoadedModel, examples: UserExamples, augment: boolean) {
+  const n = examples.count;
+  const copies =
+    augment && isImageShape(loaded.inputShape) ? Math.max(2, Math.min(8, Math.floor(AUGMENTED_ROWS / n))) : 1;
+  const inputs =
+    copies > 1 ? augmentImages(examples.inputs, n, loaded.inputShape, copies, Math.random) : examples.inputs;
+  const labels = new Int32Array(n * copies);
+  const weights = new Float32Array(n * copies);
+  for (let i = 0; i < n * copies; i++) {
+    labels[i] = examples.labels[Math.floor(i / copies)] as number;
+    weights[i] = examples.weights[Math.floor(i / copies)] as number;
+  }
+  const features = await featuresOf(headSplit(loaded), loaded.inputShape, {
+    count: n * copies,
+    size: examples.size,
+    inputs,
+    labels,
+  });
+  return { features, weights, copies };
+}
+
+type UserRows = Awaited<ReturnType<typeof augmentedFeatures>>;
+
+/** What the user is served now (personal fine-tune included) for each example, as probabilities. */
+async function servedProbabilities(loaded: LoadedModel, examples: Examples): Promise<Float32Array> {
+  const out = await onBackend('evaluate', () =>
+    tf.tidy(() =>
+      firstOutput(loaded.model.predict(tf.tensor(examples.inputs, [examples.count, ...loaded.inputShape]))),
+    ),
+  );
+  try {
+    return (await onBackend('read evaluation', () => out.data())) as Float32Array;
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
+ * Fits the candidates the plan calls for and judges them: each fold's fit answers for the
+ * examples it did not see; the final candidate is the held-out fit, or under cross-validation a
+ * fit on every example. On the active (training) backend.
+ */
+async function judgeCandidates(
+  loaded: LoadedModel,
+  inputs: FineTuneInputs,
+  plan: ReturnType<typeof planJudging>,
+  user: UserRows,
+  current: Float32Array,
+) {
+  const { cache, options, signal, onProgress, examples } = inputs;
+  const { split, replay, holdout } = cache;
+  const shape = split.featureShape;
+  const classes = loaded.classes;
+  const n = examples.count;
+  const registryHead = cloneHead(split.layers, shape, cache.registryWeights);
+  let final: Candidate | null = null;
+  try {
+    cache.registry ??= {
+      replay: await outputsOf(registryHead, shape, replay.inputs, replay.count),
+      holdout: await outputsOf(registryHead, shape, holdout.inputs, holdout.count),
+    };
+    const registry = cache.registry;
+    const originals = pick(
+      user.features,
+      Array.from({ length: n }, (_, i) => i * user.copies),
+    );
+    const userRegistry = await outputsOf(registryHead, shape, originals.inputs, n);
+    const fitOn = async (rows: number[], fold?: { index: number; of: number }) => {
+      const picked = pick(user.features, rows);
+      const weights = Float32Array.from(rows, (row) => user.weights[row] as number);
+      return fitCandidate(cache, { ...picked, weights }, registry.replay, {
+        labels: rows.length / user.copies,
+        epochs: options.epochs,
+        learningRate: options.learningRate,
+        replayRatio: options.replayRatio,
+        classes,
+        signal,
+        random: Math.random,
+        onEpoch: (epoch, loss) => onProgress({ v: 1, epoch, epochs: options.epochs, loss, ...(fold ? { fold } : {}) }),
+      });
+    };
+    const rowsOf = (keep: (i: number) => boolean) =>
+      Array.from({ length: n * user.copies }, (_, row) => row).filter((row) => keep(Math.floor(row / user.copies)));
+    const judgedIndexes = plan.fold.flatMap((f, i) => (f >= 0 ? [i] : []));
+    const candidateProbabilities = new Float32Array(n * classes);
+    for (let f = 0; f < plan.folds; f++) {
+      const candidate = await fitOn(
+        rowsOf((i) => plan.fold[i] !== f),
+        plan.method === 'cross-validation' ? { index: f + 1, of: plan.folds } : undefined,
+      );
+      const judged = plan.fold.flatMap((g, i) => (g === f ? [i] : []));
+      const probabilities = await mixtureOf(
+        candidate,
+        shape,
+        pick(originals, judged),
+        rowsFrom(userRegistry, judged, classes),
+      );
+      for (const [k, i] of judged.entries()) {
+        candidateProbabilities.set(probabilities.subarray(k * classes, (k + 1) * classes), i * classes);
+      }
+      if (plan.method === 'holdout') final = candidate;
+      else disposeCandidate(candidate);
+    }
+    final ??= await fitOn(rowsOf(() => true));
+    const labels = judgedIndexes.map((i) => examples.labels[i] as number);
+    const judgement = judge(
+      plan.method,
+      plan.folds,
+      labels,
+      rowsFrom(current, judgedIndexes, classes),
+      rowsFrom(candidateProbabilities, judgedIndexes, classes),
+      classes,
+    );
+    const standard = standardCheck(
+      holdout.labels,
+      registry.holdout,
+      await mixtureOf(final, shape, holdout, registry.holdout),
+      classes,
+    );
+    return { final, judgement, standard };
+  } catch (error) {
+    if (final) disposeCandidate(final);
+    throw error;
+  } finally {
+    disposeWeights(registryHead);
+  }
+}
+
+/** Rows `indexes` of a row-major [n, width] array. */
+function rowsFrom(values: Float32Array, indexes: number[], width: number): Float32Array {
+  const out = new Float32Array(indexes.length * width);
+  indexes.forEach((i, k) => {
+    out.set(values.subarray(i * width, (i + 1) * width), k * width);
+  });
+  return out;
+}

@@ -1,0 +1,228 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { EdgeloopError } from '../../protocol/errors.ts';
+
+/**
+ * Layers a personal head may hold: cheap per example (no spatial kernels), so the head trains on
+ * features computed once per example instead of backpropagating through the whole model.
+ */
+const HEAD_LAYERS = new Set([
+  'Dense',
+  'Dropout',
+  'SpatialDropout1D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'Activation',
+  'Softmax',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Flatten',
+  'Reshape',
+  'BatchNormalization',
+  'LayerNormalization',
+]);
+
+/** A model seen as features → head: the head is its trailing chain of dense-like layers. */
+export interface HeadSplit {
+  /** What the head reads: the output of the last layer before it, or the model's input. */
+  features: tfl.SymbolicTensor;
+  featureShape: number[];
+  featureSize: number;
+  /** The registry model's head layers, input to output. */
+  layers: tfl.layers.Layer[];
+  /** Features for a batch of inputs (the model itself up to `features`); null when they are the inputs. */
+  extractor: tfl.LayersModel | null;
+}
+
+/**
+ * Finds the model's head: walking back from its only output while each layer is a dense-like
+ * layer with one input, used once. A model without such a head (no trainable dense layer at its
+ * end) or with several outputs cannot be personalised: UNSUPPORTED_MODEL.
+ *
+ * @example
+ * const split = splitHead(loaded.model); // digits: Flatten, Dropout, Dense, Dense on 5×5×32 features
+ */
+export function splitHead(model: tfl.LayersModel): HeadSplit {
+  if (model.outputs.length !== 1 || model.inputs.length !== 1) {
+    throw new EdgeloopError('UNSUPPORTED_MODEL', `${model.name}: on-device training needs one input and one output`);
+  }
+  const layers: tfl.layers.Layer[] = [];
+  let at = model.outputs[0] as tfl.SymbolicTensor;
+  while (
+    HEAD_LAYERS.has(at.sourceLayer.getClassName()) &&
+    at.inputs.length === 1 &&
+    at.sourceLayer.inboundNodes.length === 1
+  ) {
+    layers.unshift(at.sourceLayer as tfl.layers.Layer);
+    at = at.inputs[0] as tfl.SymbolicTensor;
+  }
+  if (!layers.some((layer) => layer.trainableWeights.length > 0)) {
+    throw new EdgeloopError(
+      'UNSUPPORTED_MODEL',
+      `${model.name}: on-device training needs dense layers at the model's end (it ends with ${(model.outputs[0] as tfl.SymbolicTensor).sourceLayer.getClassName()})`,
+    );
+  }
+  const featureShape = at.shape.slice(1);
+  if (featureShape.some((d) => d === null)) {
+    throw new EdgeloopError('UNSUPPORTED_MODEL', `${model.name}: the head's input shape must be fixed`);
+  }
+  const isInput = at === model.inputs[0];
+  return {
+    features: at,
+    featureShape: featureShape as number[],
+    featureSize: (featureShape as number[]).reduce((a, b) => a * b, 1),
+    layers,
+    // A model over existing tensors applies no layer, so it adds no reference to any: never dispose it.
+    extractor: isInput ? null : tfl.model({ inputs: model.inputs, outputs: at }),
+  };
+}
+
+let clones = 0;
+
+/** A weight as IndexedDB stores it and a model is rebuilt from: shape and float32 values. */
+export interface StoredWeight {
+  shape: number[];
+  values: Float32Array;
+}
+
+/**
+ * Layers' weights, layer by layer, read back asynchronously (never synchronously: see
+ * place-model.ts).
+ *
+ * @example
+ * const weights = await readWeights(split.layers);
+ */
+export async function readWeights(layers: readonly tfl.layers.Layer[]): Promise<StoredWeight[]> {
+  return Promise.all(
+    layers
+      .flatMap((layer) => layer.weights)
+      .map(async (w) => {
+        const value = w.read();
+        return { shape: value.shape, values: (await value.data()) as Float32Array };
+      }),
+  );
+}
+
+/**
+ * A standalone model of fresh copies of `layers` (same configuration) with `weights`, reading
+ * `featureShape`, on the active backend. The copy shares nothing with the original.
+ *
+ * @example
+ * const head = cloneHead(split.layers, split.featureShape, await readWeights(split.layers));
+ */
+export function cloneHead(
+  layers: tfl.layers.Layer[],
+  featureShape: number[],
+  weights: StoredWeight[],
+): tfl.LayersModel {
+  const tag = ++clones;
+  const input = tfl.input({ shape: featureShape, name: `personal_input_${tag}` });
+  let x = input;
+  for (const layer of layers) {
+    // Without the first layer's input shape, which would make the copy an input layer of its own.
+    const config: tf.serialization.ConfigDict = { ...layer.getConfig(), name: `${layer.name}_personal_${tag}` };
+    delete config.batchInputShape;
+    delete config.inputShape;
+    const Layer = layer.constructor as tf.serialization.SerializableConstructor<tfl.layers.Layer>;
+    x = Layer.fromConfig(Layer, config).apply(x) as tfl.SymbolicTensor;
+  }
+  const head = tfl.model({ inputs: input, outputs: x, name: `personal_head_${tag}` });
+  setStoredWeights(head, weights);
+  return head;
+}
+
+/** Sets a model's weights from stored values, layer by layer (the order {@link readWeights} reads). */
+export function setStoredWeights(model: tfl.LayersModel, weights: StoredWeight[]): void {
+  const expected = model.layers.reduce((n, layer) => n + layer.weights.length, 0);
+  if (weights.length !== expected) {
+    throw new EdgeloopError('INTERNAL', `${model.name}: ${weights.length} stored weights for ${expected}`);
+  }
+  let at = 0;
+  for (const layer of model.layers) {
+    const tensors = weights.slice(at, at + layer.weights.length).map((w) => tf.tensor(w.values, w.shape));
+    at += tensors.length;
+    try {
+      layer.setWeights(tensors);
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+}
+
+/** A gate: the probability that features come from the user's inputs rather than the model's usual ones. */
+export function buildGate(featureShape: number[]): tfl.LayersModel {
+  const tag = ++clones;
+  const input = tfl.input({ shape: featureShape, name: `gate_input_${tag}` });
+  const flat = featureShape.length > 1 ? (tfl.layers.flatten().apply(input) as tfl.SymbolicTensor) : input;
+  const gate = tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: 'zeros', name: `gate_${tag}` });
+  return tfl.model({ inputs: input, outputs: gate.apply(flat) as tfl.SymbolicTensor, name: `personal_gate_${tag}` });
+}
+
+/**
+ * `registry + strength · gate · (personal − registry)`, per example: the gated mixture, with the
+ * personal head trusted in proportion to what it learned from (see {@link personalStrength}).
+ */
+class GatedMix extends tfl.layers.Layer {
+  static className = 'EdgeloopGatedMix';
+  readonly #strength: number;
+  constructor(args: { name: string; strength: number }) {
+    super({ name: args.name });
+    this.#strength = args.strength;
+  }
+  override computeOutputShape(shapes: tfl.Shape[]): tfl.Shape {
+    return shapes[1] as tfl.Shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const [gate, personal, registry] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor];
+      return tf.add(registry, tf.mul(tf.mul(gate, this.#strength), tf.sub(personal, registry)));
+    });
+  }
+}
+
+/** Labels at which a personal head weighs half (credibility weighting: n / (n + k)). */
+export const CREDIBILITY_LABELS = 10;
+
+/**
+ * How much a personal head fitted on `labels` examples may move the answer: few labels can
+ * tell a head where the user differs, but not yet how far to trust it over the registry.
+ *
+ * @example
+ * personalStrength(10); // 0.5
+ */
+export function personalStrength(labels: number): number {
+  return labels / (labels + CREDIBILITY_LABELS);
+}
+
+/**
+ * The served model with a personal head: the registry model unchanged, plus the personal head
+ * and the gate on the same features, mixed per example. Disposing it must not touch the
+ * registry's layers: use {@link disposeWeights} on `head` and `gate` instead.
+ *
+ * @example
+ * loaded.model = personalModel(registry, split, head, gate, personalStrength(50));
+ */
+export function personalModel(
+  registry: tfl.LayersModel,
+  split: HeadSplit,
+  head: tfl.LayersModel,
+  gate: tfl.LayersModel,
+  strength: number,
+): tfl.LayersModel {
+  const personal = head.apply(split.features) as tfl.SymbolicTensor;
+  const weight = gate.apply(split.features) as tfl.SymbolicTensor;
+  const output = new GatedMix({ name: `gated_mix_${++clones}`, strength }).apply([
+    weight,
+    personal,
+    registry.outputs[0] as tfl.SymbolicTensor,
+  ]) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: registry.inputs, outputs: output, name: `${registry.name}_personal` });
+}
+
+/** Frees a model's own weights (a personal head or gate), whatever else holds its layers. */
+export function disposeWeights(model: tfl.LayersModel): void {
+  for (const weight of model.weights) weight.dispose();
+}
