@@ -88,6 +88,8 @@ export interface StoredPersonal {
   state: PersonalState;
   head: StoredWeight[];
   gate: StoredWeight[];
+  /** The prediction ids of the labels it trained on (it is never judged on them again). */
+  trainedOn: string[];
 }
 
 export type MetaRow =

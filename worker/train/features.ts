@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { onBackend } from '../backends/errors.ts';
+import { firstOutput } from '../infer/run-model.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { type Examples, pick, roleExamples } from './examples.ts';
 import { type HeadSplit, readWeights, type StoredWeight } from './head.ts';
@@ -59,39 +60,32 @@ export async function learningCache(runtime: Runtime, loaded: LoadedModel): Prom
  */
 export async function featuresOf(split: HeadSplit, inputShape: number[], examples: Examples): Promise<Features> {
   const { extractor, featureSize: size } = split;
-  const { count, labels } = examples;
   if (!extractor) return examples;
-  const features = new Float32Array(count * size);
-  for (let start = 0; start < count; start += BATCH) {
-    const n = Math.min(BATCH, count - start);
-    const inputs = examples.inputs.subarray(start * examples.size, (start + n) * examples.size);
-    const out = await onBackend('features', () =>
-      tf.tidy(() => extractor.predict(tf.tensor(inputs, [n, ...inputShape])) as tf.Tensor),
-    );
-    try {
-      features.set((await onBackend('read features', () => out.data())) as Float32Array, start * size);
-    } finally {
-      out.dispose();
-    }
-  }
-  return { count, size, inputs: features, labels };
+  const features = await outputsOf(extractor, inputShape, examples.inputs, examples.count);
+  return { count: examples.count, size, inputs: features, labels: examples.labels };
 }
 
-/** A model's outputs for features (a head's class probabilities, a gate's weight), row-major, read back asynchronously. */
+/**
+ * A model's (first) output for `count` inputs of `inputShape` (features for a head or gate,
+ * images for a whole model), flattened row-major, batched and read back asynchronously.
+ *
+ * @example
+ * const probabilities = await outputsOf(head, [5, 5, 32], features.inputs, features.count);
+ */
 export async function outputsOf(
   model: tfl.LayersModel,
-  featureShape: number[],
-  features: Float32Array,
+  inputShape: number[],
+  inputs: Float32Array,
   count: number,
 ): Promise<Float32Array> {
-  const size = featureShape.reduce((a, b) => a * b, 1);
-  const width = model.outputs[0]?.shape.at(-1) ?? 1;
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const width = (model.outputs[0]?.shape.slice(1) ?? []).reduce<number>((a, b) => a * (b ?? 1), 1);
   const all = new Float32Array(count * width);
   for (let start = 0; start < count; start += BATCH) {
     const n = Math.min(BATCH, count - start);
-    const batch = features.subarray(start * size, (start + n) * size);
+    const batch = inputs.subarray(start * size, (start + n) * size);
     const out = await onBackend('evaluate', () =>
-      tf.tidy(() => model.predict(tf.tensor(batch, [n, ...featureShape])) as tf.Tensor),
+      tf.tidy(() => firstOutput(model.predict(tf.tensor(batch, [n, ...inputShape])))),
     );
     try {
       all.set((await onBackend('read evaluation', () => out.data())) as Float32Array, start * width);

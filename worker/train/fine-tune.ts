@@ -1,8 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type * as v from 'valibot';
 import type { TrainOptions, TrainProgress, TrainResult } from '../../protocol/train.ts';
-import { onBackend } from '../backends/errors.ts';
-import { firstOutput } from '../infer/run-model.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { augmentImages, isImageShape } from './augment.ts';
 import { type Candidate, candidateWeights, disposeCandidate, fitCandidate, mixtureOf } from './candidate.ts';
@@ -53,7 +50,7 @@ export async function fineTune(
   const serving = runtime.backends.active ?? 'cpu';
   if (training.backend !== serving)
     await runtime.backends.activate(training.backend, runtime.env, runtime.backendConfig);
-  const { final, judgement, standard } = await judgeCandidates(loaded, inputs, plan, user, current).finally(
+  const { final, judgement, standard, trainedOn } = await judgeCandidates(loaded, inputs, plan, user, current).finally(
     async () => {
       if (training.backend !== serving) await runtime.backends.activate(serving, runtime.env, runtime.backendConfig);
     },
@@ -77,7 +74,7 @@ export async function fineTune(
       feedbackAccuracy: feedbackAfter,
       holdoutAccuracy: standard.candidate,
     };
-    await applyPersonal(runtime, loaded, weights, state, { persist: true });
+    await applyPersonal(runtime, loaded, { ...weights, trainedOn }, state, { persist: true });
   }
   const notes = [
     `personal fine-tune of ${loaded.name} v${loaded.version} (a copy of its head with a gate), not a registry version`,
@@ -134,17 +131,8 @@ async function augmentedFeatures(loaded: LoadedModel, examples: UserExamples, au
 type UserRows = Awaited<ReturnType<typeof augmentedFeatures>>;
 
 /** What the user is served now (personal fine-tune included) for each example, as probabilities. */
-async function servedProbabilities(loaded: LoadedModel, examples: Examples): Promise<Float32Array> {
-  const out = await onBackend('evaluate', () =>
-    tf.tidy(() =>
-      firstOutput(loaded.model.predict(tf.tensor(examples.inputs, [examples.count, ...loaded.inputShape]))),
-    ),
-  );
-  try {
-    return (await onBackend('read evaluation', () => out.data())) as Float32Array;
-  } finally {
-    out.dispose();
-  }
+function servedProbabilities(loaded: LoadedModel, examples: Examples): Promise<Float32Array> {
+  return outputsOf(loaded.model, loaded.inputShape, examples.inputs, examples.count);
 }
 
 /**
@@ -214,6 +202,12 @@ async function judgeCandidates(
       else disposeCandidate(candidate);
     }
     final ??= await fitOn(rowsOf(() => true));
+    // The fine-tune serving now cannot be judged on labels it learnt from: there the registry
+    // weights stand in for it, so a new candidate is never held to an in-sample score.
+    const learnt = loaded.personal?.trainedOn;
+    for (const [i, id] of examples.ids.entries()) {
+      if (learnt?.has(id)) current.set(userRegistry.subarray(i * classes, (i + 1) * classes), i * classes);
+    }
     const labels = judgedIndexes.map((i) => examples.labels[i] as number);
     const judgement = judge(
       plan.method,
@@ -229,7 +223,8 @@ async function judgeCandidates(
       await mixtureOf(final, shape, holdout, registry.holdout),
       classes,
     );
-    return { final, judgement, standard };
+    const trainedOn = plan.method === 'holdout' ? examples.ids.filter((_, i) => plan.fold[i] !== 0) : examples.ids;
+    return { final, judgement, standard, trainedOn };
   } catch (error) {
     if (final) disposeCandidate(final);
     throw error;

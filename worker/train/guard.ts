@@ -115,6 +115,11 @@ export function signedRankP(differences: readonly number[]): number {
   return Math.min(1, tail / total);
 }
 
+/** Whether row `i` of row-major probabilities (`classes` wide) picks `label`. */
+function rightAt(probabilities: Float32Array, i: number, classes: number, label: number): boolean {
+  return argmax(probabilities.subarray(i * classes, (i + 1) * classes)) === label;
+}
+
 /**
  * The judgement of a candidate against the served model on examples neither trained on:
  * probabilities of every class per judged example (row-major, `classes` wide).
@@ -134,9 +139,8 @@ export function judge(
   const differences: number[] = [];
   for (let i = 0; i < n; i++) {
     const label = labels[i] as number;
-    const row = (p: Float32Array) => p.subarray(i * classes, (i + 1) * classes);
-    if (argmax(row(current)) === label) currentCorrect++;
-    if (argmax(row(candidate)) === label) candidateCorrect++;
+    if (rightAt(current, i, classes, label)) currentCorrect++;
+    if (rightAt(candidate, i, classes, label)) candidateCorrect++;
     const logOf = (p: Float32Array) => Math.log(Math.max(1e-6, p[i * classes + label] as number));
     const difference = logOf(candidate) - logOf(current);
     differences.push(difference);
@@ -170,8 +174,8 @@ export function standardCheck(
   let squares = 0;
   for (let i = 0; i < n; i++) {
     const label = labels[i] as number;
-    const r = argmax(registry.subarray(i * classes, (i + 1) * classes)) === label ? 1 : 0;
-    const c = argmax(candidate.subarray(i * classes, (i + 1) * classes)) === label ? 1 : 0;
+    const r = rightAt(registry, i, classes, label) ? 1 : 0;
+    const c = rightAt(candidate, i, classes, label) ? 1 : 0;
     registryCorrect += r;
     candidateCorrect += c;
     squares += (r - c) ** 2;

@@ -78,6 +78,18 @@ describe('the personal fine-tune', () => {
     await third.api.dispose();
   });
 
+  it('a second fine-tune is judged against the registry weights on the labels the first one learnt from', async () => {
+    const { open } = await device();
+    const { api } = await open();
+    const first = await trainApplied(api);
+    // The same labels again: what serves now has learnt every one of them, so it cannot judge.
+    const second = await api.train({ v: 1 });
+    expect(second.judgement.currentCorrect).toBe(first.judgement.currentCorrect);
+    expect(second.feedbackBefore).toBe(first.feedbackBefore);
+    expect(second.applied, second.note).toBe(true);
+    await api.dispose();
+  });
+
   it('never serves on another version: when the alias moves, it is dropped and its labels replayed on the new base', async () => {
     const { edge, open } = await device();
     const first = await open();

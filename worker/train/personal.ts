@@ -18,6 +18,8 @@ export interface Personal {
   head: tfl.LayersModel;
   gate: tfl.LayersModel;
   state: PersonalState;
+  /** Prediction ids of the labels it trained on. */
+  trainedOn: Set<string>;
 }
 
 /** The loaded registry model's head split, found once per load. */
@@ -37,7 +39,7 @@ export function headSplit(loaded: LoadedModel): HeadSplit {
 export async function applyPersonal(
   runtime: Pick<Runtime, 'db'>,
   loaded: LoadedModel,
-  weights: { head: StoredWeight[]; gate: StoredWeight[] },
+  weights: { head: StoredWeight[]; gate: StoredWeight[]; trainedOn: string[] },
   state: PersonalState,
   { persist }: { persist: boolean },
 ): Promise<void> {
@@ -47,7 +49,7 @@ export async function applyPersonal(
   try {
     setStoredWeights(gate, weights.gate);
     if (persist) {
-      const row: StoredPersonal = { model: loaded.name, state, head: weights.head, gate: weights.gate };
+      const row: StoredPersonal = { model: loaded.name, state, ...weights };
       await withStorage('store the personal fine-tune', () => runtime.db.personal.put(row));
     }
   } catch (error) {
@@ -57,7 +59,7 @@ export async function applyPersonal(
   }
   const previous = loaded.personal;
   loaded.model = personalModel(loaded.registry, split, head, gate, state.strength);
-  loaded.personal = { head, gate, state };
+  loaded.personal = { head, gate, state, trainedOn: new Set(weights.trainedOn) };
   if (previous) disposePersonal(previous);
 }
 

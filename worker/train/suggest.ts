@@ -1,13 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type * as v from 'valibot';
 import type { Suggestion, SuggestOptions, SuggestResult } from '../../protocol/train.ts';
-import { onBackend } from '../backends/errors.ts';
 import { type PredictionRow, withStorage } from '../db.ts';
-import { argmax, firstOutput, runModel } from '../infer/run-model.ts';
+import { argmax, runModel } from '../infer/run-model.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
-
-/** Inputs per forward pass while scoring. */
-const BATCH = 256;
+import { outputsOf } from './features.ts';
 
 /**
  * Uncertainty sampling: among the `scan` most recent predictions of the loaded model that have
@@ -60,20 +56,7 @@ async function score(loaded: LoadedModel, rows: PredictionRow[]): Promise<Float3
     for (const [i, row] of rows.entries()) out.set(await runModel(loaded, row.input), i * loaded.classes);
     return out;
   }
-  for (let start = 0; start < rows.length; start += BATCH) {
-    const batch = rows.slice(start, start + BATCH);
-    const inputs = new Float32Array(batch.length * loaded.inputSize);
-    batch.forEach((row, i) => {
-      inputs.set(row.input, i * loaded.inputSize);
-    });
-    const result = await onBackend('score', () =>
-      tf.tidy(() => firstOutput(loaded.model.predict(tf.tensor(inputs, [batch.length, ...loaded.inputShape])))),
-    );
-    try {
-      out.set((await onBackend('read scores', () => result.data())) as Float32Array, start * loaded.classes);
-    } finally {
-      result.dispose();
-    }
-  }
-  return out;
+  const inputs = new Float32Array(rows.length * loaded.inputSize);
+  for (const [i, row] of rows.entries()) inputs.set(row.input, i * loaded.inputSize);
+  return outputsOf(loaded.model, loaded.inputShape, inputs, rows.length);
 }
