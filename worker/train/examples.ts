@@ -150,12 +150,25 @@ function inputKey(input: Float32Array): string {
  * const judged = pick(examples, [3, 7, 9]);
  */
 export function pick(examples: Examples, indexes: readonly number[]): Examples {
-  const { size } = examples;
-  const inputs = new Float32Array(indexes.length * size);
-  const labels = new Int32Array(indexes.length);
+  const labels = Int32Array.from(indexes, (from) => examples.labels[from] as number);
+  return {
+    count: indexes.length,
+    size: examples.size,
+    inputs: rowsOf(examples.inputs, indexes, examples.size),
+    labels,
+  };
+}
+
+/**
+ * Rows `indexes` of a row-major [n, width] array, in that order.
+ *
+ * @example
+ * rowsOf(probabilities, [2, 0], 10); // rows 2 and 0 of a [n, 10] array
+ */
+export function rowsOf(values: Float32Array, indexes: readonly number[], width: number): Float32Array {
+  const out = new Float32Array(indexes.length * width);
   indexes.forEach((from, to) => {
-    inputs.set(examples.inputs.subarray(from * size, (from + 1) * size), to * size);
-    labels[to] = examples.labels[from] as number;
+    out.set(values.subarray(from * width, (from + 1) * width), to * width);
   });
-  return { count: indexes.length, size, inputs, labels };
+  return out;
 }

@@ -3,7 +3,7 @@ import type { TrainOptions, TrainProgress, TrainResult } from '../../protocol/tr
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { augmentImages, isImageShape } from './augment.ts';
 import { type Candidate, candidateWeights, disposeCandidate, fitCandidate, mixtureOf } from './candidate.ts';
-import { type Examples, pick, type UserExamples } from './examples.ts';
+import { pick, rowsOf, type UserExamples } from './examples.ts';
 import { featuresOf, type LearningCache, outputsOf } from './features.ts';
 import { yieldToEvents } from './fit.ts';
 import { trainingBackend } from './gradient-check.ts';
@@ -45,7 +45,8 @@ export async function fineTune(
   const n = examples.count;
   const plan = planJudging(n, examples.ids.join(','));
   const user = await augmentedFeatures(loaded, examples, options.augment);
-  const current = await servedProbabilities(loaded, examples);
+  // What the user is served now (personal fine-tune included), for each example.
+  const current = await outputsOf(loaded.model, loaded.inputShape, examples.inputs, examples.count);
   const training = await trainingBackend(runtime, cache, user.features);
   const serving = runtime.backends.active ?? 'cpu';
   if (training.backend !== serving)
@@ -130,11 +131,6 @@ async function augmentedFeatures(loaded: LoadedModel, examples: UserExamples, au
 
 type UserRows = Awaited<ReturnType<typeof augmentedFeatures>>;
 
-/** What the user is served now (personal fine-tune included) for each example, as probabilities. */
-function servedProbabilities(loaded: LoadedModel, examples: Examples): Promise<Float32Array> {
-  return outputsOf(loaded.model, loaded.inputShape, examples.inputs, examples.count);
-}
-
 /**
  * Fits the candidates the plan calls for and judges them: each fold's fit answers for the
  * examples it did not see; the final candidate is the held-out fit, or under cross-validation a
@@ -179,13 +175,13 @@ async function judgeCandidates(
         onEpoch: (epoch, loss) => onProgress({ v: 1, epoch, epochs: options.epochs, loss, ...(fold ? { fold } : {}) }),
       });
     };
-    const rowsOf = (keep: (i: number) => boolean) =>
+    const trainingRows = (keep: (i: number) => boolean) =>
       Array.from({ length: n * user.copies }, (_, row) => row).filter((row) => keep(Math.floor(row / user.copies)));
     const judgedIndexes = plan.fold.flatMap((f, i) => (f >= 0 ? [i] : []));
     const candidateProbabilities = new Float32Array(n * classes);
     for (let f = 0; f < plan.folds; f++) {
       const candidate = await fitOn(
-        rowsOf((i) => plan.fold[i] !== f),
+        trainingRows((i) => plan.fold[i] !== f),
         plan.method === 'cross-validation' ? { index: f + 1, of: plan.folds } : undefined,
       );
       const judged = plan.fold.flatMap((g, i) => (g === f ? [i] : []));
@@ -193,7 +189,7 @@ async function judgeCandidates(
         candidate,
         shape,
         pick(originals, judged),
-        rowsFrom(userRegistry, judged, classes),
+        rowsOf(userRegistry, judged, classes),
       );
       for (const [k, i] of judged.entries()) {
         candidateProbabilities.set(probabilities.subarray(k * classes, (k + 1) * classes), i * classes);
@@ -201,7 +197,7 @@ async function judgeCandidates(
       if (plan.method === 'holdout') final = candidate;
       else disposeCandidate(candidate);
     }
-    final ??= await fitOn(rowsOf(() => true));
+    final ??= await fitOn(trainingRows(() => true));
     // The fine-tune serving now cannot be judged on labels it learnt from: there the registry
     // weights stand in for it, so a new candidate is never held to an in-sample score.
     const learnt = loaded.personal?.trainedOn;
@@ -213,8 +209,8 @@ async function judgeCandidates(
       plan.method,
       plan.folds,
       labels,
-      rowsFrom(current, judgedIndexes, classes),
-      rowsFrom(candidateProbabilities, judgedIndexes, classes),
+      rowsOf(current, judgedIndexes, classes),
+      rowsOf(candidateProbabilities, judgedIndexes, classes),
       classes,
     );
     const standard = standardCheck(
@@ -231,13 +227,4 @@ async function judgeCandidates(
   } finally {
     disposeWeights(registryHead);
   }
-}
-
-/** Rows `indexes` of a row-major [n, width] array. */
-function rowsFrom(values: Float32Array, indexes: number[], width: number): Float32Array {
-  const out = new Float32Array(indexes.length * width);
-  indexes.forEach((i, k) => {
-    out.set(values.subarray(i * width, (i + 1) * width), k * width);
-  });
-  return out;
 }
