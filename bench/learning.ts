@@ -101,7 +101,7 @@ export async function benchLearning(options: { styles?: string[]; labels?: numbe
         const taught = styled(style.apply, poolOrder(seed).slice(0, n), 100 + seed);
         await label(api, taught.images, taught.labels);
         const started = performance.now();
-        const result = await api.train({ v: 1 });
+        const result = await api.train({ v: 1, ...JSON.parse(process.env.TRAIN_OPTS ?? '{}') });
         const trainMs = performance.now() - started;
         if (process.env.DEBUG)
           console.log(

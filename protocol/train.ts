@@ -11,7 +11,7 @@ import { BackendName } from './worker-api.ts';
 export const TrainOptions = v.strictObject({
   v: v.literal(1),
   /** Passes over the user's (augmented) examples. */
-  epochs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50)), 10),
+  epochs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50)), 6),
   /** Replay examples (the model's own, distilled from its registry weights) per user example in each batch. */
   replayRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(8)), 1),
   learningRate: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(1)), 0.003),

@@ -233,6 +233,20 @@ export const StorageState = v.object({
 });
 export type StorageState = v.InferOutput<typeof StorageState>;
 
+/**
+ * One map of the user's inputs in front of the model's feature layers (worker/train/align.ts):
+ * a dihedral `symmetry` (0 none, 1–3 quarter turns, 4–7 mirrors), an optional inversion within
+ * the model's input `range`, and eight parameters: rotation (radians), log scale x and y, shear,
+ * shift x and y (fractions of the image), log gain and offset (fraction of the range).
+ */
+export const InputAlignment = v.object({
+  symmetry: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7)),
+  invert: v.boolean(),
+  params: v.pipe(v.array(v.number()), v.length(8)),
+  range: v.tuple([v.number(), v.number()]),
+});
+export type InputAlignment = v.InferOutput<typeof InputAlignment>;
+
 /** The personal fine-tune serving on this device (worker/train): what it is built on and how it was judged. */
 export const PersonalState = v.object({
   /** The registry version whose weights it extends; it never serves on another version. */
@@ -244,6 +258,8 @@ export const PersonalState = v.object({
   /** Accuracy on the judged examples and standard held-out accuracy when it was applied. */
   feedbackAccuracy: v.number(),
   holdoutAccuracy: v.number(),
+  /** The map of the user's inputs its head reads them through, when one was found. */
+  alignment: v.optional(InputAlignment),
   runId: v.optional(v.string()),
 });
 export type PersonalState = v.InferOutput<typeof PersonalState>;

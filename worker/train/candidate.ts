@@ -1,20 +1,44 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Features, LearningCache } from './features.ts';
-import { outputsOf } from './features.ts';
+import type { Alignment } from './align.ts';
+import { type Features, featuresOf, type LearningCache, outputsOf } from './features.ts';
 import { fitGate, fitHead } from './fit.ts';
-import { buildGate, cloneHead, disposeWeights, personalStrength, readWeights, type StoredWeight } from './head.ts';
+import {
+  buildGate,
+  cloneHead,
+  disposeWeights,
+  gateShape,
+  personalStrength,
+  readWeights,
+  type StoredWeight,
+  VIEW_CONFIDENCES,
+  viewConfidences,
+} from './head.ts';
 
-/** A fitted personal head and its gate, on the backend that fitted them, and its strength (head.ts). */
+/**
+ * A fitted personal head and its gate, on the backend that fitted them, its strength (head.ts),
+ * and the alignment its head reads the user's inputs through (null: the registry's features).
+ */
 export interface Candidate {
   head: tfl.LayersModel;
   gate: tfl.LayersModel;
   strength: number;
+  alignment: Alignment | null;
 }
 
-/** The user's examples as a fit takes them: features (augmented copies included), labels, weights. */
+/**
+ * The user's examples as a fit takes them (augmented copies included): the features the head
+ * reads (of the aligned inputs), labels, weights, and what the gate reads (head.ts `gateShape`).
+ */
 export interface UserFeatures extends Features {
   weights: Float32Array;
+  gateInputs: Float32Array;
+}
+
+/** The same examples as each part of a candidate reads them: the head (aligned) and the gate. */
+export interface CandidateFeatures {
+  head: Features;
+  gate: Features;
 }
 
 export interface CandidateSettings {
@@ -40,23 +64,34 @@ export async function fitCandidate(
   cache: LearningCache,
   user: UserFeatures,
   replayTargets: Float32Array,
-  settings: CandidateSettings,
+  settings: CandidateSettings & { alignment: Alignment | null; registryHead: tfl.LayersModel },
 ): Promise<Candidate> {
   const { split, replay } = cache;
   const shape = split.featureShape;
+  const { alignment } = settings;
+  const alignedReplay =
+    alignment && cache.alignment
+      ? await featuresOf(split, cache.alignment.inputShape, cache.replayInputs, alignment)
+      : replay;
+  const replayGate = alignment
+    ? await gateReads(settings.registryHead, shape, replay, replayTargets, alignedReplay)
+    : replay.inputs;
+  const gateInputs = gateShape(split, alignment !== null);
   const head = cloneHead(split.layers, shape, cache.registryWeights);
-  const gate = buildGate(shape);
+  const gate = buildGate(gateInputs);
   const data = tf.tidy(() => ({
     user: tf.tensor(user.inputs, [user.count, ...shape]),
+    userGate: tf.tensor(user.gateInputs, [user.count, ...gateInputs]),
     userTargets: tf.oneHot(tf.tensor1d(user.labels, 'int32'), settings.classes) as tf.Tensor2D,
     userWeights: tf.tensor1d(user.weights),
-    replay: tf.tensor(replay.inputs, [replay.count, ...shape]),
+    replay: tf.tensor(alignedReplay.inputs, [replay.count, ...shape]),
+    replayGate: tf.tensor(replayGate, [replay.count, ...gateInputs]),
     replayTargets: tf.tensor2d(replayTargets, [replay.count, settings.classes]),
   }));
   try {
     await fitHead(head, data, settings);
-    await fitGate(gate, data.user, data.replay, settings.signal);
-    return { head, gate, strength: personalStrength(settings.labels) };
+    await fitGate(gate, data.userGate, data.replayGate, settings.signal);
+    return { head, gate, strength: personalStrength(settings.labels), alignment };
   } catch (error) {
     disposeCandidate({ head, gate });
     throw error;
@@ -66,20 +101,54 @@ export async function fitCandidate(
 }
 
 /**
- * The candidate's probabilities for features, as the served model mixes them (head.ts):
+ * What an aligned candidate's gate reads (head.ts `gateShape`) for examples: their registry
+ * `features` followed by the view confidences of the registry's probabilities for them as they
+ * are (`probabilities`) and aligned (from `aligned`, their aligned features).
+ */
+export async function gateReads(
+  registryHead: tfl.LayersModel,
+  shape: number[],
+  features: Features,
+  probabilities: Float32Array,
+  aligned: Features,
+): Promise<Float32Array> {
+  const n = aligned.count;
+  const alignedProbabilities = await outputsOf(registryHead, shape, aligned.inputs, n);
+  const classes = alignedProbabilities.length / Math.max(1, n);
+  const out = tf.tidy(() =>
+    viewConfidences(tf.tensor2d(probabilities, [n, classes]), tf.tensor2d(alignedProbabilities, [n, classes])),
+  );
+  try {
+    const confidences = (await out.data()) as Float32Array;
+    const size = features.size + VIEW_CONFIDENCES;
+    const reads = new Float32Array(n * size);
+    for (let i = 0; i < n; i++) {
+      reads.set(features.inputs.subarray(i * features.size, (i + 1) * features.size), i * size);
+      reads.set(confidences.subarray(i * VIEW_CONFIDENCES, (i + 1) * VIEW_CONFIDENCES), i * size + features.size);
+    }
+    return reads;
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
+ * The candidate's probabilities for examples, as the served model mixes them (head.ts):
  * `registry + strength · gate · (head − registry)`, where `registry` holds the registry
- * weights' probabilities for the same features.
+ * weights' probabilities for the same examples.
  */
 export async function mixtureOf(
   candidate: Candidate,
   shape: number[],
-  features: Features,
+  features: CandidateFeatures,
   registry: Float32Array,
 ): Promise<Float32Array> {
   const { strength } = candidate;
-  const personal = await outputsOf(candidate.head, shape, features.inputs, features.count);
-  const gate = await outputsOf(candidate.gate, shape, features.inputs, features.count);
-  const classes = personal.length / Math.max(1, features.count);
+  const count = features.head.count;
+  const personal = await outputsOf(candidate.head, shape, features.head.inputs, count);
+  const gateShape = candidate.alignment ? [features.gate.size] : shape;
+  const gate = await outputsOf(candidate.gate, gateShape, features.gate.inputs, count);
+  const classes = personal.length / Math.max(1, count);
   const out = new Float32Array(personal.length);
   for (let i = 0; i < out.length; i++) {
     const g = gate[Math.floor(i / classes)] as number;

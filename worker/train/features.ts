@@ -3,6 +3,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { onBackend } from '../backends/errors.ts';
 import { firstOutput } from '../infer/run-model.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
+import { type Alignment, type AlignmentBasis, alignInputs, inkMoments } from './align.ts';
+import { isImageShape } from './augment.ts';
 import { type Examples, pick, roleExamples } from './examples.ts';
 import { type HeadSplit, readWeights, type StoredWeight } from './head.ts';
 import { headSplit } from './personal.ts';
@@ -26,6 +28,11 @@ export interface LearningCache {
   registryWeights: StoredWeight[];
   replay: Features;
   holdout: Features;
+  /** The replay and (sampled) standard held-out inputs themselves, for a candidate that aligns them. */
+  replayInputs: Examples;
+  holdoutInputs: Examples;
+  /** What an alignment search needs (image inputs only; null otherwise). */
+  alignment: AlignmentBasis | null;
   /** The registry weights' probabilities for replay and holdout (set by the first fit). */
   registry?: { replay: Float32Array; holdout: Float32Array };
 }
@@ -47,45 +54,76 @@ export async function learningCache(runtime: Runtime, loaded: LoadedModel): Prom
     registryWeights: await readWeights(split.layers),
     replay: await featuresOf(split, loaded.inputShape, replay),
     holdout: await featuresOf(split, loaded.inputShape, holdout),
+    replayInputs: replay,
+    holdoutInputs: holdout,
+    alignment: isImageShape(loaded.inputShape) ? alignmentBasis(loaded, replay) : null,
   };
   loaded.learning = cache;
   return cache;
 }
 
+/** The model's input range and usual ink, from its replay examples. */
+function alignmentBasis(loaded: LoadedModel, replay: Examples): AlignmentBasis {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const value of replay.inputs) {
+    lo = Math.min(lo, value);
+    hi = Math.max(hi, value);
+  }
+  return {
+    model: loaded.registry,
+    inputShape: loaded.inputShape,
+    range: lo < hi ? [lo, hi] : [0, 1],
+    reference: inkMoments(replay.inputs, replay.count, loaded.inputShape, false),
+  };
+}
+
 /**
- * Features of examples through the split's extractor, batched, read back asynchronously.
+ * Features of examples through the split's extractor (after `alignment`, when given), batched,
+ * read back asynchronously.
  *
  * @example
  * const features = await featuresOf(split, [28, 28, 1], examples);
  */
-export async function featuresOf(split: HeadSplit, inputShape: number[], examples: Examples): Promise<Features> {
+export async function featuresOf(
+  split: HeadSplit,
+  inputShape: number[],
+  examples: Examples,
+  alignment?: Alignment,
+): Promise<Features> {
   const { extractor, featureSize: size } = split;
-  if (!extractor) return examples;
-  const features = await outputsOf(extractor, inputShape, examples.inputs, examples.count);
+  if (!extractor && !alignment) return examples;
+  const prepare = alignment ? (x: tf.Tensor) => alignInputs(x as tf.Tensor4D, [alignment]) : undefined;
+  const features = await outputsOf(extractor, inputShape, examples.inputs, examples.count, prepare);
   return { count: examples.count, size, inputs: features, labels: examples.labels };
 }
 
 /**
  * A model's (first) output for `count` inputs of `inputShape` (features for a head or gate,
- * images for a whole model), flattened row-major, batched and read back asynchronously.
+ * images for a whole model), flattened row-major, batched and read back asynchronously; the
+ * inputs go through `prepare` first when given (a null model: its result is the output).
  *
  * @example
  * const probabilities = await outputsOf(head, [5, 5, 32], features.inputs, features.count);
  */
 export async function outputsOf(
-  model: tfl.LayersModel,
+  model: tfl.LayersModel | null,
   inputShape: number[],
   inputs: Float32Array,
   count: number,
+  prepare: (x: tf.Tensor) => tf.Tensor = (x) => x,
 ): Promise<Float32Array> {
   const size = inputShape.reduce((a, b) => a * b, 1);
-  const width = (model.outputs[0]?.shape.slice(1) ?? []).reduce<number>((a, b) => a * (b ?? 1), 1);
+  const width = model ? (model.outputs[0]?.shape.slice(1) ?? []).reduce<number>((a, b) => a * (b ?? 1), 1) : size;
   const all = new Float32Array(count * width);
   for (let start = 0; start < count; start += BATCH) {
     const n = Math.min(BATCH, count - start);
     const batch = inputs.subarray(start * size, (start + n) * size);
     const out = await onBackend('evaluate', () =>
-      tf.tidy(() => firstOutput(model.predict(tf.tensor(batch, [n, ...inputShape])))),
+      tf.tidy(() => {
+        const x = prepare(tf.tensor(batch, [n, ...inputShape]));
+        return model ? firstOutput(model.predict(x)) : x;
+      }),
     );
     try {
       all.set((await onBackend('read evaluation', () => out.data())) as Float32Array, start * width);

@@ -1,13 +1,15 @@
 import type * as v from 'valibot';
+import { seededRandom } from '../../protocol/random.ts';
 import type { TrainOptions, TrainProgress, TrainResult } from '../../protocol/train.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
+import { type Alignment, describeAlignment, searchAlignment } from './align.ts';
 import { augmentImages, isImageShape } from './augment.ts';
-import { type Candidate, candidateWeights, disposeCandidate, fitCandidate, mixtureOf } from './candidate.ts';
-import { pick, rowsOf, type UserExamples } from './examples.ts';
-import { featuresOf, type LearningCache, outputsOf } from './features.ts';
+import { type Candidate, candidateWeights, disposeCandidate, fitCandidate, gateReads, mixtureOf } from './candidate.ts';
+import { type Examples, pick, rowsOf, type UserExamples } from './examples.ts';
+import { type Features, featuresOf, type LearningCache, outputsOf } from './features.ts';
 import { yieldToEvents } from './fit.ts';
 import { trainingBackend } from './gradient-check.ts';
-import { decide, judge, planJudging, standardCheck } from './guard.ts';
+import { decide, judge, planJudging, seedOf, standardCheck } from './guard.ts';
 import { cloneHead, disposeWeights } from './head.ts';
 import { applyPersonal, headSplit } from './personal.ts';
 
@@ -44,18 +46,25 @@ export async function fineTune(
   await yieldToEvents(signal);
   const n = examples.count;
   const plan = planJudging(n, examples.ids.join(','));
-  const user = await augmentedFeatures(loaded, examples, options.augment);
+  // Seeded by the labels (as the split is): the same labels give the same candidate.
+  const random = seededRandom(seedOf(`fit:${examples.ids.join(',')}`));
+  const user = await augmentedFeatures(loaded, examples, options.augment, random);
   // What the user is served now (personal fine-tune included), for each example.
   const current = await outputsOf(loaded.model, loaded.inputShape, examples.inputs, examples.count);
   const training = await trainingBackend(runtime, cache, user.features);
   const serving = runtime.backends.active ?? 'cpu';
   if (training.backend !== serving)
     await runtime.backends.activate(training.backend, runtime.env, runtime.backendConfig);
-  const { final, judgement, standard, trainedOn } = await judgeCandidates(loaded, inputs, plan, user, current).finally(
-    async () => {
-      if (training.backend !== serving) await runtime.backends.activate(serving, runtime.env, runtime.backendConfig);
-    },
-  );
+  const { final, judgement, standard, trainedOn } = await judgeCandidates(
+    loaded,
+    inputs,
+    plan,
+    user,
+    current,
+    random,
+  ).finally(async () => {
+    if (training.backend !== serving) await runtime.backends.activate(serving, runtime.env, runtime.backendConfig);
+  });
   const reasons = decide(judgement, standard, loaded.classes, loaded.version);
   let weights: Awaited<ReturnType<typeof candidateWeights>> | null = null;
   try {
@@ -74,12 +83,14 @@ export async function fineTune(
       strength: final.strength,
       feedbackAccuracy: feedbackAfter,
       holdoutAccuracy: standard.candidate,
+      ...(final.alignment ? { alignment: final.alignment } : {}),
     };
     await applyPersonal(runtime, loaded, { ...weights, trainedOn }, state, { persist: true });
   }
   const notes = [
     `personal fine-tune of ${loaded.name} v${loaded.version} (a copy of its head with a gate), not a registry version`,
     ...(training.note ? [training.note] : []),
+    ...(final.alignment ? [`its head reads your inputs aligned (${describeAlignment(final.alignment)})`] : []),
     plan.method === 'holdout'
       ? `judged on ${judged} of your ${n} labels held out of training`
       : `judged by ${plan.folds}-fold cross-validation on your ${n} labels`,
@@ -107,34 +118,37 @@ export async function fineTune(
   };
 }
 
-/** Features of the user's examples with their augmented copies: row i·copies + c is copy c of example i. */
-async function augmentedFeatures(loaded: LoadedModel, examples: UserExamples, augment: boolean) {
+/**
+ * The user's examples with their augmented copies (row i·copies + c is copy c of example i): the
+ * inputs themselves, for an alignment, and the registry's features of them.
+ */
+async function augmentedFeatures(loaded: LoadedModel, examples: UserExamples, augment: boolean, random: () => number) {
   const n = examples.count;
   const copies =
     augment && isImageShape(loaded.inputShape) ? Math.max(2, Math.min(8, Math.floor(AUGMENTED_ROWS / n))) : 1;
-  const inputs =
-    copies > 1 ? augmentImages(examples.inputs, n, loaded.inputShape, copies, Math.random) : examples.inputs;
   const labels = new Int32Array(n * copies);
   const weights = new Float32Array(n * copies);
   for (let i = 0; i < n * copies; i++) {
     labels[i] = examples.labels[Math.floor(i / copies)] as number;
     weights[i] = examples.weights[Math.floor(i / copies)] as number;
   }
-  const features = await featuresOf(headSplit(loaded), loaded.inputShape, {
+  const inputs: Examples = {
     count: n * copies,
     size: examples.size,
-    inputs,
+    inputs: copies > 1 ? augmentImages(examples.inputs, n, loaded.inputShape, copies, random) : examples.inputs,
     labels,
-  });
-  return { features, weights, copies };
+  };
+  const features = await featuresOf(headSplit(loaded), loaded.inputShape, inputs);
+  return { inputs, features, weights, copies };
 }
 
 type UserRows = Awaited<ReturnType<typeof augmentedFeatures>>;
 
 /**
- * Fits the candidates the plan calls for and judges them: each fold's fit answers for the
- * examples it did not see; the final candidate is the held-out fit, or under cross-validation a
- * fit on every example. On the active (training) backend.
+ * Fits the candidates the plan calls for and judges them: each fold's fit (its alignment
+ * searched on the fold's own labels) answers for the examples it did not see; the final
+ * candidate is the held-out fit, or under cross-validation a fit on every example. On the
+ * active (training) backend.
  */
 async function judgeCandidates(
   loaded: LoadedModel,
@@ -142,6 +156,7 @@ async function judgeCandidates(
   plan: ReturnType<typeof planJudging>,
   user: UserRows,
   current: Float32Array,
+  random: () => number,
 ) {
   const { cache, options, signal, onProgress, examples } = inputs;
   const { split, replay, holdout } = cache;
@@ -161,34 +176,65 @@ async function judgeCandidates(
       Array.from({ length: n }, (_, i) => i * user.copies),
     );
     const userRegistry = await outputsOf(registryHead, shape, originals.inputs, n);
-    const fitOn = async (rows: number[], fold?: { index: number; of: number }) => {
-      const picked = pick(user.features, rows);
+    // What each part of a candidate reads for `raw` inputs (registry features and probabilities given).
+    const readBy = async (candidate: Candidate, raw: Examples, features: Features, probabilities: Float32Array) => {
+      if (!candidate.alignment) return { head: features, gate: features };
+      const aligned = await featuresOf(split, loaded.inputShape, raw, candidate.alignment);
+      const gate = await gateReads(registryHead, shape, features, probabilities, aligned);
+      return { head: aligned, gate: { ...aligned, size: gate.length / Math.max(1, aligned.count), inputs: gate } };
+    };
+    const foldAlignments: (Alignment | null)[] = [];
+    const fitOn = async (indexes: number[], fold?: { index: number; of: number }) => {
+      const alignment = cache.alignment
+        ? await searchAlignment(
+            cache.alignment,
+            pick(examples, indexes),
+            Float32Array.from(indexes, (i) => examples.weights[i] as number),
+            signal,
+            fold ? [] : foldAlignments,
+          )
+        : null;
+      if (fold) foldAlignments.push(alignment);
+      const rows = indexes.flatMap((i) => Array.from({ length: user.copies }, (_, c) => i * user.copies + c));
+      const features = pick(user.features, rows);
+      const head = alignment
+        ? await featuresOf(split, loaded.inputShape, pick(user.inputs, rows), alignment)
+        : features;
+      const gate = alignment
+        ? await gateReads(
+            registryHead,
+            shape,
+            features,
+            await outputsOf(registryHead, shape, features.inputs, features.count),
+            head,
+          )
+        : features.inputs;
       const weights = Float32Array.from(rows, (row) => user.weights[row] as number);
-      return fitCandidate(cache, { ...picked, weights }, registry.replay, {
-        labels: rows.length / user.copies,
+      return fitCandidate(cache, { ...head, weights, gateInputs: gate }, registry.replay, {
+        labels: indexes.length,
         epochs: options.epochs,
         learningRate: options.learningRate,
         replayRatio: options.replayRatio,
         classes,
         signal,
-        random: Math.random,
+        random,
+        alignment,
+        registryHead,
         onEpoch: (epoch, loss) => onProgress({ v: 1, epoch, epochs: options.epochs, loss, ...(fold ? { fold } : {}) }),
       });
     };
-    const trainingRows = (keep: (i: number) => boolean) =>
-      Array.from({ length: n * user.copies }, (_, row) => row).filter((row) => keep(Math.floor(row / user.copies)));
     const judgedIndexes = plan.fold.flatMap((f, i) => (f >= 0 ? [i] : []));
     const candidateProbabilities = new Float32Array(n * classes);
     for (let f = 0; f < plan.folds; f++) {
       const candidate = await fitOn(
-        trainingRows((i) => plan.fold[i] !== f),
+        plan.fold.flatMap((g, i) => (g !== f ? [i] : [])),
         plan.method === 'cross-validation' ? { index: f + 1, of: plan.folds } : undefined,
       );
       const judged = plan.fold.flatMap((g, i) => (g === f ? [i] : []));
       const probabilities = await mixtureOf(
         candidate,
         shape,
-        pick(originals, judged),
+        await readBy(candidate, pick(examples, judged), pick(originals, judged), rowsOf(userRegistry, judged, classes)),
         rowsOf(userRegistry, judged, classes),
       );
       for (const [k, i] of judged.entries()) {
@@ -197,7 +243,7 @@ async function judgeCandidates(
       if (plan.method === 'holdout') final = candidate;
       else disposeCandidate(candidate);
     }
-    final ??= await fitOn(trainingRows(() => true));
+    final ??= await fitOn(Array.from({ length: n }, (_, i) => i));
     // The fine-tune serving now cannot be judged on labels it learnt from: there the registry
     // weights stand in for it, so a new candidate is never held to an in-sample score.
     const learnt = loaded.personal?.trainedOn;
@@ -216,7 +262,12 @@ async function judgeCandidates(
     const standard = standardCheck(
       holdout.labels,
       registry.holdout,
-      await mixtureOf(final, shape, holdout, registry.holdout),
+      await mixtureOf(
+        final,
+        shape,
+        await readBy(final, cache.holdoutInputs, holdout, registry.holdout),
+        registry.holdout,
+      ),
       classes,
     );
     const trainedOn = plan.method === 'holdout' ? examples.ids.filter((_, i) => plan.fold[i] !== 0) : examples.ids;

@@ -96,12 +96,13 @@ function crossEntropy(head: tfl.LayersModel, x: tf.Tensor, targets: tf.Tensor, w
 }
 
 /** Gradient steps of the gate's logistic regression; features are few and the problem convex. */
-const GATE_STEPS = 25;
+const GATE_STEPS = 80;
 
 /**
  * Fits the gate: probability 1 for the user's examples, 0 for replay (the model's usual inputs),
  * each side weighing half whatever their counts (10 labels against 500 replay examples must not
- * teach it to say 0 everywhere), with a little L2 so it stays smooth between them.
+ * teach it to say 0 everywhere), with some L2 so it stays smooth between them (1e-3: with 1e-4
+ * it let more standard inputs through to an aligned head; worker/train/README.md).
  */
 export async function fitGate(
   gate: tfl.LayersModel,
@@ -109,12 +110,14 @@ export async function fitGate(
   replay: tf.Tensor,
   signal: AbortSignal,
 ): Promise<void> {
-  const variables = gate.trainableWeights.map((w) => w.read() as tf.Variable);
+  // The gate is one dense layer: its kernel and bias are fitted with plain ops (a layer's apply
+  // costs more than the logistic regression itself).
+  const [kernel, bias] = gate.trainableWeights.map((w) => w.read() as tf.Variable) as [tf.Variable, tf.Variable];
   const optimizer = tf.train.adam(0.1);
-  const x = tf.concat([user, replay]);
   const users = user.shape[0] ?? 0;
   const replays = replay.shape[0] ?? 0;
-  const [y, weights] = tf.tidy(() => [
+  const [x, y, weights] = tf.tidy(() => [
+    tf.concat([tf.reshape(user, [users, -1]), tf.reshape(replay, [replays, -1])]),
     tf.concat([tf.ones([users, 1]), tf.zeros([replays, 1])]),
     tf.concat([tf.fill([users, 1], 0.5 / Math.max(1, users)), tf.fill([replays, 1], 0.5 / Math.max(1, replays))]),
   ]);
@@ -123,12 +126,12 @@ export async function fitGate(
       await onBackend('train gate', () =>
         tf.tidy(() => {
           const { grads } = tf.variableGrads(() => {
-            const p = tf.clipByValue(gate.apply(x) as tf.Tensor, 1e-6, 1 - 1e-6);
-            const perExample = tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p))));
-            const logLoss = tf.neg(tf.sum(tf.mul(perExample, weights)));
-            const l2 = tf.mul(1e-4, tf.addN(variables.map((v) => tf.sum(tf.square(v)))));
+            const z = tf.add(tf.matMul(x, kernel), bias);
+            // −log σ(z) for the user's, −log(1 − σ(z)) for replay: softplus(z) − y·z, stable.
+            const logLoss = tf.sum(tf.mul(tf.sub(tf.softplus(z), tf.mul(y, z)), weights));
+            const l2 = tf.mul(1e-3, tf.add(tf.sum(tf.square(kernel)), tf.sum(tf.square(bias))));
             return tf.add(logLoss, l2) as tf.Scalar;
-          }, variables);
+          }, [kernel, bias]);
           optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
         }),
       );

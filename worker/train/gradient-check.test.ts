@@ -44,14 +44,14 @@ afterEach(() => {
   Math.random = realRandom;
 });
 
-async function trainOnFakeWebgpu() {
+async function trainOnFakeWebgpu(adapter = FAKE_ADAPTER) {
   const edge = new FakeEdge();
   await publishDigits(edge);
   const worker = await startWorker({
     edge,
     backend: 'webgpu',
     deps: {
-      detectEnv: async () => env,
+      detectEnv: async () => ({ ...env, webgpu: { available: true, adapter } }),
       backends: () => new BackendRegistry().register(fakeWebgpu).register(wasmBackend).register(cpuBackend),
     },
   });
@@ -76,6 +76,20 @@ describe('WebGPU training you can trust', () => {
     expect(result.backend).toBe('webgpu');
     expect(result.note).not.toMatch(/gradients/);
     expect(check?.value).toMatchObject({ adapter: 'edgeloop/test-gpu', ok: true });
+    expect(status.backend).toBe('webgpu');
+  });
+
+  it('trains on wasm, and says why, on a software adapter even when its gradients agree', async () => {
+    const { result, check, status } = await trainOnFakeWebgpu({
+      ...FAKE_ADAPTER,
+      architecture: 'swiftshader',
+      isFallbackAdapter: true,
+    });
+    expect(result.backend).toBe('wasm');
+    expect(result.note).toMatch(
+      /WebGPU gradients on edgeloop\/swiftshader agree with cpu's, but it is a software adapter, so training ran on wasm/,
+    );
+    expect(check?.value).toMatchObject({ adapter: 'edgeloop/swiftshader', ok: true });
     expect(status.backend).toBe('webgpu');
   });
 

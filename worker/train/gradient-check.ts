@@ -24,7 +24,8 @@ export interface TrainingBackend {
  * The backend a fine-tune trains on: the serving one, except WebGPU, whose gradients are first
  * compared with cpu's on one batch of this head (once per adapter: the verdict is kept in
  * IndexedDB). Past the tolerance the fine-tune trains on the next backend (wasm, else cpu) and
- * says why; tfjs has devices where WebGPU gradients are wrong.
+ * says why; tfjs has devices where WebGPU gradients are wrong. On a software adapter
+ * (`isFallbackAdapter`) it trains on the next backend too, which is faster there, and says so.
  *
  * @example
  * const { backend, note } = await trainingBackend(runtime, cache, user);
@@ -46,12 +47,22 @@ export async function trainingBackend(
     const value = verdict;
     await withStorage('store the gradient check', () => runtime.db.meta.put({ key: 'gradientCheck', value }));
   }
-  if (verdict.ok) return { backend: 'webgpu' };
   const next: BackendName = env.wasm.available ? 'wasm' : 'cpu';
-  return {
-    backend: next,
-    note: `WebGPU gradients on ${adapter} differ from cpu's by ${verdict.maxError.toExponential(2)} (relative; tolerance ${GRADIENT_TOLERANCE}), so training ran on ${next}`,
-  };
+  if (!verdict.ok) {
+    return {
+      backend: next,
+      note: `WebGPU gradients on ${adapter} differ from cpu's by ${verdict.maxError.toExponential(2)} (relative; tolerance ${GRADIENT_TOLERANCE}), so training ran on ${next}`,
+    };
+  }
+  // A software adapter (SwiftShader) computes right but far slower than wasm: a fine-tune's
+  // alignment search and fits took minutes there (bench/README.md: training 126× wasm's time).
+  if (env.webgpu.available && env.webgpu.adapter.isFallbackAdapter) {
+    return {
+      backend: next,
+      note: `WebGPU gradients on ${adapter} agree with cpu's, but it is a software adapter, so training ran on ${next}, which is faster there`,
+    };
+  }
+  return { backend: 'webgpu' };
 }
 
 /**

@@ -50,10 +50,21 @@ export function planJudging(
   return { method: 'cross-validation', folds, fold };
 }
 
-function shuffled(n: number, seedText: string): number[] {
+/**
+ * A seed from text (FNV-style): the examples' ids seed their split and the fit's random draws,
+ * so the same labels give the same candidate and the same judgement.
+ *
+ * @example
+ * const random = seededRandom(seedOf(examples.ids.join(',')));
+ */
+export function seedOf(text: string): number {
   let seed = 0x9e3779b9;
-  for (let i = 0; i < seedText.length; i++) seed = Math.imul(seed ^ seedText.charCodeAt(i), 0x01000193) >>> 0;
-  const random = seededRandom(seed);
+  for (let i = 0; i < text.length; i++) seed = Math.imul(seed ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return seed;
+}
+
+function shuffled(n: number, seedText: string): number[] {
+  const random = seededRandom(seedOf(seedText));
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { EdgeloopError } from '../../protocol/errors.ts';
+import { type Alignment, alignInputs } from './align.ts';
 
 /**
  * Layers a personal head may hold: cheap per example (no spatial kernels), so the head trains on
@@ -152,7 +153,52 @@ export function setStoredWeights(model: tfl.LayersModel, weights: StoredWeight[]
   }
 }
 
-/** A gate: the probability that features come from the user's inputs rather than the model's usual ones. */
+/** What a gate reads with an alignment: per input, how sure the registry is of it as it is and aligned. */
+export const VIEW_CONFIDENCES = 4;
+
+/**
+ * What the gate reads: the registry's features of an input, or, with an alignment, four numbers
+ * per input, the registry's top log-probability and top-two margin for the input as it is and
+ * aligned. Which view the registry model recognises is what tells the user's inputs from its
+ * usual ones once they are aligned (an aligned standard digit is a turned or mirrored one), and
+ * four numbers are learnt from a few labels where a linear map of the features is not.
+ */
+export function gateShape(split: HeadSplit, aligned: boolean): number[] {
+  return aligned ? [split.featureSize + VIEW_CONFIDENCES] : split.featureShape;
+}
+
+/**
+ * The gate's four numbers from the registry's probabilities [n, classes] of the inputs as they
+ * are and aligned (see {@link gateShape}).
+ */
+export function viewConfidences(asIs: tf.Tensor2D, aligned: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const views = [asIs, aligned].map((p) => {
+      // Top two by max and a mask, not topk: topk has no gradient, and an explanation of the
+      // served model differentiates through this.
+      const logs = tf.log(tf.clipByValue(p, 1e-7, 1));
+      const top = tf.max(logs, 1, true);
+      const mask = tf.oneHot(tf.argMax(logs, 1), p.shape[1] ?? 1, 1, 0, 'float32');
+      const second = tf.max(tf.sub(logs, tf.mul(mask, 1e9)), 1, true);
+      return [top, tf.sub(top, second)];
+    });
+    return tf.concat(views.flat(), 1) as tf.Tensor2D;
+  });
+}
+
+/** The gate's inputs of {@link viewConfidences} as a layer of the served model. */
+class ViewConfidences extends tfl.layers.Layer {
+  static className = 'EdgeloopViewConfidences';
+  override computeOutputShape(shapes: tfl.Shape[]): tfl.Shape {
+    return [(shapes[0] as tfl.Shape)[0] ?? null, VIEW_CONFIDENCES];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [asIs, aligned] = inputs as [tf.Tensor2D, tf.Tensor2D];
+    return viewConfidences(asIs, aligned);
+  }
+}
+
+/** A gate reading `featureShape` (see {@link gateShape}). */
 export function buildGate(featureShape: number[]): tfl.LayersModel {
   const tag = ++clones;
   const input = tfl.input({ shape: featureShape, name: `gate_input_${tag}` });
@@ -183,6 +229,20 @@ class GatedMix extends tfl.layers.Layer {
   }
 }
 
+/** The user's inputs under their alignment (align.ts), in front of the personal head's feature layers. */
+class AlignedInputs extends tfl.layers.Layer {
+  static className = 'EdgeloopAlignedInputs';
+  readonly #alignment: Alignment;
+  constructor(args: { name: string; alignment: Alignment }) {
+    super({ name: args.name });
+    this.#alignment = args.alignment;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
+    return alignInputs(x as tf.Tensor4D, [this.#alignment]);
+  }
+}
+
 /** Labels at which a personal head weighs half (credibility weighting: n / (n + k)). */
 export const CREDIBILITY_LABELS = 10;
 
@@ -198,9 +258,10 @@ export function personalStrength(labels: number): number {
 }
 
 /**
- * The served model with a personal head: the registry model unchanged, plus the personal head
- * and the gate on the same features, mixed per example. Disposing it must not touch the
- * registry's layers: use {@link disposeWeights} on `head` and `gate` instead.
+ * The served model with a personal head: the registry model unchanged, plus the gate on its
+ * features and the personal head on the features of the aligned input (the same features when
+ * there is no alignment), mixed per example. Disposing it must not touch the registry's layers:
+ * use {@link disposeWeights} on `head` and `gate` instead.
  *
  * @example
  * loaded.model = personalModel(registry, split, head, gate, personalStrength(50));
@@ -211,9 +272,30 @@ export function personalModel(
   head: tfl.LayersModel,
   gate: tfl.LayersModel,
   strength: number,
+  alignment?: Alignment,
 ): tfl.LayersModel {
-  const personal = head.apply(split.features) as tfl.SymbolicTensor;
-  const weight = gate.apply(split.features) as tfl.SymbolicTensor;
+  let features = split.features;
+  let seen = split.features;
+  if (alignment) {
+    const aligned = new AlignedInputs({ name: `aligned_inputs_${++clones}`, alignment }).apply(
+      registry.inputs[0] as tfl.SymbolicTensor,
+    ) as tfl.SymbolicTensor;
+    // The registry's own feature layers, applied a second time: shared weights, no copy.
+    features = split.extractor ? (split.extractor.apply(aligned) as tfl.SymbolicTensor) : aligned;
+    // The registry's own head on the aligned features: shared layers again.
+    const alignedRegistry = split.layers.reduce<tfl.SymbolicTensor>(
+      (x, layer) => layer.apply(x) as tfl.SymbolicTensor,
+      features,
+    );
+    const confidences = new ViewConfidences({ name: `view_confidences_${++clones}` }).apply([
+      registry.outputs[0] as tfl.SymbolicTensor,
+      alignedRegistry,
+    ]) as tfl.SymbolicTensor;
+    const flat = tfl.layers.flatten({ name: `gate_features_${++clones}` }).apply(split.features) as tfl.SymbolicTensor;
+    seen = tfl.layers.concatenate({ name: `gate_inputs_${++clones}` }).apply([flat, confidences]) as tfl.SymbolicTensor;
+  }
+  const personal = head.apply(features) as tfl.SymbolicTensor;
+  const weight = gate.apply(seen) as tfl.SymbolicTensor;
   const output = new GatedMix({ name: `gated_mix_${++clones}`, strength }).apply([
     weight,
     personal,

@@ -60,6 +60,17 @@ describe('the personal fine-tune', () => {
     expect(personal).not.toEqual(registry);
     const stored = await first.db().personal.get('digits');
     expect(stored?.state).toMatchObject({ baseVersion: 1, examples: 50, runId: result.runId });
+    // A tilted hand is read through an alignment, stored with the weights and rebuilt from them.
+    expect(stored?.state.alignment).toMatchObject({ range: [0, 1] });
+    // …and explained through it: integrated gradients of the served (aligned, gated) model,
+    // complete on wasm, whose gather gradient is Edgeloop's own kernel.
+    const probe = probes[0] as Float32Array;
+    const explained = await first.api.explain(probe);
+    expect(explained.backend).toBe('wasm');
+    expect(explained.score).toBeCloseTo((await first.api.predict(probe)).outputs[explained.target] as number, 4);
+    const gained = explained.score - explained.baselineScore;
+    const sum = explained.attributions.reduce((a, b) => a + b, 0);
+    expect(Math.abs(sum - gained)).toBeLessThanOrEqual(0.05 * Math.abs(gained));
     await first.api.dispose();
 
     const second = await open();

@@ -6,6 +6,7 @@ import {
   buildGate,
   cloneHead,
   disposeWeights,
+  gateShape,
   type HeadSplit,
   personalModel,
   type StoredWeight,
@@ -45,7 +46,7 @@ export async function applyPersonal(
 ): Promise<void> {
   const split = headSplit(loaded);
   const head = cloneHead(split.layers, split.featureShape, weights.head);
-  const gate = buildGate(split.featureShape);
+  const gate = buildGate(gateShape(split, state.alignment !== undefined));
   try {
     setStoredWeights(gate, weights.gate);
     if (persist) {
@@ -58,7 +59,7 @@ export async function applyPersonal(
     throw error;
   }
   const previous = loaded.personal;
-  loaded.model = personalModel(loaded.registry, split, head, gate, state.strength);
+  loaded.model = personalModel(loaded.registry, split, head, gate, state.strength, state.alignment);
   loaded.personal = { head, gate, state, trainedOn: new Set(weights.trainedOn) };
   if (previous) disposePersonal(previous);
 }

@@ -85,7 +85,7 @@ describe('train', () => {
     const unseenAfter = await accuracy(api, unseen.images, unseen.labels);
     console.log('fine-tune', JSON.stringify({ ...result, unseenBefore, unseenAfter }));
 
-    expect(result).toMatchObject({ backend: 'wasm', examples: 50, judgedExamples: 50, epochs: 10, version: 1 });
+    expect(result).toMatchObject({ backend: 'wasm', examples: 50, judgedExamples: 50, epochs: 6, version: 1 });
     expect(result).toMatchObject({ localFineTune: true, applied: true, reasons: [] });
     expect(result.judgement).toMatchObject({ method: 'cross-validation', folds: 3, judged: 50 });
     expect(result.standard.examples).toBe(2000);
@@ -93,12 +93,12 @@ describe('train', () => {
     expect(result.feedbackAfter).toBeGreaterThan(result.feedbackBefore);
     // Half the gap to standard accuracy closed on digits it never saw.
     expect(unseenAfter - unseenBefore).toBeGreaterThan((result.holdoutBefore - unseenBefore) / 2);
-    const epochs = Array.from({ length: 10 }, (_, i) => i + 1);
+    const epochs = Array.from({ length: 6 }, (_, i) => i + 1);
     expect(progress.filter((p) => !p.fold).map((p) => p.epoch)).toEqual(epochs);
     expect(progress.filter((p) => p.fold).map((p) => `${p.fold?.index}/${p.fold?.of}`)).toEqual(
       [1, 2, 3].flatMap((f) => epochs.map(() => `${f}/3`)),
     );
-    expect(progress.every((p) => p.epochs === 10 && Number.isFinite(p.loss))).toBe(true);
+    expect(progress.every((p) => p.epochs === 6 && Number.isFinite(p.loss))).toBe(true);
     // The personal head and gate stay (their weights); nothing else does.
     const personalWeights = 4 + 2; // two dense layers in the head, one in the gate
     expect(tf.memory().numTensors - tensorsBefore).toBe(personalWeights);

@@ -19,6 +19,7 @@ import {
   MaxPoolGrad,
   registerKernel,
   Sum,
+  UnsortedSegmentSum,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import type { TrainingBackend } from './backend-io.ts';
@@ -28,6 +29,7 @@ import { conv2dBackpropInputKernel } from './conv2d-backprop-input.ts';
 import { fusedConv2dKernel } from './fused-conv2d.ts';
 import { maxPoolGradKernel } from './max-pool-grad.ts';
 import { sumKernel } from './sum.ts';
+import { unsortedSegmentSumKernels } from './unsorted-segment-sum.ts';
 
 export type { TrainingBackend } from './backend-io.ts';
 
@@ -45,8 +47,12 @@ const KERNELS: Record<TrainingBackend, Replacement[]> = {
     { kernelName: MaxPoolGrad, make: () => maxPoolGradKernel },
     { kernelName: FusedConv2D, make: (replaced) => fusedConv2dKernel(required(replaced)) },
     { kernelName: Sum, make: (replaced) => sumKernel(required(replaced)) },
+    { kernelName: UnsortedSegmentSum, make: () => unsortedSegmentSumKernels.cpu },
   ],
-  wasm: [{ kernelName: Conv2DBackpropFilter, make: () => conv2dBackpropFilterKernels.wasm }],
+  wasm: [
+    { kernelName: Conv2DBackpropFilter, make: () => conv2dBackpropFilterKernels.wasm },
+    { kernelName: UnsortedSegmentSum, make: () => unsortedSegmentSumKernels.wasm },
+  ],
 };
 
 /** The kernel a replacement falls back to; it exists once the backend's package is imported. */
@@ -81,7 +87,7 @@ export function registerTrainingKernels(backend: TrainingBackend): void {
  * Names of the kernels `registerTrainingKernels(backend)` installs.
  *
  * @example
- * trainingKernelNames('wasm'); // ['Conv2DBackpropFilter']
+ * trainingKernelNames('wasm'); // ['Conv2DBackpropFilter', 'UnsortedSegmentSum']
  */
 export function trainingKernelNames(backend: TrainingBackend): string[] {
   return KERNELS[backend].map((k) => k.kernelName);

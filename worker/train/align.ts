@@ -1,0 +1,402 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { InputAlignment } from '../../protocol/worker-api.ts';
+import { onBackend } from '../backends/errors.ts';
+import type { Examples } from './examples.ts';
+import { yieldToEvents } from './fit.ts';
+
+/**
+ * A user's inputs often differ from the model's usual ones by one transformation of the whole
+ * image: slanted, turned, mirrored, small in a corner, faint, dark on light. A personal head on
+ * the frozen features cannot undo those (the features of a turned digit are not a turned digit's
+ * features); an alignment can: one affine map and one intensity map, shared by all of the user's
+ * inputs, put in front of the registry model's own feature layers. It has eight numbers and a
+ * symmetry, so a few labels find it, and it is chosen by the registry model itself: the map
+ * under which the model gives the user's labels the highest likelihood (search, below), found
+ * from forward passes alone (about a hundred candidate maps, scored in batches).
+ */
+export type Alignment = InputAlignment;
+
+/** Continuous parameters, in order, and the first step of the search for each. */
+const PARAMETERS = ['rotation', 'logScaleX', 'logScaleY', 'shear', 'shiftX', 'shiftY', 'logGain', 'offset'] as const;
+const FIRST_STEPS = [0.25, 0.15, 0.15, 0.25, 0.07, 0.07, 0.4, 0.1];
+/** The dihedral symmetries as 2×2 maps of (x, y) offsets: 0 identity, 1–3 quarter turns, 4–7 mirrors. */
+const SYMMETRIES: readonly (readonly [number, number, number, number])[] = [
+  [1, 0, 0, 1],
+  [0, -1, 1, 0],
+  [-1, 0, 0, -1],
+  [0, 1, -1, 0],
+  [-1, 0, 0, 1],
+  [1, 0, 0, -1],
+  [0, 1, 1, 0],
+  [0, -1, -1, 0],
+];
+/** Labels the search scores on at most (evenly spread), and its rounds of refinement. */
+const SEARCH_EXAMPLES = 16;
+const ROUNDS = 5;
+const REFINING_ROUNDS = 2;
+/** Inputs per forward pass of the search. */
+const BATCH = 512;
+/** Mean log-likelihood per label an alignment must gain over none to be used (nats). */
+const MIN_GAIN = 0.05;
+
+/**
+ * The affine part as a map of (x, y) pixel coordinates, output pixel → input pixel:
+ * input = S·R·Shear·Scale·(out − centre) + centre + shift, as `[a, b, tx, c, d, ty]`
+ * (x_in = a·x + b·y + tx, y_in = c·x + d·y + ty).
+ */
+export function transformOf(alignment: Alignment, height: number, width: number): number[] {
+  const [rotation, logScaleX, logScaleY, shear, shiftX, shiftY] = alignment.params as number[] as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const [a, b, c, d] = SYMMETRIES[alignment.symmetry] ?? [1, 0, 0, 1];
+  const cos = Math.cos(rotation);
+  const sin = Math.sin(rotation);
+  const sx = Math.exp(logScaleX);
+  const sy = Math.exp(logScaleY);
+  const m00 = cos * sx;
+  const m01 = (cos * shear - sin) * sy;
+  const m10 = sin * sx;
+  const m11 = (sin * shear + cos) * sy;
+  const n00 = a * m00 + b * m10;
+  const n01 = a * m01 + b * m11;
+  const n10 = c * m00 + d * m10;
+  const n11 = c * m01 + d * m11;
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  return [n00, n01, cx - n00 * cx - n01 * cy + shiftX * width, n10, n11, cy - n10 * cx - n11 * cy + shiftY * height];
+}
+
+/** Bilinear sampling of an alignment's map: for corner k of output pixel p, `indices[k·hw + p]` and its weight. */
+interface Sampling {
+  indices: Int32Array;
+  weights: Float32Array;
+}
+
+const samplings = new WeakMap<Alignment, Sampling>();
+
+/** The sampling of `alignment` on `[height, width]` images, coordinates clamped to the edges (edges replicated). */
+function samplingOf(alignment: Alignment, height: number, width: number): Sampling {
+  const known = samplings.get(alignment);
+  if (known && known.indices.length === 4 * height * width) return known;
+  const [a, b, tx, c, d, ty] = transformOf(alignment, height, width) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const pixels = height * width;
+  const indices = new Int32Array(4 * pixels);
+  const weights = new Float32Array(4 * pixels);
+  for (let row = 0; row < height; row++) {
+    for (let col = 0; col < width; col++) {
+      const p = row * width + col;
+      const x = Math.min(width - 1, Math.max(0, a * col + b * row + tx));
+      const y = Math.min(height - 1, Math.max(0, c * col + d * row + ty));
+      const x0 = Math.floor(x);
+      const y0 = Math.floor(y);
+      const x1 = Math.min(width - 1, x0 + 1);
+      const y1 = Math.min(height - 1, y0 + 1);
+      const fx = x - x0;
+      const fy = y - y0;
+      const corners: [number, number][] = [
+        [y0 * width + x0, (1 - fx) * (1 - fy)],
+        [y0 * width + x1, fx * (1 - fy)],
+        [y1 * width + x0, (1 - fx) * fy],
+        [y1 * width + x1, fx * fy],
+      ];
+      corners.forEach(([index, weight], k) => {
+        indices[k * pixels + p] = index;
+        weights[k * pixels + p] = weight;
+      });
+    }
+  }
+  const sampling = { indices, weights };
+  samplings.set(alignment, sampling);
+  return sampling;
+}
+
+/**
+ * Inputs [n, height, width, channels] as the alignment sees them: intensities first (inverted
+ * within the model's input range when `invert`, then gain and offset, clipped to the range), then
+ * the affine map (bilinear, edges replicated so a background stays a background). With one
+ * alignment the map is built of gathers, which have a gradient (integrated gradients explain a
+ * personal model through it); with several, one per block of `n / alignments.length` inputs
+ * (the search scoring candidates), it is one tf.image.transform, which has none but is one op.
+ *
+ * @example
+ * const aligned = tf.tidy(() => alignInputs(x, [alignment]));
+ */
+export function alignInputs(x: tf.Tensor4D, alignments: readonly Alignment[]): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, height, width, channels] = x.shape;
+    const per = n / alignments.length;
+    const column = (value: (a: Alignment) => number) =>
+      tf.tensor4d(
+        alignments.flatMap((a) => new Array<number>(per).fill(value(a))),
+        [n, 1, 1, 1],
+      );
+    const [lo, hi] = (alignments[0] as Alignment).range;
+    const one = alignments.length === 1 ? (alignments[0] as Alignment) : null;
+    const inverted = one
+      ? one.invert
+        ? tf.sub(lo + hi, x)
+        : x
+      : tf.add(
+          column((a) => (a.invert ? lo + hi : 0)),
+          tf.mul(
+            column((a) => (a.invert ? -1 : 1)),
+            x,
+          ),
+        );
+    const gain = one ? Math.exp(one.params[6] as number) : column((a) => Math.exp(a.params[6] as number));
+    const offset = one ? (one.params[7] as number) * (hi - lo) : column((a) => (a.params[7] as number) * (hi - lo));
+    const intensities = tf.clipByValue(tf.add(tf.mul(inverted, gain), offset), lo, hi) as tf.Tensor4D;
+    if (!one) {
+      const transforms = alignments.flatMap((a) => {
+        const map = [...transformOf(a, height, width), 0, 0];
+        return new Array<number[]>(per).fill(map).flat();
+      });
+      return tf.image.transform(intensities, tf.tensor2d(transforms, [n, 8]), 'bilinear', 'nearest');
+    }
+    const pixels = height * width;
+    const { indices, weights } = samplingOf(one, height, width);
+    const corners = tf.mul(
+      tf.gather(tf.reshape(intensities, [n, pixels, channels]), tf.tensor1d(indices, 'int32'), 1),
+      tf.tensor3d(weights, [1, 4 * pixels, 1]),
+    );
+    return tf.reshape(tf.sum(tf.reshape(corners, [n, 4, pixels, channels]), 1), [n, height, width, channels]);
+  });
+}
+
+/** No alignment at all, for inputs in `range`. */
+export function identityAlignment(range: readonly [number, number]): Alignment {
+  return { symmetry: 0, invert: false, params: [0, 0, 0, 0, 0, 0, 0, 0], range: [range[0], range[1]] };
+}
+
+/** Where the ink is and how far it spreads, averaged over images (after subtracting each image's background). */
+export interface InkMoments {
+  x: number;
+  y: number;
+  spread: number;
+}
+
+/**
+ * The mean ink centre (fractions of width and height) and spread (mean distance from the centre,
+ * in widths) of images, ink being each pixel's amount above the image's own darkest (or, with
+ * `invert`, below its brightest), summed over channels.
+ */
+export function inkMoments(inputs: Float32Array, count: number, shape: readonly number[], invert: boolean): InkMoments {
+  const [height = 1, width = 1, channels = 1] = shape;
+  const size = height * width * channels;
+  let mx = 0;
+  let my = 0;
+  let spread = 0;
+  let images = 0;
+  for (let i = 0; i < count; i++) {
+    const image = inputs.subarray(i * size, (i + 1) * size);
+    let floor = Number.POSITIVE_INFINITY;
+    let ceiling = Number.NEGATIVE_INFINITY;
+    for (const value of image) {
+      floor = Math.min(floor, value);
+      ceiling = Math.max(ceiling, value);
+    }
+    const ink = (k: number) => (invert ? ceiling - (image[k] as number) : (image[k] as number) - floor);
+    let total = 0;
+    let sx = 0;
+    let sy = 0;
+    for (let k = 0; k < size; k++) {
+      const pixel = Math.floor(k / channels);
+      const w = ink(k);
+      total += w;
+      sx += w * (pixel % width);
+      sy += w * Math.floor(pixel / width);
+    }
+    if (total <= 0) continue;
+    const cx = sx / total;
+    const cy = sy / total;
+    let squares = 0;
+    for (let k = 0; k < size; k++) {
+      const pixel = Math.floor(k / channels);
+      squares += ink(k) * (((pixel % width) - cx) ** 2 + (Math.floor(pixel / width) - cy) ** 2);
+    }
+    mx += cx / width;
+    my += cy / height;
+    spread += Math.sqrt(squares / total) / width;
+    images++;
+  }
+  const n = Math.max(1, images);
+  return { x: mx / n, y: my / n, spread: spread / n };
+}
+
+/** What a search needs from the loaded version: its model, input shape, range and usual ink. */
+export interface AlignmentBasis {
+  model: tfl.LayersModel;
+  inputShape: number[];
+  range: [number, number];
+  reference: InkMoments;
+}
+
+/**
+ * The alignment under which the registry model gives `examples` their labels the highest mean
+ * (weighted) log-likelihood, or null when none beats no alignment by MIN_GAIN nats per label.
+ * Starts from every symmetry (quarter turns only for square images), inverted or not, and from
+ * the map that moves the user's mean ink centre and spread onto the model's usual ones; then
+ * refines the best start by compass search (each parameter up and down a step, steps halving
+ * when nothing improves). Given `near` (the alignments of earlier searches on subsets of the
+ * same labels), it starts from those instead, with finer steps and fewer rounds. Checks `signal`
+ * between rounds.
+ *
+ * @example
+ * const alignment = await searchAlignment(basis, examples, weights, signal); // null: leave inputs as they are
+ */
+export async function searchAlignment(
+  basis: AlignmentBasis,
+  examples: Examples,
+  weights: Float32Array,
+  signal: AbortSignal,
+  near: readonly (Alignment | null)[] = [],
+): Promise<Alignment | null> {
+  const [height = 1, width = 1, channels = 1] = basis.inputShape;
+  const chosen = spread(examples.count, SEARCH_EXAMPLES);
+  const size = examples.size;
+  const inputs = new Float32Array(chosen.length * size);
+  chosen.forEach((i, k) => {
+    inputs.set(examples.inputs.subarray(i * size, (i + 1) * size), k * size);
+  });
+  const labels = chosen.map((i) => examples.labels[i] as number);
+  const w = chosen.map((i) => weights[i] as number);
+  const totalWeight = w.reduce((a, b) => a + b, 0) || 1;
+  const x = tf.tensor4d(inputs, [chosen.length, height, width, channels]);
+  try {
+    const score = async (candidates: Alignment[]): Promise<number[]> => {
+      const scores: number[] = [];
+      const perBatch = Math.max(1, Math.floor(BATCH / chosen.length));
+      for (let at = 0; at < candidates.length; at += perBatch) {
+        const block = candidates.slice(at, at + perBatch);
+        const probabilities = await onBackend('align', async () => {
+          const out = tf.tidy(() => {
+            const many = tf.tile(x, [block.length, 1, 1, 1]) as tf.Tensor4D;
+            return basis.model.predict(alignInputs(many, block)) as tf.Tensor;
+          });
+          try {
+            return (await out.data()) as Float32Array;
+          } finally {
+            out.dispose();
+          }
+        });
+        const classes = probabilities.length / (block.length * chosen.length);
+        for (let b = 0; b < block.length; b++) {
+          let sum = 0;
+          for (let i = 0; i < chosen.length; i++) {
+            const p = probabilities[(b * chosen.length + i) * classes + (labels[i] as number)] as number;
+            sum += (w[i] as number) * Math.log(Math.max(1e-6, p));
+          }
+          scores.push(sum / totalWeight);
+        }
+      }
+      return scores;
+    };
+    // Near earlier searches of (subsets of) the same labels: start there, with finer steps.
+    const refining = near.length > 0;
+    const starts = refining
+      ? [identityAlignment(basis.range), ...near.filter((a): a is Alignment => a !== null)]
+      : startingPoints(basis, inputs, chosen.length, height === width);
+    const startScores = await score(starts);
+    const identityScore = startScores[0] as number;
+    let bestScore = Math.max(...startScores);
+    let best = starts[startScores.indexOf(bestScore)] as Alignment;
+    let steps = FIRST_STEPS.map((step) => (refining ? step / 4 : step));
+    for (let round = 0; round < (refining ? REFINING_ROUNDS : ROUNDS); round++) {
+      await yieldToEvents(signal);
+      const neighbours = PARAMETERS.flatMap((_, j) =>
+        [1, -1].map((sign) => ({
+          ...best,
+          params: best.params.map((p, k) => (k === j ? p + sign * (steps[j] as number) : p)),
+        })),
+      );
+      const scores = await score(neighbours);
+      const top = Math.max(...scores);
+      if (top > bestScore + 1e-3) {
+        bestScore = top;
+        best = neighbours[scores.indexOf(top)] as Alignment;
+      } else {
+        steps = steps.map((s) => s / 2);
+      }
+    }
+    return bestScore - identityScore >= MIN_GAIN ? best : null;
+  } finally {
+    x.dispose();
+  }
+}
+
+/** Indexes of `count` items, at most `most`, spread evenly. */
+function spread(count: number, most: number): number[] {
+  if (count <= most) return Array.from({ length: count }, (_, i) => i);
+  return Array.from({ length: most }, (_, k) => Math.floor((k * count) / most));
+}
+
+/** Every symmetry, inverted or not (identity first), and the ink-moment match of each polarity. */
+function startingPoints(basis: AlignmentBasis, inputs: Float32Array, count: number, square: boolean): Alignment[] {
+  const identity = identityAlignment(basis.range);
+  const starts: Alignment[] = [];
+  for (let symmetry = 0; symmetry < (square ? 8 : 4); symmetry++) {
+    // Without square images only the symmetries that keep the shape: identity, half turn, mirrors.
+    const s = square ? symmetry : ([0, 2, 4, 5][symmetry] as number);
+    for (const invert of [false, true]) starts.push({ ...identity, symmetry: s, invert });
+  }
+  for (const invert of [false, true]) {
+    const user = inkMoments(inputs, count, basis.inputShape, invert);
+    const scale = Math.log(Math.max(0.2, Math.min(5, user.spread / Math.max(1e-6, basis.reference.spread))));
+    starts.push({
+      ...identity,
+      invert,
+      params: [0, scale, scale, 0, user.x - basis.reference.x, user.y - basis.reference.y, 0, 0],
+    });
+  }
+  return starts;
+}
+
+/**
+ * The alignment in words, for the training result's note: how the user's inputs differ from
+ * the model's usual ones (sizes, shifts and ink relative to them).
+ *
+ * @example
+ * describeAlignment(a); // 'turned a quarter, inverted, 0.55× as wide and 0.55× as high, ink 0.5× as bright'
+ */
+export function describeAlignment(alignment: Alignment): string {
+  const [rotation, logScaleX, logScaleY, shear, shiftX, shiftY, logGain] = alignment.params as number[];
+  const parts: string[] = [];
+  const symmetry = [
+    '',
+    'turned a quarter',
+    'turned half',
+    'turned three quarters',
+    'mirrored',
+    'flipped',
+    'transposed',
+    'transposed the other way',
+  ][alignment.symmetry];
+  if (symmetry) parts.push(symmetry);
+  if (alignment.invert) parts.push('inverted');
+  if (Math.abs(rotation as number) > 0.02)
+    parts.push(`rotated ${(((rotation as number) * 180) / Math.PI).toFixed(0)}°`);
+  if (Math.abs(shear as number) > 0.02) parts.push(`sheared ${(shear as number).toFixed(2)}`);
+  if (Math.abs(logScaleX as number) > 0.02 || Math.abs(logScaleY as number) > 0.02)
+    parts.push(
+      `${Math.exp(logScaleX as number).toFixed(2)}× as wide and ${Math.exp(logScaleY as number).toFixed(2)}× as high`,
+    );
+  if (Math.abs(shiftX as number) > 0.01 || Math.abs(shiftY as number) > 0.01)
+    parts.push(
+      `off centre by ${((shiftX as number) * 100).toFixed(0)}% across, ${((shiftY as number) * 100).toFixed(0)}% down`,
+    );
+  if (Math.abs(logGain as number) > 0.02) parts.push(`ink ${Math.exp(-(logGain as number)).toFixed(1)}× as bright`);
+  return parts.length > 0 ? parts.join(', ') : 'unchanged';
+}
