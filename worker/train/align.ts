@@ -4,6 +4,7 @@ import type { InputAlignment } from '../../protocol/worker-api.ts';
 import { onBackend } from '../backends/errors.ts';
 import type { Examples } from './examples.ts';
 import { yieldToEvents } from './fit.ts';
+import { type AffineMap, bilinearSampling, type Sampling } from './sampling.ts';
 
 /**
  * A user's inputs often differ from the model's usual ones by one transformation of the whole
@@ -40,20 +41,9 @@ const BATCH = 512;
 /** Mean log-likelihood per label an alignment must gain over none to be used (nats). */
 const MIN_GAIN = 0.05;
 
-/**
- * The affine part as a map of (x, y) pixel coordinates, output pixel → input pixel:
- * input = S·R·Shear·Scale·(out − centre) + centre + shift, as `[a, b, tx, c, d, ty]`
- * (x_in = a·x + b·y + tx, y_in = c·x + d·y + ty).
- */
-export function transformOf(alignment: Alignment, height: number, width: number): number[] {
-  const [rotation, logScaleX, logScaleY, shear, shiftX, shiftY] = alignment.params as number[] as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+/** The affine part as a map of pixel coordinates: input = S·R·Shear·Scale·(out − centre) + centre + shift. */
+export function transformOf(alignment: Alignment, height: number, width: number): AffineMap {
+  const [rotation = 0, logScaleX = 0, logScaleY = 0, shear = 0, shiftX = 0, shiftY = 0] = alignment.params;
   const [a, b, c, d] = SYMMETRIES[alignment.symmetry] ?? [1, 0, 0, 1];
   const cos = Math.cos(rotation);
   const sin = Math.sin(rotation);
@@ -72,53 +62,13 @@ export function transformOf(alignment: Alignment, height: number, width: number)
   return [n00, n01, cx - n00 * cx - n01 * cy + shiftX * width, n10, n11, cy - n10 * cx - n11 * cy + shiftY * height];
 }
 
-/** Bilinear sampling of an alignment's map: for corner k of output pixel p, `indices[k·hw + p]` and its weight. */
-interface Sampling {
-  indices: Int32Array;
-  weights: Float32Array;
-}
-
 const samplings = new WeakMap<Alignment, Sampling>();
 
-/** The sampling of `alignment` on `[height, width]` images, coordinates clamped to the edges (edges replicated). */
+/** The sampling of `alignment` on `[height, width]` images, kept per alignment (served models reuse it). */
 function samplingOf(alignment: Alignment, height: number, width: number): Sampling {
   const known = samplings.get(alignment);
   if (known && known.indices.length === 4 * height * width) return known;
-  const [a, b, tx, c, d, ty] = transformOf(alignment, height, width) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const pixels = height * width;
-  const indices = new Int32Array(4 * pixels);
-  const weights = new Float32Array(4 * pixels);
-  for (let row = 0; row < height; row++) {
-    for (let col = 0; col < width; col++) {
-      const p = row * width + col;
-      const x = Math.min(width - 1, Math.max(0, a * col + b * row + tx));
-      const y = Math.min(height - 1, Math.max(0, c * col + d * row + ty));
-      const x0 = Math.floor(x);
-      const y0 = Math.floor(y);
-      const x1 = Math.min(width - 1, x0 + 1);
-      const y1 = Math.min(height - 1, y0 + 1);
-      const fx = x - x0;
-      const fy = y - y0;
-      const corners: [number, number][] = [
-        [y0 * width + x0, (1 - fx) * (1 - fy)],
-        [y0 * width + x1, fx * (1 - fy)],
-        [y1 * width + x0, (1 - fx) * fy],
-        [y1 * width + x1, fx * fy],
-      ];
-      corners.forEach(([index, weight], k) => {
-        indices[k * pixels + p] = index;
-        weights[k * pixels + p] = weight;
-      });
-    }
-  }
-  const sampling = { indices, weights };
+  const sampling = bilinearSampling(transformOf(alignment, height, width), height, width);
   samplings.set(alignment, sampling);
   return sampling;
 }
@@ -156,8 +106,10 @@ export function alignInputs(x: tf.Tensor4D, alignments: readonly Alignment[]): t
             x,
           ),
         );
-    const gain = one ? Math.exp(one.params[6] as number) : column((a) => Math.exp(a.params[6] as number));
-    const offset = one ? (one.params[7] as number) * (hi - lo) : column((a) => (a.params[7] as number) * (hi - lo));
+    const gainOf = (a: Alignment) => Math.exp(a.params[6] ?? 0);
+    const offsetOf = (a: Alignment) => (a.params[7] ?? 0) * (hi - lo);
+    const gain = one ? gainOf(one) : column(gainOf);
+    const offset = one ? offsetOf(one) : column(offsetOf);
     const intensities = tf.clipByValue(tf.add(tf.mul(inverted, gain), offset), lo, hi) as tf.Tensor4D;
     if (!one) {
       const transforms = alignments.flatMap((a) => {
@@ -372,7 +324,7 @@ function startingPoints(basis: AlignmentBasis, inputs: Float32Array, count: numb
  * describeAlignment(a); // 'turned a quarter, inverted, 0.55× as wide and 0.55× as high, ink 0.5× as bright'
  */
 export function describeAlignment(alignment: Alignment): string {
-  const [rotation, logScaleX, logScaleY, shear, shiftX, shiftY, logGain] = alignment.params as number[];
+  const [rotation = 0, logScaleX = 0, logScaleY = 0, shear = 0, shiftX = 0, shiftY = 0, logGain = 0] = alignment.params;
   const parts: string[] = [];
   const symmetry = [
     '',
@@ -386,17 +338,12 @@ export function describeAlignment(alignment: Alignment): string {
   ][alignment.symmetry];
   if (symmetry) parts.push(symmetry);
   if (alignment.invert) parts.push('inverted');
-  if (Math.abs(rotation as number) > 0.02)
-    parts.push(`rotated ${(((rotation as number) * 180) / Math.PI).toFixed(0)}°`);
-  if (Math.abs(shear as number) > 0.02) parts.push(`sheared ${(shear as number).toFixed(2)}`);
-  if (Math.abs(logScaleX as number) > 0.02 || Math.abs(logScaleY as number) > 0.02)
-    parts.push(
-      `${Math.exp(logScaleX as number).toFixed(2)}× as wide and ${Math.exp(logScaleY as number).toFixed(2)}× as high`,
-    );
-  if (Math.abs(shiftX as number) > 0.01 || Math.abs(shiftY as number) > 0.01)
-    parts.push(
-      `off centre by ${((shiftX as number) * 100).toFixed(0)}% across, ${((shiftY as number) * 100).toFixed(0)}% down`,
-    );
-  if (Math.abs(logGain as number) > 0.02) parts.push(`ink ${Math.exp(-(logGain as number)).toFixed(1)}× as bright`);
+  if (Math.abs(rotation) > 0.02) parts.push(`rotated ${((rotation * 180) / Math.PI).toFixed(0)}°`);
+  if (Math.abs(shear) > 0.02) parts.push(`sheared ${shear.toFixed(2)}`);
+  if (Math.abs(logScaleX) > 0.02 || Math.abs(logScaleY) > 0.02)
+    parts.push(`${Math.exp(logScaleX).toFixed(2)}× as wide and ${Math.exp(logScaleY).toFixed(2)}× as high`);
+  if (Math.abs(shiftX) > 0.01 || Math.abs(shiftY) > 0.01)
+    parts.push(`off centre by ${(shiftX * 100).toFixed(0)}% across, ${(shiftY * 100).toFixed(0)}% down`);
+  if (Math.abs(logGain) > 0.02) parts.push(`ink ${Math.exp(-logGain).toFixed(1)}× as bright`);
   return parts.length > 0 ? parts.join(', ') : 'unchanged';
 }

@@ -1,3 +1,5 @@
+import { bilinearSampling, resample } from './sampling.ts';
+
 /**
  * Random affine jitters of image inputs ([height, width, channels], row-major): each entry of
  * the 2×2 map moves by up to ±0.25 (rotation, shear and scale of up to about 15°, 25%, 25%) and
@@ -40,7 +42,7 @@ export function isImageShape(shape: readonly number[]): boolean {
 /** Largest change of each entry of the jitter's 2×2 map. */
 const JITTER = 0.25;
 
-/** Output pixel p samples the input at `map · (p − centre − shift) + centre` (bilinear, edges replicated). */
+/** Output pixel p samples the input at `map · (p − centre − shift) + centre` (rows then columns; bilinear, edges replicated). */
 function jitter(
   from: Float32Array,
   to: Float32Array,
@@ -52,25 +54,11 @@ function jitter(
   const [a, b, c, d] = map;
   const cy = (height - 1) / 2;
   const cx = (width - 1) / 2;
-  const clampRow = (r: number) => Math.min(height - 1, Math.max(0, r));
-  const clampCol = (c: number) => Math.min(width - 1, Math.max(0, c));
-  for (let row = 0; row < height; row++) {
-    for (let col = 0; col < width; col++) {
-      const y = row - cy - shift[0];
-      const x = col - cx - shift[1];
-      const sy = clampRow(a * y + b * x + cy);
-      const sx = clampCol(c * y + d * x + cx);
-      const r0 = Math.floor(sy);
-      const c0 = Math.floor(sx);
-      const r1 = Math.min(height - 1, r0 + 1);
-      const c1 = Math.min(width - 1, c0 + 1);
-      const fy = sy - r0;
-      const fx = sx - c0;
-      for (let ch = 0; ch < channels; ch++) {
-        const at = (r: number, c: number) => from[(r * width + c) * channels + ch] as number;
-        to[(row * width + col) * channels + ch] =
-          (1 - fy) * ((1 - fx) * at(r0, c0) + fx * at(r0, c1)) + fy * ((1 - fx) * at(r1, c0) + fx * at(r1, c1));
-      }
-    }
-  }
+  // The same map in (x, y) = (column, row) coordinates.
+  const sampling = bilinearSampling(
+    [d, c, cx - d * (cx + shift[1]) - c * (cy + shift[0]), b, a, cy - b * (cx + shift[1]) - a * (cy + shift[0])],
+    height,
+    width,
+  );
+  resample(sampling, from, to, channels);
 }

@@ -46,7 +46,7 @@ export async function fineTune(
   await yieldToEvents(signal);
   const n = examples.count;
   const plan = planJudging(n, examples.ids.join(','));
-  // Seeded by the labels (as the split is): the same labels give the same candidate.
+  // Seeded by the labelled predictions' ids (as the split is): the same ones give the same candidate.
   const random = seededRandom(seedOf(`fit:${examples.ids.join(',')}`));
   const user = await augmentedFeatures(loaded, examples, options.augment, random);
   // What the user is served now (personal fine-tune included), for each example.
