@@ -34,16 +34,15 @@ export function bilinearSampling(map: AffineMap, height: number, width: number):
       const y1 = Math.min(height - 1, y0 + 1);
       const fx = x - x0;
       const fy = y - y0;
-      const corners: [number, number][] = [
-        [y0 * width + x0, (1 - fx) * (1 - fy)],
-        [y0 * width + x1, fx * (1 - fy)],
-        [y1 * width + x0, (1 - fx) * fy],
-        [y1 * width + x1, fx * fy],
-      ];
-      corners.forEach(([index, weight], k) => {
-        indices[k * pixels + p] = index;
-        weights[k * pixels + p] = weight;
-      });
+      // Written out, not as an array of corners: this runs for every pixel of every augmented copy.
+      indices[p] = y0 * width + x0;
+      weights[p] = (1 - fx) * (1 - fy);
+      indices[pixels + p] = y0 * width + x1;
+      weights[pixels + p] = fx * (1 - fy);
+      indices[2 * pixels + p] = y1 * width + x0;
+      weights[2 * pixels + p] = (1 - fx) * fy;
+      indices[3 * pixels + p] = y1 * width + x1;
+      weights[3 * pixels + p] = fx * fy;
     }
   }
   return { indices, weights };
