@@ -4,6 +4,17 @@ import * as v from 'valibot';
 // ("edgeloop-ort", edge/ort/): one JS RPC call, `run(request) → result`. Typed arrays cross
 // the binding by structured clone, so tensors keep their Float32Array.
 
+/**
+ * ORT's emscripten glue and binary per build, as the build serves them under `/ort/`
+ * (web/build/ort-wasm-assets.ts copies them; worker/infer/onnx.ts loads them). WebGPU uses the JSPI build (16.8 MB; it runs the wasm EP too):
+ * the JSEP and asyncify builds are over Cloudflare's 25 MiB limit per static asset. The plain
+ * build (14.2 MB) runs the wasm EP where WebGPU is not tried or its build could not start.
+ */
+export const ORT_FILES = {
+  webgpu: { mjs: 'ort-wasm-simd-threaded.jspi.mjs', wasm: 'ort-wasm-simd-threaded.jspi.wasm' },
+  wasm: { mjs: 'ort-wasm-simd-threaded.mjs', wasm: 'ort-wasm-simd-threaded.wasm' },
+} as const;
+
 /** Most elements one tensor may hold (a 64 × 28 × 28 batch is 50,176). */
 export const ORT_MAX_ELEMENTS = 1 << 20;
 

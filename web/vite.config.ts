@@ -48,8 +48,13 @@ export default defineConfig({
     // tfjs in the worker is large by nature; the page bundle is what must stay small.
     chunkSizeWarningLimit: 2048,
     rolldownOptions: {
-      // sw.ts: the service worker, at the root so its scope is the whole app.
-      input: { index: `${app}index.html`, dashboard: `${app}dashboard/index.html`, sw: `${app}sw.ts` },
+      // sw: the service worker (a worker runtime, so it lives in worker/), at the root so its
+      // scope is the whole app.
+      input: {
+        index: `${app}index.html`,
+        dashboard: `${app}dashboard/index.html`,
+        sw: `${repo}worker/sync/service-worker.ts`,
+      },
       output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
       // The "slow plugin" it reports is vite's worker plugin, whose time is the whole worker build.
       checks: { bundlerTimings: false },

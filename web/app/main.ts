@@ -1,5 +1,5 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
-import { registerServiceWorker } from '../../worker/env.ts';
+import { registerServiceWorker } from '../sdk/env.ts';
 import { createClient, type EdgeloopClient } from '../sdk/index.ts';
 import { createActions } from './actions.ts';
 import { loadAppConfig } from './app-config.ts';

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ORT_FILES } from '../../worker/infer/onnx.ts';
+import { ORT_FILES } from '../../protocol/ort.ts';
 import { ORT_WASM_FILES, ortWasmAssets } from './ort-wasm-assets.ts';
 
 const DIST = new URL('../../node_modules/onnxruntime-web/dist/', import.meta.url).pathname;

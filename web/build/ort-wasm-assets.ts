@@ -4,7 +4,7 @@ import type { Plugin } from 'vite';
 
 /**
  * What onnxruntime-web 1.30 loads from `ort.env.wasm.wasmPaths` when the worker runs an ONNX
- * export (worker/infer/onnx.ts, ORT_FILES): the JSPI build's glue and binary for WebGPU and the
+ * export (ORT_FILES in protocol/ort.ts): the JSPI build's glue and binary for WebGPU and the
  * plain build's for wasm. Not the JSEP or asyncify builds: their .wasm (28 and 27 MB) are over
  * Cloudflare's 25 MiB limit per static asset, so `wrangler` would refuse the whole directory.
  */

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { SyncBroadcast, type SyncTrigger, syncTopic } from '../../protocol/worker-api.ts';
-import { type BackgroundSyncSupport, detectBackgroundSync, detectSyncPlatform } from '../../worker/env.ts';
+import { type BackgroundSyncSupport, detectBackgroundSync, detectBroadcast } from './env.ts';
 
 /** Whether this page can hand a failed sync to Background Sync, and why not. */
 export type BackgroundSyncState = { available: true } | { available: false; reason: string };
@@ -50,7 +50,7 @@ export async function handFailuresToBackgroundSync(
   } = {},
 ): Promise<{ state: BackgroundSyncState; stop: () => void }> {
   const detect = deps.detect ?? detectBackgroundSync;
-  const open = deps.broadcast === undefined ? detectSyncPlatform().broadcast : deps.broadcast;
+  const open = deps.broadcast === undefined ? detectBroadcast() : deps.broadcast;
   const first = await detect().catch((error: unknown) => ({
     available: false as const,
     reason: detectionFailed(error),

@@ -1,5 +1,6 @@
 import type * as Ort from 'onnxruntime-web';
 import { EdgeloopError } from '../../protocol/errors.ts';
+import { ORT_FILES } from '../../protocol/ort.ts';
 import type { RuntimeEnv } from '../env.ts';
 
 // The ONNX Runtime Web adapter: the one module that calls ORT and reads its error messages.
@@ -7,17 +8,6 @@ import type { RuntimeEnv } from '../env.ts';
 
 /** ORT's execution providers the worker uses. */
 export type OnnxProvider = 'webgpu' | 'wasm';
-
-/**
- * ORT's emscripten glue and binary per build, as the build serves them under `/ort/`
- * (web/build/ort-wasm-assets.ts). WebGPU uses the JSPI build (16.8 MB; it runs the wasm EP too):
- * the JSEP and asyncify builds are over Cloudflare's 25 MiB limit per static asset. The plain
- * build (14.2 MB) runs the wasm EP where WebGPU is not tried or its build could not start.
- */
-export const ORT_FILES = {
-  webgpu: { mjs: 'ort-wasm-simd-threaded.jspi.mjs', wasm: 'ort-wasm-simd-threaded.jspi.wasm' },
-  wasm: { mjs: 'ort-wasm-simd-threaded.mjs', wasm: 'ort-wasm-simd-threaded.wasm' },
-} as const;
 
 /** An ORT session over a model with one float32 input [batch, ...inputShape] and a first output [batch, classes]. */
 export interface OnnxSession {

@@ -54,8 +54,9 @@ export interface CandidateSettings {
 }
 
 /**
- * Fits a candidate: a copy of the registry head fine-tuned on the user's features with replay
- * distilled from `replayTargets` (the registry weights' probabilities), then its gate.
+ * Fits a candidate: a copy of the registry head fine-tuned on the user's features (of the
+ * aligned inputs, with an alignment) with replay, aligned the same way, distilled from
+ * `replayTargets` (the registry weights' probabilities for it unaligned), then its gate.
  *
  * @example
  * const candidate = await fitCandidate(cache, user, replayTargets, settings);

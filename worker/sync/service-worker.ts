@@ -1,6 +1,6 @@
-import { answerBackgroundSync, type SyncEventLike } from '../../worker/sync/background.ts';
+import { answerBackgroundSync, type SyncEventLike } from './background.ts';
 
-// The demo app's service worker. It only answers Background Sync — no fetch handler, no cache —
+// The demo app's service worker (built to /sw.js by web/vite.config.ts). It only answers Background Sync — no fetch handler, no cache —
 // so what a tab recorded and could not send reaches the edge once the browser is online again,
 // even with every tab closed.
 
