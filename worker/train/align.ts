@@ -4,7 +4,7 @@ import type { InputAlignment } from '../../protocol/worker-api.ts';
 import { onBackend } from '../backends/errors.ts';
 import type { Examples } from './examples.ts';
 import { yieldToEvents } from './fit.ts';
-import { type AffineMap, bilinearSampling, type Sampling } from './sampling.ts';
+import { type AffineMap, bilinearSampling, resample, type Sampling } from './sampling.ts';
 
 /**
  * A user's inputs often differ from the model's usual ones by one transformation of the whole
@@ -36,8 +36,8 @@ const SYMMETRIES: readonly (readonly [number, number, number, number])[] = [
 const SEARCH_EXAMPLES = 16;
 const ROUNDS = 5;
 const REFINING_ROUNDS = 2;
-/** Inputs per forward pass of the search. */
-const BATCH = 512;
+/** Inputs per forward pass of the search (256 ran faster per input than 128 or 512 on wasm). */
+const BATCH = 256;
 /** Mean log-likelihood per label an alignment must gain over none to be used (nats). */
 const MIN_GAIN = 0.05;
 
@@ -73,59 +73,70 @@ function samplingOf(alignment: Alignment, height: number, width: number): Sampli
   return sampling;
 }
 
+/** The intensity part: invert within the range, then gain and offset, clipped to the range. */
+function intensityOf(alignment: Alignment): { invert: boolean; lo: number; hi: number; gain: number; offset: number } {
+  const [lo, hi] = alignment.range;
+  return {
+    invert: alignment.invert,
+    lo,
+    hi,
+    gain: Math.exp(alignment.params[6] ?? 0),
+    offset: (alignment.params[7] ?? 0) * (hi - lo),
+  };
+}
+
 /**
  * Inputs [n, height, width, channels] as the alignment sees them: intensities first (inverted
  * within the model's input range when `invert`, then gain and offset, clipped to the range), then
- * the affine map (bilinear, edges replicated so a background stays a background). With one
- * alignment the map is built of gathers, which have a gradient (integrated gradients explain a
- * personal model through it); with several, one per block of `n / alignments.length` inputs
- * (the search scoring candidates), it is one tf.image.transform, which has none but is one op.
+ * the affine map (bilinear, edges replicated so a background stays a background), built of
+ * gathers, which have a gradient (integrated gradients explain a personal model through it).
  *
  * @example
- * const aligned = tf.tidy(() => alignInputs(x, [alignment]));
+ * const aligned = tf.tidy(() => alignInputs(x, alignment));
  */
-export function alignInputs(x: tf.Tensor4D, alignments: readonly Alignment[]): tf.Tensor4D {
+export function alignInputs(x: tf.Tensor4D, alignment: Alignment): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, height, width, channels] = x.shape;
-    const per = n / alignments.length;
-    const column = (value: (a: Alignment) => number) =>
-      tf.tensor4d(
-        alignments.flatMap((a) => new Array<number>(per).fill(value(a))),
-        [n, 1, 1, 1],
-      );
-    const [lo, hi] = (alignments[0] as Alignment).range;
-    const one = alignments.length === 1 ? (alignments[0] as Alignment) : null;
-    const inverted = one
-      ? one.invert
-        ? tf.sub(lo + hi, x)
-        : x
-      : tf.add(
-          column((a) => (a.invert ? lo + hi : 0)),
-          tf.mul(
-            column((a) => (a.invert ? -1 : 1)),
-            x,
-          ),
-        );
-    const gainOf = (a: Alignment) => Math.exp(a.params[6] ?? 0);
-    const offsetOf = (a: Alignment) => (a.params[7] ?? 0) * (hi - lo);
-    const gain = one ? gainOf(one) : column(gainOf);
-    const offset = one ? offsetOf(one) : column(offsetOf);
-    const intensities = tf.clipByValue(tf.add(tf.mul(inverted, gain), offset), lo, hi) as tf.Tensor4D;
-    if (!one) {
-      const transforms = alignments.flatMap((a) => {
-        const map = [...transformOf(a, height, width), 0, 0];
-        return new Array<number[]>(per).fill(map).flat();
-      });
-      return tf.image.transform(intensities, tf.tensor2d(transforms, [n, 8]), 'bilinear', 'nearest');
-    }
+    const { invert, lo, hi, gain, offset } = intensityOf(alignment);
+    const inverted = invert ? tf.sub(lo + hi, x) : x;
+    const intensities = tf.clipByValue(tf.add(tf.mul(inverted, gain), offset), lo, hi);
     const pixels = height * width;
-    const { indices, weights } = samplingOf(one, height, width);
+    const { indices, weights } = samplingOf(alignment, height, width);
     const corners = tf.mul(
       tf.gather(tf.reshape(intensities, [n, pixels, channels]), tf.tensor1d(indices, 'int32'), 1),
       tf.tensor3d(weights, [1, 4 * pixels, 1]),
     );
     return tf.reshape(tf.sum(tf.reshape(corners, [n, 4, pixels, channels]), 1), [n, height, width, channels]);
   });
+}
+
+/**
+ * {@link alignInputs} on values in JavaScript: `count` inputs of `shape` from `inputs` into
+ * `out`. The search aligns a few labels under hundreds of candidate maps, and a table lookup
+ * per pixel here costs a fraction of a tensor op per candidate on wasm.
+ *
+ * @example
+ * alignValues(alignment, labelsInputs, 16, [28, 28, 1], batch.subarray(k * 16 * 784));
+ */
+export function alignValues(
+  alignment: Alignment,
+  inputs: Float32Array,
+  count: number,
+  shape: readonly number[],
+  out: Float32Array,
+): void {
+  const [height = 1, width = 1, channels = 1] = shape;
+  const size = height * width * channels;
+  const { invert, lo, hi, gain, offset } = intensityOf(alignment);
+  const sampling = samplingOf(alignment, height, width);
+  const intensities = new Float32Array(size);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < size; k++) {
+      const value = inputs[i * size + k] as number;
+      intensities[k] = Math.min(hi, Math.max(lo, (invert ? lo + hi - value : value) * gain + offset));
+    }
+    resample(sampling, intensities, out.subarray(i * size, (i + 1) * size), channels);
+  }
 }
 
 /** No alignment at all, for inputs in `range`. */
@@ -226,67 +237,67 @@ export async function searchAlignment(
   const labels = chosen.map((i) => examples.labels[i] as number);
   const w = chosen.map((i) => weights[i] as number);
   const totalWeight = w.reduce((a, b) => a + b, 0) || 1;
-  const x = tf.tensor4d(inputs, [chosen.length, height, width, channels]);
-  try {
-    const score = async (candidates: Alignment[]): Promise<number[]> => {
-      const scores: number[] = [];
-      const perBatch = Math.max(1, Math.floor(BATCH / chosen.length));
-      for (let at = 0; at < candidates.length; at += perBatch) {
-        const block = candidates.slice(at, at + perBatch);
-        const probabilities = await onBackend('align', async () => {
-          const out = tf.tidy(() => {
-            const many = tf.tile(x, [block.length, 1, 1, 1]) as tf.Tensor4D;
-            return basis.model.predict(alignInputs(many, block)) as tf.Tensor;
-          });
-          try {
-            return (await out.data()) as Float32Array;
-          } finally {
-            out.dispose();
-          }
+  const perBatch = Math.max(1, Math.floor(BATCH / chosen.length));
+  const batch = new Float32Array(perBatch * inputs.length);
+  const score = async (candidates: Alignment[]): Promise<number[]> => {
+    const scores: number[] = [];
+    for (let at = 0; at < candidates.length; at += perBatch) {
+      const block = candidates.slice(at, at + perBatch);
+      const count = block.length * chosen.length;
+      block.forEach((alignment, b) => {
+        alignValues(alignment, inputs, chosen.length, basis.inputShape, batch.subarray(b * inputs.length));
+      });
+      const probabilities = await onBackend('align', async () => {
+        const out = tf.tidy(() => {
+          const x = tf.tensor4d(batch.subarray(0, count * size), [count, height, width, channels]);
+          return basis.model.predict(x, { batchSize: count }) as tf.Tensor;
         });
-        const classes = probabilities.length / (block.length * chosen.length);
-        for (let b = 0; b < block.length; b++) {
-          let sum = 0;
-          for (let i = 0; i < chosen.length; i++) {
-            const p = probabilities[(b * chosen.length + i) * classes + (labels[i] as number)] as number;
-            sum += (w[i] as number) * Math.log(Math.max(1e-6, p));
-          }
-          scores.push(sum / totalWeight);
+        try {
+          return (await out.data()) as Float32Array;
+        } finally {
+          out.dispose();
         }
-      }
-      return scores;
-    };
-    // Near earlier searches of (subsets of) the same labels: start there, with finer steps.
-    const refining = near.length > 0;
-    const starts = refining
-      ? [identityAlignment(basis.range), ...near.filter((a): a is Alignment => a !== null)]
-      : startingPoints(basis, inputs, chosen.length, height === width);
-    const startScores = await score(starts);
-    const identityScore = startScores[0] as number;
-    let bestScore = Math.max(...startScores);
-    let best = starts[startScores.indexOf(bestScore)] as Alignment;
-    let steps = FIRST_STEPS.map((step) => (refining ? step / 4 : step));
-    for (let round = 0; round < (refining ? REFINING_ROUNDS : ROUNDS); round++) {
-      await yieldToEvents(signal);
-      const neighbours = PARAMETERS.flatMap((_, j) =>
-        [1, -1].map((sign) => ({
-          ...best,
-          params: best.params.map((p, k) => (k === j ? p + sign * (steps[j] as number) : p)),
-        })),
-      );
-      const scores = await score(neighbours);
-      const top = Math.max(...scores);
-      if (top > bestScore + 1e-3) {
-        bestScore = top;
-        best = neighbours[scores.indexOf(top)] as Alignment;
-      } else {
-        steps = steps.map((s) => s / 2);
+      });
+      const classes = probabilities.length / (block.length * chosen.length);
+      for (let b = 0; b < block.length; b++) {
+        let sum = 0;
+        for (let i = 0; i < chosen.length; i++) {
+          const p = probabilities[(b * chosen.length + i) * classes + (labels[i] as number)] as number;
+          sum += (w[i] as number) * Math.log(Math.max(1e-6, p));
+        }
+        scores.push(sum / totalWeight);
       }
     }
-    return bestScore - identityScore >= MIN_GAIN ? best : null;
-  } finally {
-    x.dispose();
+    return scores;
+  };
+  // Near earlier searches of (subsets of) the same labels: start there, with finer steps.
+  const refining = near.length > 0;
+  const starts = refining
+    ? [identityAlignment(basis.range), ...near.filter((a): a is Alignment => a !== null)]
+    : startingPoints(basis, inputs, chosen.length, height === width);
+  const startScores = await score(starts);
+  const identityScore = startScores[0] as number;
+  let bestScore = Math.max(...startScores);
+  let best = starts[startScores.indexOf(bestScore)] as Alignment;
+  let steps = FIRST_STEPS.map((step) => (refining ? step / 4 : step));
+  for (let round = 0; round < (refining ? REFINING_ROUNDS : ROUNDS); round++) {
+    await yieldToEvents(signal);
+    const neighbours = PARAMETERS.flatMap((_, j) =>
+      [1, -1].map((sign) => ({
+        ...best,
+        params: best.params.map((p, k) => (k === j ? p + sign * (steps[j] as number) : p)),
+      })),
+    );
+    const scores = await score(neighbours);
+    const top = Math.max(...scores);
+    if (top > bestScore + 1e-3) {
+      bestScore = top;
+      best = neighbours[scores.indexOf(top)] as Alignment;
+    } else {
+      steps = steps.map((s) => s / 2);
+    }
   }
+  return bestScore - identityScore >= MIN_GAIN ? best : null;
 }
 
 /** Indexes of `count` items, at most `most`, spread evenly. */

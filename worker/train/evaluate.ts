@@ -20,7 +20,10 @@ export async function accuracy(runnable: Runnable, examples: Examples): Promise<
     const inputs = examples.inputs.subarray(start * examples.size, (start + count) * examples.size);
     const predicted = await onBackend('evaluate', () =>
       tf.tidy(() =>
-        tf.argMax(firstOutput(runnable.model.predict(tf.tensor(inputs, [count, ...runnable.inputShape]))), -1),
+        tf.argMax(
+          firstOutput(runnable.model.predict(tf.tensor(inputs, [count, ...runnable.inputShape]), { batchSize: count })),
+          -1,
+        ),
       ),
     );
     try {

@@ -93,7 +93,7 @@ export async function featuresOf(
 ): Promise<Features> {
   const { extractor, featureSize: size } = split;
   if (!extractor && !alignment) return examples;
-  const prepare = alignment ? (x: tf.Tensor) => alignInputs(x as tf.Tensor4D, [alignment]) : undefined;
+  const prepare = alignment ? (x: tf.Tensor) => alignInputs(x as tf.Tensor4D, alignment) : undefined;
   const features = await outputsOf(extractor, inputShape, examples.inputs, examples.count, prepare);
   return { count: examples.count, size, inputs: features, labels: examples.labels };
 }
@@ -122,7 +122,8 @@ export async function outputsOf(
     const out = await onBackend('evaluate', () =>
       tf.tidy(() => {
         const x = prepare(tf.tensor(batch, [n, ...inputShape]));
-        return model ? firstOutput(model.predict(x)) : x;
+        // In one pass: predict's default batches of 32 cost more in slicing than in the model.
+        return model ? firstOutput(model.predict(x, { batchSize: n })) : x;
       }),
     );
     try {

@@ -57,15 +57,21 @@ export async function fitHead(head: tfl.LayersModel, data: FitData, settings: Fi
           tf.tidy(() => {
             const u = draw(userCount, userBatch);
             const r = replayBatch > 0 ? draw(replayCount, replayBatch) : null;
+            // One forward pass over both batches (the head runs in inference mode, so rows do not interact).
+            const x = r ? tf.concat([tf.gather(data.user, u), tf.gather(data.replay, r)]) : tf.gather(data.user, u);
             const { value, grads } = tf.variableGrads(() => {
+              const probabilities = head.apply(x, { training: false }) as tf.Tensor;
               const userLoss = crossEntropy(
-                head,
-                tf.gather(data.user, u),
+                tf.slice(probabilities, 0, userBatch),
                 tf.gather(data.userTargets, u),
                 tf.gather(data.userWeights, u),
               );
               if (!r) return userLoss;
-              const replayLoss = crossEntropy(head, tf.gather(data.replay, r), tf.gather(data.replayTargets, r), null);
+              const replayLoss = crossEntropy(
+                tf.slice(probabilities, userBatch),
+                tf.gather(data.replayTargets, r),
+                null,
+              );
               return tf.add(userLoss, tf.mul(replayLoss, settings.replayRatio)) as tf.Scalar;
             }, variables);
             optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
@@ -84,12 +90,11 @@ export async function fitHead(head: tfl.LayersModel, data: FitData, settings: Fi
 }
 
 /**
- * Mean (weighted) cross-entropy of the head's probabilities against `targets`. Dropout stays
+ * Mean (weighted) cross-entropy of a head's probabilities against `targets`. Dropout stays
  * off: augmentation and distillation regularise the fit, and tfjs-wasm draws dropout masks in
  * JavaScript, a fifth of the fit's time (measured in worker/train/README.md).
  */
-function crossEntropy(head: tfl.LayersModel, x: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor | null): tf.Scalar {
-  const probabilities = head.apply(x, { training: false }) as tf.Tensor;
+function crossEntropy(probabilities: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor | null): tf.Scalar {
   const perExample = tf.neg(tf.sum(tf.mul(targets, tf.log(tf.clipByValue(probabilities, 1e-7, 1))), -1));
   if (!weights) return tf.mean(perExample);
   return tf.div(tf.sum(tf.mul(perExample, weights)), tf.sum(weights));
@@ -97,6 +102,8 @@ function crossEntropy(head: tfl.LayersModel, x: tf.Tensor, targets: tf.Tensor, w
 
 /** Gradient steps of the gate's logistic regression; features are few and the problem convex. */
 const GATE_STEPS = 80;
+/** The gate's L2 penalty (see {@link fitGate}). */
+const GATE_L2 = 1e-3;
 
 /**
  * Fits the gate: probability 1 for the user's examples, 0 for replay (the model's usual inputs),
@@ -110,8 +117,9 @@ export async function fitGate(
   replay: tf.Tensor,
   signal: AbortSignal,
 ): Promise<void> {
-  // The gate is one dense layer: its kernel and bias are fitted with plain ops (a layer's apply
-  // costs more than the logistic regression itself).
+  // The gate is one dense layer: its kernel and bias are fitted with plain ops and the
+  // gradient written out (a layer's apply, or autograd's copy of x each step, costs more than
+  // the logistic regression itself; and x·r as rᵀ·x multiplies on tfjs-wasm's fast path).
   const [kernel, bias] = gate.trainableWeights.map((w) => w.read() as tf.Variable) as [tf.Variable, tf.Variable];
   const optimizer = tf.train.adam(0.1);
   const users = user.shape[0] ?? 0;
@@ -121,21 +129,25 @@ export async function fitGate(
     tf.concat([tf.ones([users, 1]), tf.zeros([replays, 1])]),
     tf.concat([tf.fill([users, 1], 0.5 / Math.max(1, users)), tf.fill([replays, 1], 0.5 / Math.max(1, replays))]),
   ]);
+  const rows = users + replays;
   try {
     for (let step = 0; step < GATE_STEPS; step++) {
       await onBackend('train gate', () =>
         tf.tidy(() => {
-          const { grads } = tf.variableGrads(() => {
-            const z = tf.add(tf.matMul(x, kernel), bias);
-            // −log σ(z) for the user's, −log(1 − σ(z)) for replay: softplus(z) − y·z, stable.
-            const logLoss = tf.sum(tf.mul(tf.sub(tf.softplus(z), tf.mul(y, z)), weights));
-            const l2 = tf.mul(1e-3, tf.add(tf.sum(tf.square(kernel)), tf.sum(tf.square(bias))));
-            return tf.add(logLoss, l2) as tf.Scalar;
-          }, [kernel, bias]);
-          optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
+          // Loss: Σ weight·(softplus(z) − y·z) + L2·(|kernel|² + bias²), z = x·kernel + bias;
+          // its gradient in z is weight·(σ(z) − y).
+          const z = tf.add(tf.matMul(x, kernel), bias);
+          const residual = tf.reshape(tf.mul(tf.sub(tf.sigmoid(z), y), weights), [1, rows]);
+          optimizer.applyGradients([
+            {
+              name: kernel.name,
+              tensor: tf.add(tf.reshape(tf.matMul(residual, x), kernel.shape), tf.mul(2 * GATE_L2, kernel)),
+            },
+            { name: bias.name, tensor: tf.add(tf.reshape(tf.sum(residual), bias.shape), tf.mul(2 * GATE_L2, bias)) },
+          ]);
         }),
       );
-      if (step % 10 === 9) await yieldToEvents(signal);
+      if (step % 40 === 39) await yieldToEvents(signal);
     }
   } finally {
     optimizer.dispose();
@@ -143,8 +155,19 @@ export async function fitGate(
   }
 }
 
-/** Lets queued messages (progress, a cancel) through, then stops if the training was cancelled. */
+/**
+ * Lets queued messages (progress, a cancel) through, then stops if the training was cancelled.
+ * A message to itself, not a timer: browsers hold nested timers to 4 ms each, and a fit
+ * yields dozens of times.
+ */
 export async function yieldToEvents(signal: AbortSignal): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise<void>((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
   if (signal.aborted) throw new EdgeloopError('CANCELLED', 'training cancelled; the served weights are unchanged');
 }

@@ -239,7 +239,7 @@ class AlignedInputs extends tfl.layers.Layer {
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
-    return alignInputs(x as tf.Tensor4D, [this.#alignment]);
+    return alignInputs(x as tf.Tensor4D, this.#alignment);
   }
 }
 

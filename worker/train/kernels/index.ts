@@ -6,13 +6,17 @@
  * hour, and tfjs-wasm registers no Conv2DBackpropFilter at all, so a CNN cannot train there.
  * No maintained library provides replacements, so we write the kernels training needs as
  * typed-array loops that give the reference results bit for bit (measurements in
- * models/digits/README.md).
+ * models/digits/README.md). On tfjs-wasm, GatherV2 and BatchMatMul with a transposed operand
+ * run about ten times slower than they need to, and a fine-tune's steps are mostly those (a
+ * batch drawn, a dense layer's gradient): they are replaced too (gather.ts, batch-mat-mul.ts).
  */
 import {
+  BatchMatMul,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   FusedConv2D,
+  GatherV2,
   getKernel,
   type KernelConfig,
   type KernelFunc,
@@ -23,10 +27,12 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import type { TrainingBackend } from './backend-io.ts';
+import { batchMatMulKernel } from './batch-mat-mul.ts';
 import { conv2dKernel } from './conv2d.ts';
 import { conv2dBackpropFilterKernels } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputKernel } from './conv2d-backprop-input.ts';
 import { fusedConv2dKernel } from './fused-conv2d.ts';
+import { gatherKernel } from './gather.ts';
 import { maxPoolGradKernel } from './max-pool-grad.ts';
 import { sumKernel } from './sum.ts';
 import { unsortedSegmentSumKernels } from './unsorted-segment-sum.ts';
@@ -52,12 +58,14 @@ const KERNELS: Record<TrainingBackend, Replacement[]> = {
   wasm: [
     { kernelName: Conv2DBackpropFilter, make: () => conv2dBackpropFilterKernels.wasm },
     { kernelName: UnsortedSegmentSum, make: () => unsortedSegmentSumKernels.wasm },
+    { kernelName: GatherV2, make: (replaced) => gatherKernel(required(replaced)) },
+    { kernelName: BatchMatMul, make: (replaced) => batchMatMulKernel(required(replaced)) },
   ],
 };
 
 /** The kernel a replacement falls back to; it exists once the backend's package is imported. */
 function required(replaced: KernelFunc | undefined): KernelFunc {
-  if (replaced === undefined) throw new Error('registerTrainingKernels: import @tensorflow/tfjs-backend-cpu first');
+  if (replaced === undefined) throw new Error("registerTrainingKernels: import the backend's package first");
   return replaced;
 }
 
@@ -87,7 +95,7 @@ export function registerTrainingKernels(backend: TrainingBackend): void {
  * Names of the kernels `registerTrainingKernels(backend)` installs.
  *
  * @example
- * trainingKernelNames('wasm'); // ['Conv2DBackpropFilter', 'UnsortedSegmentSum']
+ * trainingKernelNames('wasm'); // ['Conv2DBackpropFilter', 'UnsortedSegmentSum', 'GatherV2', 'BatchMatMul']
  */
 export function trainingKernelNames(backend: TrainingBackend): string[] {
   return KERNELS[backend].map((k) => k.kernelName);

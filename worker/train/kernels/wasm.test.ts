@@ -57,7 +57,12 @@ describe('training kernels on tfjs-wasm', () => {
     const kernels = kernelNames.filter((name) => getKernel(name, 'cpu') !== undefined);
     expect(kernels).toContain('Conv2D');
     expect(kernels.filter((name) => getKernel(name, 'wasm') === undefined)).toEqual(['Conv2DBackpropFilter']);
-    expect(trainingKernelNames('wasm')).toEqual(['Conv2DBackpropFilter', 'UnsortedSegmentSum']);
+    expect(trainingKernelNames('wasm')).toEqual([
+      'Conv2DBackpropFilter',
+      'UnsortedSegmentSum',
+      'GatherV2',
+      'BatchMatMul',
+    ]);
   });
 
   it('fit() fails on wasm without the kernels', async () => {
