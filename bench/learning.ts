@@ -21,6 +21,8 @@ export interface LearningRun {
   standardDrop: number;
   applied: boolean;
   trainMs: number;
+  /** The predict after the first label: it waits behind the version's one-time preparation for fine-tunes. */
+  prepareMs: number;
   method: string;
 }
 
@@ -69,11 +71,16 @@ function poolOrder(seed: number): number[] {
   return order;
 }
 
-async function label(api: Api, images: Float32Array[], labels: number[]): Promise<void> {
+/** Labels the images; returns how long the predict after the first label took (it waits behind the one-time preparation). */
+async function label(api: Api, images: Float32Array[], labels: number[]): Promise<number> {
+  let afterFirst = 0;
   for (const [i, image] of images.entries()) {
+    const started = performance.now();
     const { predictionId } = await api.predict(image);
+    if (i === 1) afterFirst = performance.now() - started;
     await api.feedback(predictionId, labels[i] as number);
   }
+  return afterFirst;
 }
 
 /**
@@ -99,7 +106,7 @@ export async function benchLearning(options: { styles?: string[]; labels?: numbe
         const api = await freshWorker();
         const base = await accuracy(api, test.images, test.labels);
         const taught = styled(style.apply, poolOrder(seed).slice(0, n), 100 + seed);
-        await label(api, taught.images, taught.labels);
+        const prepareMs = await label(api, taught.images, taught.labels);
         const started = performance.now();
         const result = await api.train({ v: 1, ...JSON.parse(process.env.TRAIN_OPTS ?? '{}') });
         const trainMs = performance.now() - started;
@@ -125,6 +132,7 @@ export async function benchLearning(options: { styles?: string[]; labels?: numbe
           standardDrop: standardBase - standardAfter,
           applied: result.applied,
           trainMs,
+          prepareMs,
           method: result.judgement.method,
         });
         await api.dispose();
@@ -208,6 +216,7 @@ export function learningTable(result: Awaited<ReturnType<typeof benchLearning>>)
       'std drop pts': (100 * mean(runs.map((r) => r.standardDrop))).toFixed(2),
       applied: `${runs.filter((r) => r.applied).length}/${runs.length}`,
       'train ms': mean(runs.map((r) => r.trainMs)).toFixed(0),
+      'prepare ms': mean(runs.map((r) => r.prepareMs)).toFixed(0),
     };
   });
 }

@@ -236,13 +236,15 @@ export type StorageState = v.InferOutput<typeof StorageState>;
 /**
  * One map of the user's inputs in front of the model's feature layers (worker/train/align.ts):
  * a dihedral `symmetry` (0 none, 1–3 quarter turns, 4–7 mirrors), an optional inversion within
- * the model's input `range`, and eight parameters: rotation (radians), log scale x and y, shear,
- * shift x and y (fractions of the image), log gain and offset (fraction of the range).
+ * the model's input `range`, and ten parameters: rotation (radians), log scale x and y, shear,
+ * shift x and y (fractions of the image), log gain and offset (fraction of the range), pen (a mix
+ * toward a 3×3 dilation, or erosion when negative) and focus (toward the 3×3 mean, or sharper).
  */
 export const InputAlignment = v.object({
   symmetry: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7)),
   invert: v.boolean(),
-  params: v.pipe(v.array(v.number()), v.length(8)),
+  // Stored before the pen and focus existed: eight (both read as 0).
+  params: v.pipe(v.array(v.number()), v.minLength(8), v.maxLength(10)),
   range: v.tuple([v.number(), v.number()]),
 });
 export type InputAlignment = v.InferOutput<typeof InputAlignment>;

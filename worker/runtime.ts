@@ -41,8 +41,11 @@ export interface LoadedModel {
   head?: HeadSplit;
   /** What last happened to the personal fine-tune besides train and revert (status().model.personalNote). */
   personalNote?: string;
-  /** What fine-tunes of this version reuse, built by the first one (train/features.ts). */
-  learning?: LearningCache;
+  /**
+   * What fine-tunes of this version reuse (train/features.ts), built once: in the background
+   * after a label is recorded, or by the first fine-tune.
+   */
+  learning?: Promise<LearningCache>;
 }
 
 /** Everything an initialised worker holds; feature modules receive it instead of globals. */

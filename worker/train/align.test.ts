@@ -99,7 +99,11 @@ describe('alignInputs', () => {
 
   it('has a gradient with respect to its inputs (integrated gradients explain through it)', () => {
     const x = image();
-    const alignment: Alignment = { ...identity, symmetry: 1, params: [0.3, -0.2, 0.1, 0.2, 0.05, -0.05, 0.4, 0] };
+    const alignment: Alignment = {
+      ...identity,
+      symmetry: 1,
+      params: [0.3, -0.2, 0.1, 0.2, 0.05, -0.05, 0.4, 0, -0.5, 0.5],
+    };
     const gradient = tf.grad((input: tf.Tensor) => tf.sum(tf.square(alignInputs(input as tf.Tensor4D, alignment))))(x);
     const values = gradient.dataSync();
     expect(values.every(Number.isFinite)).toBe(true);
@@ -109,8 +113,8 @@ describe('alignInputs', () => {
   it('maps values in JavaScript (the search) as the tensor op maps them (what serves)', () => {
     const x = image();
     const many: Alignment[] = [
-      { ...identity, symmetry: 1, params: [0.3, -0.2, 0.1, 0.2, 0.05, -0.05, 0.4, 0] },
-      { ...identity, invert: true, params: [-0.5, 0.3, 0.3, -0.4, -0.2, 0.1, -0.3, 0.1] },
+      { ...identity, symmetry: 1, params: [0.3, -0.2, 0.1, 0.2, 0.05, -0.05, 0.4, 0, 0.6, -0.4] },
+      { ...identity, invert: true, params: [-0.5, 0.3, 0.3, -0.4, -0.2, 0.1, -0.3, 0.1, -0.7, 0.8] },
       { ...identity, symmetry: 6, params: [0, -0.6, -0.6, 0, -0.2, -0.2, 0, 0] },
     ];
     const inputs = x.dataSync() as Float32Array;
@@ -123,6 +127,25 @@ describe('alignInputs', () => {
         expect(v).toBeCloseTo(expected[i] as number, 5);
       });
     }
+  });
+
+  it('thickens or thins the pen, and softens or sharpens, within the range', () => {
+    // A vertical bar three pixels wide on a dark background.
+    const bar = tf.tensor4d(
+      Float32Array.from({ length: 784 }, (_, i) => (i % 28 >= 12 && i % 28 <= 14 ? 1 : 0)),
+      [1, 28, 28, 1],
+    );
+    const row = (x: tf.Tensor) => values(x).slice(14 * 28, 15 * 28);
+    const widthOf = (x: tf.Tensor) => row(x).filter((v) => v > 0.99).length;
+    const pen = (amount: number) => ({ ...identity, params: [0, 0, 0, 0, 0, 0, 0, 0, amount, 0] });
+    expect(widthOf(bar)).toBe(3);
+    expect(widthOf(alignInputs(bar, pen(1)))).toBe(5);
+    expect(widthOf(alignInputs(bar, pen(-1)))).toBe(1);
+    const soft = row(alignInputs(bar, { ...identity, params: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1] }));
+    expect(soft[11]).toBeCloseTo(1 / 3, 5);
+    expect(soft[13]).toBeCloseTo(1, 5);
+    const sharp = values(alignInputs(image(), { ...identity, params: [0, 0, 0, 0, 0, 0, 0, 0, 0, -1] }));
+    expect(sharp.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
 
   it('inverts within the range, then applies gain and offset, clipped to the range', () => {
@@ -159,6 +182,17 @@ describe('searchAlignment', () => {
     }
   });
 
+  it('finds a bolder pen than usual, and undoes much of it', async () => {
+    const labelled = styled('bold', 0, 40);
+    const alignment = await searchAlignment(basis, labelled, one(labelled), signal);
+    expect(alignment).not.toBeNull();
+    const description = describeAlignment(alignment as Alignment);
+    expect((alignment as Alignment).params[8] as number, description).toBeLessThan(-0.2);
+    expect(description).toContain('a bolder pen');
+    const unseen = styled('bold', 1000, 200);
+    expect((await accuracy(unseen, alignment)) - (await accuracy(unseen, null))).toBeGreaterThan(0.2);
+  });
+
   it('finds nothing to align on the model’s usual inputs', async () => {
     const usual: Examples = {
       count: 40,
@@ -182,6 +216,9 @@ describe('searchAlignment', () => {
     expect(describeAlignment(identityAlignment([0, 1]))).toBe('unchanged');
     expect(describeAlignment({ ...identityAlignment([0, 1]), symmetry: 1, invert: true })).toBe(
       'turned a quarter, inverted',
+    );
+    expect(describeAlignment({ ...identityAlignment([0, 1]), params: [0, 0, 0, 0, 0, 0, 0, 0, 0.5, -0.5] })).toBe(
+      'a thinner pen, softer (sharpened)',
     );
   });
 });

@@ -8,19 +8,30 @@ import { type AffineMap, bilinearSampling, resample, type Sampling } from './sam
 
 /**
  * A user's inputs often differ from the model's usual ones by one transformation of the whole
- * image: slanted, turned, mirrored, small in a corner, faint, dark on light. A personal head on
- * the frozen features cannot undo those (the features of a turned digit are not a turned digit's
- * features); an alignment can: one affine map and one intensity map, shared by all of the user's
- * inputs, put in front of the registry model's own feature layers. It has eight numbers and a
- * symmetry, so a few labels find it, and it is chosen by the registry model itself: the map
+ * image: slanted, turned, mirrored, small in a corner, faint, bold, soft, grainy, dark on light.
+ * A personal head on the frozen features cannot undo those (the features of a turned digit are
+ * not a turned digit's features); an alignment can: one affine map and one intensity map (with
+ * a pen width and a focus), shared by all of the user's inputs, put in front of the registry
+ * model's own feature layers. It has ten numbers and a symmetry, so a few labels find it, and it is chosen by the registry model itself: the map
  * under which the model gives the user's labels the highest likelihood (search, below), found
- * from forward passes alone (about a hundred candidate maps, scored in batches).
+ * from forward passes alone (about a hundred and twenty candidate maps, scored in batches).
  */
 export type Alignment = InputAlignment;
 
 /** Continuous parameters, in order, and the first step of the search for each. */
-const PARAMETERS = ['rotation', 'logScaleX', 'logScaleY', 'shear', 'shiftX', 'shiftY', 'logGain', 'offset'] as const;
-const FIRST_STEPS = [0.25, 0.15, 0.15, 0.25, 0.07, 0.07, 0.4, 0.1];
+const PARAMETERS = [
+  'rotation',
+  'logScaleX',
+  'logScaleY',
+  'shear',
+  'shiftX',
+  'shiftY',
+  'logGain',
+  'offset',
+  'pen',
+  'blur',
+] as const;
+const FIRST_STEPS = [0.25, 0.15, 0.15, 0.25, 0.07, 0.07, 0.4, 0.1, 0.5, 0.5];
 /** The dihedral symmetries as 2×2 maps of (x, y) offsets: 0 identity, 1–3 quarter turns, 4–7 mirrors. */
 const SYMMETRIES: readonly (readonly [number, number, number, number])[] = [
   [1, 0, 0, 1],
@@ -73,13 +84,21 @@ function samplingOf(alignment: Alignment, height: number, width: number): Sampli
   return sampling;
 }
 
-/** The intensity part: invert within the range, then gain and offset, clipped to the range. */
-function intensityOf(alignment: Alignment): { invert: boolean; lo: number; hi: number; gain: number; offset: number } {
+/**
+ * The intensity part: invert within the range; then the pen (toward a 3×3 dilation when > 0, an
+ * erosion when < 0) and the focus (toward the 3×3 mean when > 0, away from it, sharper, when < 0),
+ * each a mix in [-1, 1]; then gain and offset, clipped to the range. Alignments stored before the
+ * pen and focus existed have eight numbers: both 0.
+ */
+function intensityOf(alignment: Alignment) {
   const [lo, hi] = alignment.range;
+  const mix = (value: number | undefined) => Math.max(-1, Math.min(1, value ?? 0));
   return {
     invert: alignment.invert,
     lo,
     hi,
+    pen: mix(alignment.params[8]),
+    blur: mix(alignment.params[9]),
     gain: Math.exp(alignment.params[6] ?? 0),
     offset: (alignment.params[7] ?? 0) * (hi - lo),
   };
@@ -87,9 +106,10 @@ function intensityOf(alignment: Alignment): { invert: boolean; lo: number; hi: n
 
 /**
  * Inputs [n, height, width, channels] as the alignment sees them: intensities first (inverted
- * within the model's input range when `invert`, then gain and offset, clipped to the range), then
- * the affine map (bilinear, edges replicated so a background stays a background), built of
- * gathers, which have a gradient (integrated gradients explain a personal model through it).
+ * within the model's input range when `invert`, the pen and focus, then gain and offset, clipped
+ * to the range), then the affine map (bilinear, edges replicated so a background stays a
+ * background), built of gathers: all of it has a gradient (integrated gradients explain a
+ * personal model through it).
  *
  * @example
  * const aligned = tf.tidy(() => alignInputs(x, alignment));
@@ -97,9 +117,15 @@ function intensityOf(alignment: Alignment): { invert: boolean; lo: number; hi: n
 export function alignInputs(x: tf.Tensor4D, alignment: Alignment): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, height, width, channels] = x.shape;
-    const { invert, lo, hi, gain, offset } = intensityOf(alignment);
-    const inverted = invert ? tf.sub(lo + hi, x) : x;
-    const intensities = tf.clipByValue(tf.add(tf.mul(inverted, gain), offset), lo, hi);
+    const { invert, lo, hi, pen, blur, gain, offset } = intensityOf(alignment);
+    let values: tf.Tensor4D = invert ? tf.sub(lo + hi, x) : x;
+    if (pen !== 0) {
+      const dilated = (v: tf.Tensor4D) => tf.maxPool(v, 3, 1, 'same');
+      const morphed = pen > 0 ? dilated(values) : tf.neg(dilated(tf.neg(values)));
+      values = tf.add(values, tf.mul(Math.abs(pen), tf.sub(morphed, values)));
+    }
+    if (blur !== 0) values = tf.add(values, tf.mul(blur, tf.sub(tf.avgPool(values, 3, 1, 'same'), values)));
+    const intensities = tf.clipByValue(tf.add(tf.mul(values, gain), offset), lo, hi);
     const pixels = height * width;
     const { indices, weights } = samplingOf(alignment, height, width);
     const corners = tf.mul(
@@ -108,6 +134,38 @@ export function alignInputs(x: tf.Tensor4D, alignment: Alignment): tf.Tensor4D {
     );
     return tf.reshape(tf.sum(tf.reshape(corners, [n, 4, pixels, channels]), 1), [n, height, width, channels]);
   });
+}
+
+/**
+ * `to = from + amount · (f(3×3 neighbourhood) − from)` per pixel and channel, the neighbourhood
+ * the pixels inside the image (as tfjs's 'same' pooling): max, min or mean.
+ */
+function mixNeighbourhood(
+  from: Float32Array,
+  to: Float32Array,
+  [height, width, channels]: readonly [number, number, number],
+  kind: 'max' | 'min' | 'mean',
+  amount: number,
+): void {
+  for (let row = 0; row < height; row++) {
+    for (let col = 0; col < width; col++) {
+      for (let ch = 0; ch < channels; ch++) {
+        let result = kind === 'max' ? Number.NEGATIVE_INFINITY : kind === 'min' ? Number.POSITIVE_INFINITY : 0;
+        let count = 0;
+        for (let r = Math.max(0, row - 1); r <= Math.min(height - 1, row + 1); r++) {
+          for (let c = Math.max(0, col - 1); c <= Math.min(width - 1, col + 1); c++) {
+            const value = from[(r * width + c) * channels + ch] as number;
+            result =
+              kind === 'max' ? Math.max(result, value) : kind === 'min' ? Math.min(result, value) : result + value;
+            count++;
+          }
+        }
+        const at = (row * width + col) * channels + ch;
+        const own = from[at] as number;
+        to[at] = own + amount * ((kind === 'mean' ? result / count : result) - own);
+      }
+    }
+  }
 }
 
 /**
@@ -127,21 +185,32 @@ export function alignValues(
 ): void {
   const [height = 1, width = 1, channels = 1] = shape;
   const size = height * width * channels;
-  const { invert, lo, hi, gain, offset } = intensityOf(alignment);
+  const { invert, lo, hi, pen, blur, gain, offset } = intensityOf(alignment);
   const sampling = samplingOf(alignment, height, width);
-  const intensities = new Float32Array(size);
+  let values = new Float32Array(size);
+  let spare = new Float32Array(size);
+  const dims = [height, width, channels] as const;
   for (let i = 0; i < count; i++) {
     for (let k = 0; k < size; k++) {
       const value = inputs[i * size + k] as number;
-      intensities[k] = Math.min(hi, Math.max(lo, (invert ? lo + hi - value : value) * gain + offset));
+      values[k] = invert ? lo + hi - value : value;
     }
-    resample(sampling, intensities, out.subarray(i * size, (i + 1) * size), channels);
+    if (pen !== 0) {
+      mixNeighbourhood(values, spare, dims, pen > 0 ? 'max' : 'min', Math.abs(pen));
+      [values, spare] = [spare, values];
+    }
+    if (blur !== 0) {
+      mixNeighbourhood(values, spare, dims, 'mean', blur);
+      [values, spare] = [spare, values];
+    }
+    for (let k = 0; k < size; k++) values[k] = Math.min(hi, Math.max(lo, (values[k] as number) * gain + offset));
+    resample(sampling, values, out.subarray(i * size, (i + 1) * size), channels);
   }
 }
 
 /** No alignment at all, for inputs in `range`. */
 export function identityAlignment(range: readonly [number, number]): Alignment {
-  return { symmetry: 0, invert: false, params: [0, 0, 0, 0, 0, 0, 0, 0], range: [range[0], range[1]] };
+  return { symmetry: 0, invert: false, params: PARAMETERS.map(() => 0), range: [range[0], range[1]] };
 }
 
 /** Where the ink is and how far it spreads, averaged over images (after subtracting each image's background). */
@@ -321,7 +390,7 @@ function startingPoints(basis: AlignmentBasis, inputs: Float32Array, count: numb
     starts.push({
       ...identity,
       invert,
-      params: [0, scale, scale, 0, user.x - basis.reference.x, user.y - basis.reference.y, 0, 0],
+      params: [0, scale, scale, 0, user.x - basis.reference.x, user.y - basis.reference.y, 0, 0, 0, 0],
     });
   }
   return starts;
@@ -356,5 +425,8 @@ export function describeAlignment(alignment: Alignment): string {
   if (Math.abs(shiftX) > 0.01 || Math.abs(shiftY) > 0.01)
     parts.push(`off centre by ${(shiftX * 100).toFixed(0)}% across, ${(shiftY * 100).toFixed(0)}% down`);
   if (Math.abs(logGain) > 0.02) parts.push(`ink ${Math.exp(-logGain).toFixed(1)}× as bright`);
+  const { pen, blur } = intensityOf(alignment);
+  if (Math.abs(pen) > 0.05) parts.push(pen < 0 ? 'a bolder pen' : 'a thinner pen');
+  if (Math.abs(blur) > 0.05) parts.push(blur > 0 ? 'grainier (smoothed)' : 'softer (sharpened)');
   return parts.length > 0 ? parts.join(', ') : 'unchanged';
 }

@@ -39,17 +39,39 @@ export interface LearningCache {
 
 /**
  * The loaded version's learning cache (built once: replay and holdout files verified and read
- * through the registry model's feature layers).
+ * through the registry model's feature layers; about a quarter of a second for the digits
+ * model on wasm). A build that fails is tried again by the next call.
  *
  * @example
  * const { split, replay, holdout } = await learningCache(runtime, loaded);
  */
-export async function learningCache(runtime: Runtime, loaded: LoadedModel): Promise<LearningCache> {
+export function learningCache(runtime: Runtime, loaded: LoadedModel): Promise<LearningCache> {
   if (loaded.learning) return loaded.learning;
+  const building = buildLearningCache(runtime, loaded);
+  loaded.learning = building;
+  building.catch(() => {
+    if (loaded.learning === building) delete loaded.learning;
+  });
+  return building;
+}
+
+/**
+ * Builds the learning cache ahead of a first fine-tune (the worker does once the device records
+ * a label): a training then starts at its fit. Never rejects: a model that cannot be fine-tuned
+ * says so when `train` is called.
+ *
+ * @example
+ * await prepareLearning(runtime, loaded);
+ */
+export async function prepareLearning(runtime: Runtime, loaded: LoadedModel): Promise<void> {
+  await learningCache(runtime, loaded).catch(() => undefined);
+}
+
+async function buildLearningCache(runtime: Runtime, loaded: LoadedModel): Promise<LearningCache> {
   const split = headSplit(loaded);
   const replay = await roleExamples(runtime, loaded, 'replay');
   const holdout = stratified(await roleExamples(runtime, loaded, 'holdout'), MAX_STANDARD_EXAMPLES);
-  const cache: LearningCache = {
+  return {
     split,
     registryWeights: await readWeights(split.layers),
     replay: await featuresOf(split, loaded.inputShape, replay),
@@ -58,8 +80,6 @@ export async function learningCache(runtime: Runtime, loaded: LoadedModel): Prom
     holdoutInputs: holdout,
     alignment: isImageShape(loaded.inputShape) ? alignmentBasis(loaded, replay) : null,
   };
-  loaded.learning = cache;
-  return cache;
 }
 
 /** The model's input range and usual ink, from its replay examples. */

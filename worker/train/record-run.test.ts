@@ -86,9 +86,11 @@ describe('training records a run', () => {
   });
 
   it('ends the run failed and rethrows the training error when training throws', async () => {
-    const { api, edge } = await readyToTrain();
-    // The held-out set is fetched after the run is created; a corrupted copy makes training throw.
-    edge.tampered.set('holdout.bin', new Uint8Array(785));
+    // A corrupted held-out set: the preparation after the first label fails quietly, and the
+    // training, which fetches it again after the run is created, throws.
+    const tampered = new FakeEdge();
+    tampered.tampered.set('holdout.bin', new Uint8Array(785));
+    const { api, edge } = await readyToTrain(tampered);
     const error = await api.train({ v: 1, epochs: 1, replayRatio: 1 }).catch((e: unknown) => EdgeloopError.from(e));
     expect(error).toMatchObject({ code: 'DIGEST_MISMATCH' });
     const [stored] = edge.runs.runs.values();

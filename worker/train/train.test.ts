@@ -110,6 +110,23 @@ describe('train', () => {
     await api.dispose();
   });
 
+  it('prepares a fine-tune once a label is recorded: train itself fetches no replay or holdout file', async () => {
+    const { api, edge } = await digitsWorker();
+    const files = () => edge.requests.filter((r) => /\/files\/(replay|holdout)\.bin$/.test(r.path)).length;
+    const taught = inStyle('inverted', 0, 8);
+    await api.predict(taught.images[0] as Float32Array);
+    expect(files()).toBe(0);
+    await label(api, taught.images.slice(0, 1), taught.labels.slice(0, 1));
+    // A predict queues behind the preparation.
+    await api.predict(taught.images[1] as Float32Array);
+    expect(files()).toBe(2);
+    await label(api, taught.images.slice(1), taught.labels.slice(1));
+    const result = await api.train({ v: 1, epochs: 2 });
+    expect(result.examples).toBe(8);
+    expect(files()).toBe(2);
+    await api.dispose();
+  });
+
   it('with few labels cross-validates, and reports each fold', async () => {
     const { api } = await digitsWorker();
     const taught = inStyle('inverted', 0, 12);
