@@ -11,20 +11,24 @@ export interface BackendFigures {
   sdkPredictMs: number;
   /** Mean ms per predict with tfjs called directly inside the worker. */
   directPredictMs: number;
+  /** train() with its defaults on 50 corrections of one style (quarter turns), end to end. */
   trainMs: number;
   trainExamples: number;
+  /** Which backend trained (WebGPU on a software adapter trains on wasm) and whether the guard applied it. */
+  trainBackend: string;
+  trainApplied: boolean;
 }
 
 /** Predict and train timings per backend, in Debian's Chromium against the local edge. */
 export async function benchBackends(url: string, backends: string[], iterations = 200): Promise<BackendFigures[]> {
   const browser = await chromium.launch(config.use?.launchOptions);
   const digits = heldOutDigits(iterations);
-  const corrections = heldOutDigits(20, 500).map(rotated);
+  const corrections = heldOutDigits(50, 500).map(rotated);
   const figures: BackendFigures[] = [];
   try {
     for (const backend of backends) {
       console.error(
-        `bench: ${backend}: ${iterations} predicts through the SDK, ${iterations} direct, a fine-tune on 20 corrections…`,
+        `bench: ${backend}: ${iterations} predicts through the SDK, ${iterations} direct, a fine-tune on 50 corrections…`,
       );
       const page = await browser.newPage();
       await page.goto(`${url}/?backend=${backend}&db=bench-${backend}-${Date.now()}`);
@@ -42,12 +46,14 @@ export async function benchBackends(url: string, backends: string[], iterations 
             const p = await client.predict(c.pixels);
             await client.feedback(p.predictionId, c.label);
           }
-          const trained = await client.train({ v: 1, epochs: 3 });
+          const trained = await client.train({ v: 1 });
           return {
             sdkPredictMs,
             directPredictMs: directMs,
             trainMs: trained.durationMs,
             trainExamples: trained.examples,
+            trainBackend: trained.backend,
+            trainApplied: trained.applied,
           };
         },
         { digits, corrections },

@@ -52,7 +52,8 @@ try {
       'sdk predict ms (incl. IndexedDB record)': b.sdkPredictMs.toFixed(3),
       'direct tfjs predict ms': b.directPredictMs.toFixed(3),
       'sdk/direct': (b.sdkPredictMs / b.directPredictMs).toFixed(2),
-      'train ms (incl. 2×2000 eval)': b.trainMs.toFixed(0),
+      'train() ms, 50 corrections': b.trainMs.toFixed(0),
+      'trained on': `${b.trainBackend}${b.trainApplied ? ', applied' : ', not applied'}`,
       'train vs cpu': cpu ? (b.trainMs / cpu.trainMs).toFixed(2) : '-',
     })),
   );

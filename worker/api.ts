@@ -33,7 +33,7 @@ import { pendingCount } from './sync/outbox.ts';
 import { SyncProgress } from './sync/progress.ts';
 import { syncAll } from './sync/run.ts';
 import { type Clock, SyncScheduler, systemClock } from './sync/scheduler.ts';
-import { prepareLearning } from './train/features.ts';
+import { prepareLearning, preparesAhead } from './train/features.ts';
 import { releaseModel, revertPersonal } from './train/personal.ts';
 import { suggest } from './train/suggest.ts';
 import { trainOnFeedback } from './train/train.ts';
@@ -224,7 +224,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       // A label makes a fine-tune likely: its one-time preparation runs now, queued like a
       // training (a predict waits behind it once, not the fine-tune later).
       const model = rt.loaded;
-      if (model && !model.learning && rt.options.runtime !== 'onnx') {
+      if (model && !model.learning && rt.options.runtime !== 'onnx' && preparesAhead(model)) {
         modelTask(async () => {
           if (rt.loaded === model) await prepareLearning(rt, model);
         }).catch(() => undefined);

@@ -138,7 +138,8 @@ export function alignInputs(x: tf.Tensor4D, alignment: Alignment): tf.Tensor4D {
 
 /**
  * `to = from + amount · (f(3×3 neighbourhood) − from)` per pixel and channel, the neighbourhood
- * the pixels inside the image (as tfjs's 'same' pooling): max, min or mean.
+ * the pixels inside the image (as tfjs's 'same' pooling): max, min or mean, computed as a pass
+ * along rows and one along columns (both are separable).
  */
 function mixNeighbourhood(
   from: Float32Array,
@@ -147,46 +148,49 @@ function mixNeighbourhood(
   kind: 'max' | 'min' | 'mean',
   amount: number,
 ): void {
-  for (let row = 0; row < height; row++) {
-    for (let col = 0; col < width; col++) {
-      for (let ch = 0; ch < channels; ch++) {
-        let result = kind === 'max' ? Number.NEGATIVE_INFINITY : kind === 'min' ? Number.POSITIVE_INFINITY : 0;
-        let count = 0;
-        for (let r = Math.max(0, row - 1); r <= Math.min(height - 1, row + 1); r++) {
-          for (let c = Math.max(0, col - 1); c <= Math.min(width - 1, col + 1); c++) {
-            const value = from[(r * width + c) * channels + ch] as number;
-            result =
-              kind === 'max' ? Math.max(result, value) : kind === 'min' ? Math.min(result, value) : result + value;
-            count++;
-          }
-        }
-        const at = (row * width + col) * channels + ch;
-        const own = from[at] as number;
-        to[at] = own + amount * ((kind === 'mean' ? result / count : result) - own);
-      }
+  const max = kind === 'max';
+  const min = kind === 'min';
+  const pick = (a: number, b: number) => (max ? Math.max(a, b) : min ? Math.min(a, b) : a + b);
+  const rows = new Float32Array(from.length);
+  const rowStride = width * channels;
+  for (let i = 0; i < from.length; i++) {
+    const col = Math.floor(i / channels) % width;
+    let value = from[i] as number;
+    if (col > 0) value = pick(value, from[i - channels] as number);
+    if (col < width - 1) value = pick(value, from[i + channels] as number);
+    rows[i] = value;
+  }
+  for (let i = 0; i < from.length; i++) {
+    const pixel = Math.floor(i / channels);
+    const col = pixel % width;
+    const row = Math.floor(pixel / width);
+    let value = rows[i] as number;
+    if (row > 0) value = pick(value, rows[i - rowStride] as number);
+    if (row < height - 1) value = pick(value, rows[i + rowStride] as number);
+    if (!max && !min) {
+      const across = (row > 0 ? 1 : 0) + 1 + (row < height - 1 ? 1 : 0);
+      value /= across * ((col > 0 ? 1 : 0) + 1 + (col < width - 1 ? 1 : 0));
     }
+    const own = from[i] as number;
+    to[i] = own + amount * (value - own);
   }
 }
 
 /**
- * {@link alignInputs} on values in JavaScript: `count` inputs of `shape` from `inputs` into
- * `out`. The search aligns a few labels under hundreds of candidate maps, and a table lookup
- * per pixel here costs a fraction of a tensor op per candidate on wasm.
- *
- * @example
- * alignValues(alignment, labelsInputs, 16, [28, 28, 1], batch.subarray(k * 16 * 784));
+ * The first stage of {@link alignValues}: `count` inputs inverted, with the pen and focus
+ * applied, before gain, offset and the affine map. The search keeps it per inversion, pen and
+ * focus: most of its candidates share them.
  */
-export function alignValues(
+export function penAndFocus(
   alignment: Alignment,
   inputs: Float32Array,
   count: number,
   shape: readonly number[],
-  out: Float32Array,
-): void {
+): Float32Array {
   const [height = 1, width = 1, channels = 1] = shape;
   const size = height * width * channels;
-  const { invert, lo, hi, pen, blur, gain, offset } = intensityOf(alignment);
-  const sampling = samplingOf(alignment, height, width);
+  const { invert, lo, hi, pen, blur } = intensityOf(alignment);
+  const out = new Float32Array(count * size);
   let values = new Float32Array(size);
   let spare = new Float32Array(size);
   const dims = [height, width, channels] as const;
@@ -203,7 +207,37 @@ export function alignValues(
       mixNeighbourhood(values, spare, dims, 'mean', blur);
       [values, spare] = [spare, values];
     }
-    for (let k = 0; k < size; k++) values[k] = Math.min(hi, Math.max(lo, (values[k] as number) * gain + offset));
+    out.set(values, i * size);
+  }
+  return out;
+}
+
+/**
+ * {@link alignInputs} on values in JavaScript: `count` inputs of `shape` into `out`, from
+ * `inputs` or from their {@link penAndFocus} stage when given. The search aligns a few labels
+ * under hundreds of candidate maps, and a table lookup per pixel here costs a fraction of a
+ * tensor op per candidate on wasm.
+ *
+ * @example
+ * alignValues(alignment, labelsInputs, 16, [28, 28, 1], batch.subarray(k * 16 * 784));
+ */
+export function alignValues(
+  alignment: Alignment,
+  inputs: Float32Array,
+  count: number,
+  shape: readonly number[],
+  out: Float32Array,
+  staged: Float32Array = penAndFocus(alignment, inputs, count, shape),
+): void {
+  const [height = 1, width = 1, channels = 1] = shape;
+  const size = height * width * channels;
+  const { lo, hi, gain, offset } = intensityOf(alignment);
+  const sampling = samplingOf(alignment, height, width);
+  const values = new Float32Array(size);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < size; k++) {
+      values[k] = Math.min(hi, Math.max(lo, (staged[i * size + k] as number) * gain + offset));
+    }
     resample(sampling, values, out.subarray(i * size, (i + 1) * size), channels);
   }
 }
@@ -308,13 +342,19 @@ export async function searchAlignment(
   const totalWeight = w.reduce((a, b) => a + b, 0) || 1;
   const perBatch = Math.max(1, Math.floor(BATCH / chosen.length));
   const batch = new Float32Array(perBatch * inputs.length);
+  // Candidates' inputs after inversion, pen and focus, by those three (most candidates share them).
+  const staged = new Map<string, Float32Array>();
   const score = async (candidates: Alignment[]): Promise<number[]> => {
     const scores: number[] = [];
     for (let at = 0; at < candidates.length; at += perBatch) {
       const block = candidates.slice(at, at + perBatch);
       const count = block.length * chosen.length;
       block.forEach((alignment, b) => {
-        alignValues(alignment, inputs, chosen.length, basis.inputShape, batch.subarray(b * inputs.length));
+        const { invert, pen, blur } = intensityOf(alignment);
+        const key = `${invert}|${pen}|${blur}`;
+        const known = staged.get(key) ?? penAndFocus(alignment, inputs, chosen.length, basis.inputShape);
+        staged.set(key, known);
+        alignValues(alignment, inputs, chosen.length, basis.inputShape, batch.subarray(b * inputs.length), known);
       });
       const probabilities = await onBackend('align', async () => {
         const out = tf.tidy(() => {

@@ -56,9 +56,20 @@ export function learningCache(runtime: Runtime, loaded: LoadedModel): Promise<Le
 }
 
 /**
+ * Whether the learning cache is cheap enough to build ahead, queued before the next predict:
+ * on wasm (about 0.2 s for the digits model) or WebGPU on a hardware adapter. On tfjs-cpu and
+ * on a software adapter (SwiftShader) it takes seconds to minutes, and the first fine-tune
+ * builds it instead.
+ */
+export function preparesAhead(loaded: LoadedModel): boolean {
+  const { backend, adapter } = loaded.backend;
+  return backend === 'wasm' || (backend === 'webgpu' && adapter?.isFallbackAdapter === false);
+}
+
+/**
  * Builds the learning cache ahead of a first fine-tune (the worker does once the device records
- * a label): a training then starts at its fit. Never rejects: a model that cannot be fine-tuned
- * says so when `train` is called.
+ * a label, where {@link preparesAhead}): a training then starts at its fit. Never rejects: a
+ * model that cannot be fine-tuned says so when `train` is called.
  *
  * @example
  * await prepareLearning(runtime, loaded);

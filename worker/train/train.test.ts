@@ -127,6 +127,18 @@ describe('train', () => {
     await api.dispose();
   });
 
+  it('does not prepare ahead on tfjs-cpu, where it would hold predictions for seconds', async () => {
+    const edge = new FakeEdge();
+    await publishDigits(edge);
+    const { api } = await startWorker({ edge, backend: 'cpu' });
+    await api.load({ v: 1, model: 'digits' });
+    const taught = inStyle('inverted', 0, 2);
+    await label(api, taught.images, taught.labels);
+    await api.predict(taught.images[0] as Float32Array);
+    expect(edge.requests.filter((r) => /\/files\/(replay|holdout)\.bin$/.test(r.path))).toEqual([]);
+    await api.dispose();
+  });
+
   it('with few labels cross-validates, and reports each fold', async () => {
     const { api } = await digitsWorker();
     const taught = inStyle('inverted', 0, 12);
