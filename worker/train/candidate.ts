@@ -8,6 +8,7 @@ import {
   cloneHead,
   disposeWeights,
   gateShape,
+  mixProbabilities,
   personalStrength,
   readWeights,
   type StoredWeight,
@@ -134,9 +135,9 @@ export async function gateReads(
 }
 
 /**
- * The candidate's probabilities for examples, as the served model mixes them (head.ts):
- * `registry + strength · gate · (head − registry)`, where `registry` holds the registry
- * weights' probabilities for the same examples.
+ * The candidate's probabilities for examples, as the served model mixes them (head.ts
+ * `mixProbabilities`), where `registry` holds the registry weights' probabilities for the same
+ * examples.
  */
 export async function mixtureOf(
   candidate: Candidate,
@@ -151,10 +152,9 @@ export async function mixtureOf(
   const gate = await outputsOf(candidate.gate, gateShape, features.gate.inputs, count);
   const classes = personal.length / Math.max(1, count);
   const out = new Float32Array(personal.length);
-  for (let i = 0; i < out.length; i++) {
-    const g = gate[Math.floor(i / classes)] as number;
-    const r = registry[i] as number;
-    out[i] = r + strength * g * ((personal[i] as number) - r);
+  for (let i = 0; i < count; i++) {
+    const row = (a: Float32Array) => a.subarray(i * classes, (i + 1) * classes);
+    mixProbabilities(row(registry), row(personal), strength * (gate[i] as number), row(out));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import {
   buildGate,
   cloneHead,
   disposeWeights,
+  mixProbabilities,
   personalModel,
   readWeights,
   setStoredWeights,
@@ -108,6 +109,32 @@ describe('personalModel', () => {
     disposeWeights(gate);
     expectClose(model.predict(x) as tf.Tensor, registry);
     model.dispose();
+  });
+});
+
+describe('mixProbabilities', () => {
+  const mix = (registry: number[], personal: number[], w: number) => {
+    const out = new Float32Array(registry.length);
+    mixProbabilities(Float32Array.from(registry), Float32Array.from(personal), w, out);
+    return Array.from(out);
+  };
+
+  it('is the registry at weight 0 and the personal head at weight 1, and sums to 1 between', () => {
+    mix([0.7, 0.2, 0.1], [0.1, 0.3, 0.6], 0).forEach((p, k) => {
+      expect(p).toBeCloseTo([0.7, 0.2, 0.1][k] as number, 6);
+    });
+    mix([0.7, 0.2, 0.1], [0.1, 0.3, 0.6], 1).forEach((p, k) => {
+      expect(p).toBeCloseTo([0.1, 0.3, 0.6][k] as number, 6);
+    });
+    expect(mix([0.7, 0.2, 0.1], [0.1, 0.3, 0.6], 0.4).reduce((a, b) => a + b)).toBeCloseTo(1, 6);
+  });
+
+  it('lets the sure one decide: a confident registry answer survives a hesitant personal head, and the reverse', () => {
+    // Mixed linearly at 0.8 these would pick class 1 (0.48 against 0.44).
+    const kept = mix([0.99, 0.005, 0.005], [0.3, 0.6, 0.1], 0.8);
+    expect(kept.indexOf(Math.max(...kept))).toBe(0);
+    const overridden = mix([0.4, 0.35, 0.25], [0.02, 0.96, 0.02], 0.5);
+    expect(overridden.indexOf(Math.max(...overridden))).toBe(1);
   });
 });
 

@@ -208,8 +208,8 @@ export function buildGate(featureShape: number[]): tfl.LayersModel {
 }
 
 /**
- * `registry + strength · gate · (personal − registry)`, per example: the gated mixture, with the
- * personal head trusted in proportion to what it learned from (see {@link personalStrength}).
+ * The gated mixture per example, in log space: `softmax((1 − w)·log registry + w·log personal)`
+ * with `w = strength · gate` (see {@link mixProbabilities}).
  */
 class GatedMix extends tfl.layers.Layer {
   static className = 'EdgeloopGatedMix';
@@ -224,9 +224,41 @@ class GatedMix extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const [gate, personal, registry] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor];
-      return tf.add(registry, tf.mul(tf.mul(gate, this.#strength), tf.sub(personal, registry)));
+      const w = tf.mul(gate, this.#strength);
+      const logs = (p: tf.Tensor) => tf.log(tf.clipByValue(p, MIX_FLOOR, 1));
+      return tf.softmax(tf.add(tf.mul(tf.sub(1, w), logs(registry)), tf.mul(w, logs(personal))));
     });
   }
+}
+
+/** The smallest probability the mixture takes the log of. */
+const MIX_FLOOR = 1e-7;
+
+/**
+ * The gated mixture of the registry's and the personal head's probabilities for one example
+ * (`classes` of each), weight `w = strength · gate` on the personal head, in log space (a
+ * product of the two, renormalised): where one of them is sure and the other is not, the sure
+ * one decides, so a confident registry answer on a standard input survives a hesitant personal
+ * head, and a confident personal answer on the user's input overrides a confused registry.
+ * What the served model's GatedMix layer computes.
+ *
+ * @example
+ * mixProbabilities(registryRow, personalRow, 0.8, out);
+ */
+export function mixProbabilities(registry: Float32Array, personal: Float32Array, w: number, out: Float32Array): void {
+  let top = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < out.length; k++) {
+    const r = Math.log(Math.max(MIX_FLOOR, Math.min(1, registry[k] as number)));
+    const p = Math.log(Math.max(MIX_FLOOR, Math.min(1, personal[k] as number)));
+    out[k] = (1 - w) * r + w * p;
+    top = Math.max(top, out[k] as number);
+  }
+  let total = 0;
+  for (let k = 0; k < out.length; k++) {
+    out[k] = Math.exp((out[k] as number) - top);
+    total += out[k] as number;
+  }
+  for (let k = 0; k < out.length; k++) out[k] = (out[k] as number) / total;
 }
 
 /** The user's inputs under their alignment (align.ts), in front of the personal head's feature layers. */
