@@ -32,6 +32,8 @@ const PARAMETERS = [
   'blur',
 ] as const;
 const FIRST_STEPS = [0.25, 0.15, 0.15, 0.25, 0.07, 0.07, 0.4, 0.1, 0.5, 0.5];
+const OFFSET = PARAMETERS.indexOf('offset');
+const BLUR = PARAMETERS.indexOf('blur');
 /** The dihedral symmetries as 2×2 maps of (x, y) offsets: 0 identity, 1–3 quarter turns, 4–7 mirrors. */
 const SYMMETRIES: readonly (readonly [number, number, number, number])[] = [
   [1, 0, 0, 1],
@@ -391,12 +393,21 @@ export async function searchAlignment(
   let steps = FIRST_STEPS.map((step) => (refining ? step / 4 : step));
   for (let round = 0; round < (refining ? REFINING_ROUNDS : ROUNDS); round++) {
     await yieldToEvents(signal);
-    const neighbours = PARAMETERS.flatMap((_, j) =>
-      [1, -1].map((sign) => ({
-        ...best,
-        params: best.params.map((p, k) => (k === j ? p + sign * (steps[j] as number) : p)),
-      })),
-    );
+    const move = (changes: [number, number][]) => ({
+      ...best,
+      params: best.params.map((p, k) => p + changes.reduce((d, [j, by]) => d + (j === k ? by : 0), 0)),
+    });
+    const neighbours = [
+      ...PARAMETERS.flatMap((_, j) => [1, -1].map((sign) => move([[j, sign * (steps[j] as number)]]))),
+      // Smoothing helps specks only with the floor cut after it (and sharpening with it raised):
+      // neither step alone does, so they are tried together too.
+      ...[1, -1].map((sign) =>
+        move([
+          [BLUR, sign * (steps[BLUR] as number)],
+          [OFFSET, -sign * (steps[OFFSET] as number)],
+        ]),
+      ),
+    ];
     const scores = await score(neighbours);
     const top = Math.max(...scores);
     if (top > bestScore + 1e-3) {
