@@ -8,16 +8,8 @@ import { seededRandom } from '../../protocol/random.ts';
 import { buildModel } from '../infer/model-artifacts.ts';
 import { holdoutDigits } from '../test/digits.ts';
 import { readRepoFile } from '../test/node-files.ts';
-import {
-  type Alignment,
-  type AlignmentBasis,
-  alignInputs,
-  alignValues,
-  describeAlignment,
-  identityAlignment,
-  inkMoments,
-  searchAlignment,
-} from './align.ts';
+import { type Alignment, alignInputs, alignValues, describeAlignment, identityAlignment } from './align.ts';
+import { type AlignmentBasis, inkMoments, searchAlignment } from './align-search.ts';
 import type { Examples } from './examples.ts';
 import { registerTrainingKernels } from './kernels/index.ts';
 
