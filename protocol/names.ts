@@ -35,13 +35,19 @@ export const FilePath = v.pipe(
 
 export const Sha256Hex = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits'));
 
+/** Keys valibot's `record` drops without a word (they would reach an object's prototype). */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
- * A record schema that refuses arrays: valibot's `record` (like `object`) takes any object,
- * and would read `[]` as `{}`. For records in request bodies.
+ * A record schema that refuses arrays (valibot's `record`, like `object`, takes any object and
+ * would read `[]` as `{}`) and the keys `__proto__`, `constructor` and `prototype` (which
+ * `record` silently leaves out, so the body would be stored without them). For records in
+ * request bodies.
  *
  * @example
  * const Tags = jsonRecord(v.string(), v.string());
  * v.safeParse(Tags, []).success; // false
+ * v.safeParse(Tags, JSON.parse('{"__proto__": "x"}')).success; // false
  */
 export function jsonRecord<const K extends v.GenericSchema<string, string>, const V extends v.GenericSchema>(
   key: K,
@@ -51,6 +57,10 @@ export function jsonRecord<const K extends v.GenericSchema<string, string>, cons
     v.custom<Record<string, unknown>>(
       (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
       'must be a JSON object',
+    ),
+    v.check(
+      (x) => !Object.keys(x).some((k) => RESERVED_KEYS.has(k)),
+      'keys __proto__, constructor and prototype are not allowed',
     ),
     v.record(key, value),
   );

@@ -102,6 +102,8 @@ export const RunSummary = v.object({
   tags: v.record(v.string(), v.string()),
   parentVersion: v.nullable(v.number()),
   createdBy: v.string(),
+  /** The device whose token created the run (it alone writes to it with a client key); null for runs of publish keys. */
+  clientId: v.nullable(v.string()),
   createdAt: v.number(),
   endedAt: v.nullable(v.number()),
 });

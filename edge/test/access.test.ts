@@ -43,10 +43,13 @@ const json = (method: string, path: string, body: unknown, key?: string, token?:
     body: JSON.stringify(body),
   });
 
-/** A run owned by the caller when it may create runs (a client writes only to its own), else by the admin. */
-async function runFor(key: string | undefined, kind: Kind): Promise<string> {
+/**
+ * A run owned by the caller when it may create runs (a device writes only to its own, with the
+ * `token` of the device that created it), else by the admin.
+ */
+async function runFor(key: string | undefined, kind: Kind, token?: string): Promise<string> {
   const owner = ['client', 'publish', 'admin'].includes(kind) && key ? key : ADMIN_KEY;
-  const res = await sendJson('POST', '/v1/runs', { v: 1, model: MODEL }, owner);
+  const res = await json('POST', '/v1/runs', { v: 1, model: MODEL }, owner, token);
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -230,7 +233,10 @@ const routes: Route[] = [
   {
     name: 'POST /v1/runs',
     allowed: ['client', 'publish', 'admin'],
-    prepare: async (key) => () => json('POST', '/v1/runs', { v: 1, model: MODEL, params: { lr: 0.1 } }, key),
+    prepare: async (key) => {
+      const { token } = await registerClient();
+      return () => json('POST', '/v1/runs', { v: 1, model: MODEL, params: { lr: 0.1 } }, key, token);
+    },
   },
   { name: 'GET /v1/runs', allowed: READERS, prepare: async (key) => () => api('/v1/runs', { key }) },
   {
@@ -261,16 +267,19 @@ const routes: Route[] = [
     name: 'POST /v1/runs/{id}/metrics',
     allowed: ['client', 'publish', 'admin'],
     prepare: async (key, kind) => {
-      const id = await runFor(key, kind);
-      return () => json('POST', `/v1/runs/${id}/metrics`, { v: 1, metrics: [{ key: 'loss', value: 1, step: 0 }] }, key);
+      const { token } = await registerClient();
+      const id = await runFor(key, kind, token);
+      return () =>
+        json('POST', `/v1/runs/${id}/metrics`, { v: 1, metrics: [{ key: 'loss', value: 1, step: 0 }] }, key, token);
     },
   },
   {
     name: 'PATCH /v1/runs/{id}',
     allowed: ['client', 'publish', 'admin'],
     prepare: async (key, kind) => {
-      const id = await runFor(key, kind);
-      return () => json('PATCH', `/v1/runs/${id}`, { v: 1, status: 'finished' }, key);
+      const { token } = await registerClient();
+      const id = await runFor(key, kind, token);
+      return () => json('PATCH', `/v1/runs/${id}`, { v: 1, status: 'finished' }, key, token);
     },
   },
 ];

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_TOKEN_HEADER } from '../../protocol/clients.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ADMIN_KEY, api, bytes, makeKey, publish, sendJson } from './helpers.ts';
+import { ADMIN_KEY, api, bytes, makeKey, publish, registerClient, sendAsClient, sendJson } from './helpers.ts';
 import {
   badName,
   brokenJson,
@@ -28,13 +29,17 @@ const RUN_TABLES = ['runs', 'run_metrics', 'run_versions'];
 const json = { 'Content-Type': 'application/json' };
 
 let publishKey = '';
-let clientA = ''; // owns runA
-let clientB = ''; // owns nothing
+let clientA = ''; // a client key; with tokenA it is the device that owns runA
+let clientB = ''; // another client key; with tokenB a device that owns nothing
+let tokenA = '';
+let tokenB = '';
+/** Headers of a device's request: its token, as every device write carries it. */
+const device = (key: string) => ({ [CLIENT_TOKEN_HEADER]: key === clientA ? tokenA : tokenB });
 let runA = ''; // running, created by clientA
 let runDone = ''; // finished
 
-async function createRun(key: string): Promise<string> {
-  const res = await sendJson('POST', '/v1/runs', { v: 1, model: MODEL }, key);
+async function createRun(key: string, token?: string): Promise<string> {
+  const res = await sendAsClient('POST', '/v1/runs', { v: 1, model: MODEL }, token, key);
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -44,14 +49,16 @@ beforeAll(async () => {
   publishKey = (await makeKey('publish')).key;
   clientA = (await makeKey('client')).key;
   clientB = (await makeKey('client')).key;
+  tokenA = (await registerClient()).token;
+  tokenB = (await registerClient()).token;
   const res = await publish(MODEL, { 'model.json': bytes('{}'), 'weights.bin': bytes('w') });
   expect(res.status).toBe(201);
-  runA = await createRun(clientA);
+  runA = await createRun(clientA, tokenA);
   runDone = await createRun(publishKey);
   expect((await sendJson('PATCH', `/v1/runs/${runDone}`, { v: 1, status: 'finished' }, publishKey)).status).toBe(200);
   // Fill runA's tags to the limit, so one more is refused.
   const tags = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`t${i}`, 'x']));
-  expect((await sendJson('PATCH', `/v1/runs/${runA}`, { v: 1, tags }, clientA)).status).toBe(200);
+  expect((await sendAsClient('PATCH', `/v1/runs/${runA}`, { v: 1, tags }, tokenA, clientA)).status).toBe(200);
 }, LONG);
 
 /** Run keys (params, tags, metrics) the pattern `^[\w.\-/]{1,250}$` refuses. */
@@ -111,7 +118,7 @@ describe('POST /v1/runs', () => {
             method: 'POST',
             path: '/v1/runs',
             key: clientA,
-            headers: { ...json, 'CF-Connecting-IP': '198.51.100.20' },
+            headers: { ...json, ...device(clientA), 'CF-Connecting-IP': '198.51.100.20' },
             body: encode({ v: 1, model: MODEL, parentVersion }),
             expect: refused(404, ErrorCode.VERSION_NOT_FOUND),
           }),
@@ -143,7 +150,7 @@ describe('POST /v1/runs/{id}/metrics', () => {
         method: 'POST',
         path,
         key,
-        headers: { ...json, 'CF-Connecting-IP': ip },
+        headers: { ...json, ...(key === publishKey ? {} : device(key)), 'CF-Connecting-IP': ip },
         body: encode(body),
         expect: exp,
       });
@@ -156,7 +163,7 @@ describe('POST /v1/runs/{id}/metrics', () => {
             method: 'POST',
             path,
             key: clientA,
-            headers: { 'CF-Connecting-IP': ip },
+            headers: { ...device(clientA), 'CF-Connecting-IP': ip },
             valid,
             required: ['v', 'metrics'],
             breakers: {
@@ -212,7 +219,7 @@ describe('PATCH /v1/runs/{id}', () => {
         method: 'PATCH',
         path: at,
         key,
-        headers: { ...json, 'CF-Connecting-IP': ip },
+        headers: { ...json, ...(key === publishKey ? {} : device(key)), 'CF-Connecting-IP': ip },
         body: encode(body),
         expect: exp,
       });

@@ -1,16 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricSeries, Run, RunComparison, RunList } from '../../protocol/runs.ts';
-import { ADMIN_KEY, api, bytes, CLIENT_KEY, count, expectError, makeKey, publish, sendJson } from './helpers.ts';
+import {
+  ADMIN_KEY,
+  api,
+  bytes,
+  CLIENT_KEY,
+  count,
+  expectError,
+  makeKey,
+  publish,
+  registerClient,
+  sendAsClient,
+  sendJson,
+} from './helpers.ts';
 
-/** Creates a run with `key` (admin by default) and returns it. */
-async function createRun(body: Record<string, unknown>, key = ADMIN_KEY): Promise<Run> {
-  const res = await sendJson('POST', '/v1/runs', { v: 1, ...body }, key);
-  expect(res.status).toBe(201);
+const published = new Set<string>();
+
+/** Publishes one version of `model` unless this file already did: runs are of published models. */
+async function ensureModel(model: string): Promise<void> {
+  if (published.has(model)) return;
+  await publishVersions(model, 1);
+  published.add(model);
+}
+
+/** Creates a run with `key` (admin by default; a client key needs the device's `token`) and returns it. */
+async function createRun(body: Record<string, unknown>, key = ADMIN_KEY, token?: string): Promise<Run> {
+  await ensureModel(body.model as string);
+  const res = await sendAsClient('POST', '/v1/runs', { v: 1, ...body }, token, key);
+  expect(res.status, await res.clone().text()).toBe(201);
   return (await res.json()) as Run;
 }
 
-const logMetrics = (id: string, metrics: unknown[], key = ADMIN_KEY) =>
-  sendJson('POST', `/v1/runs/${id}/metrics`, { v: 1, metrics }, key);
+const logMetrics = (id: string, metrics: unknown[], key = ADMIN_KEY, token?: string) =>
+  sendAsClient('POST', `/v1/runs/${id}/metrics`, { v: 1, metrics }, token, key);
 
 /** Posts a raw JSON text, so values JSON.stringify cannot produce (1e999) reach the Worker. */
 const postRaw = (path: string, text: string, key = ADMIN_KEY) =>
@@ -59,7 +81,8 @@ describe('runs', () => {
     expect(await count('runs', 'id = ?', run.id)).toBe(1);
   });
 
-  it('refuses bad run bodies and unknown parent versions, writing nothing', async () => {
+  it('refuses bad run bodies, unknown models and unknown parent versions, writing nothing', async () => {
+    await ensureModel('runs-bad');
     const before = await count('runs');
     const bad: unknown[] = [
       { model: 'runs-bad' },
@@ -69,6 +92,10 @@ describe('runs', () => {
       { v: 1, model: 'runs-bad', tags: { t: 5 } },
       { v: 1, model: 'runs-bad', parentVersion: 0 },
       { v: 1, model: 'runs-bad', extra: true },
+      // valibot's record drops these keys silently; they are refused instead of stored without them.
+      JSON.parse('{"v":1,"model":"runs-bad","params":{"__proto__":{"x":1},"lr":1}}'),
+      JSON.parse('{"v":1,"model":"runs-bad","tags":{"constructor":"x"}}'),
+      { v: 1, model: 'runs-bad', params: { prototype: 1 } },
     ];
     for (const body of bad) await expectError(await sendJson('POST', '/v1/runs', body, ADMIN_KEY), 400, 'INVALID_BODY');
     await expectError(
@@ -81,7 +108,19 @@ describe('runs', () => {
       404,
       'VERSION_NOT_FOUND',
     );
+    await expectError(
+      await sendJson('POST', '/v1/runs', { v: 1, model: 'runs-never-published' }, ADMIN_KEY),
+      404,
+      'MODEL_NOT_FOUND',
+    );
     expect(await count('runs')).toBe(before);
+    const run = await createRun({ model: 'runs-bad' });
+    await expectError(
+      await sendJson('PATCH', `/v1/runs/${run.id}`, JSON.parse('{"v":1,"tags":{"__proto__":"x"}}'), ADMIN_KEY),
+      400,
+      'INVALID_BODY',
+    );
+    expect((await getRun(run.id)).tags).toEqual({});
   });
 
   it('needs a key with the publish or client scope to write, read to read', async () => {
@@ -99,21 +138,34 @@ describe('runs', () => {
     expect(await count('run_metrics', 'run_id = ?', run.id)).toBe(0);
   });
 
-  it('lets a client key write only to the runs it created, and not link versions', async () => {
+  it('lets a device write only to the runs its token created, and not link versions', async () => {
     await publishVersions('runs-client', 1);
-    const other = await makeKey('client');
-    const run = await createRun({ model: 'runs-client', params: { epochs: 3 } }, CLIENT_KEY);
-    expect(run.createdBy).toBe('bootstrap-client');
-    expect((await logMetrics(run.id, [{ key: 'loss', value: 0.5, step: 1 }], CLIENT_KEY)).status).toBe(200);
-
-    await expectError(await logMetrics(run.id, [{ key: 'loss', value: 9, step: 2 }], other.key), 403, 'FORBIDDEN');
-    await expectError(
-      await sendJson('PATCH', `/v1/runs/${run.id}`, { v: 1, status: 'killed' }, other.key),
-      403,
-      'FORBIDDEN',
+    published.add('runs-client');
+    const device = await registerClient();
+    const other = await registerClient();
+    const run = await createRun({ model: 'runs-client', params: { epochs: 3 } }, CLIENT_KEY, device.token);
+    expect(run).toMatchObject({ createdBy: 'bootstrap-client', clientId: device.clientId });
+    expect((await logMetrics(run.id, [{ key: 'loss', value: 0.5, step: 1 }], CLIENT_KEY, device.token)).status).toBe(
+      200,
     );
+
+    // Every device holds the same public key: without the creator's token nothing is written.
+    const otherKey = await makeKey('client');
+    for (const [key, token] of [
+      [CLIENT_KEY, undefined],
+      [CLIENT_KEY, other.token],
+      [otherKey.key, other.token],
+      [CLIENT_KEY, `${device.clientId}.forged`],
+    ] as const) {
+      await expectError(await logMetrics(run.id, [{ key: 'loss', value: 9, step: 2 }], key, token), 403, 'FORBIDDEN');
+      await expectError(
+        await sendAsClient('PATCH', `/v1/runs/${run.id}`, { v: 1, status: 'killed', tags: { x: 'y' } }, token, key),
+        403,
+        'FORBIDDEN',
+      );
+    }
     await expectError(
-      await sendJson('PATCH', `/v1/runs/${run.id}`, { v: 1, versions: [1], tags: { a: 'b' } }, CLIENT_KEY),
+      await sendAsClient('PATCH', `/v1/runs/${run.id}`, { v: 1, versions: [1], tags: { a: 'b' } }, device.token),
       403,
       'FORBIDDEN',
     );
@@ -121,9 +173,51 @@ describe('runs', () => {
     expect(await count('run_versions', 'run_id = ?', run.id)).toBe(0);
     expect(await getRun(run.id)).toMatchObject({ status: 'running', tags: {} });
 
-    const done = await sendJson('PATCH', `/v1/runs/${run.id}`, { v: 1, status: 'finished' }, CLIENT_KEY);
+    const done = await sendAsClient('PATCH', `/v1/runs/${run.id}`, { v: 1, status: 'finished' }, device.token);
     expect(done.status).toBe(200);
     expect(await done.json()).toMatchObject({ status: 'finished', metrics: { loss: { value: 0.5, step: 1 } } });
+    // A publish key manages every run; a run it created belongs to no device.
+    const operated = await createRun({ model: 'runs-client' });
+    expect(operated.clientId).toBeNull();
+    await expectError(
+      await logMetrics(operated.id, [{ key: 'loss', value: 1, step: 0 }], CLIENT_KEY, device.token),
+      403,
+      'FORBIDDEN',
+    );
+  });
+
+  it('lets no device create a run without a valid token, nor a revoked one write at all', async () => {
+    await ensureModel('runs-revoked');
+    const before = await count('runs');
+    const body = { v: 1, model: 'runs-revoked' };
+    await expectError(await sendJson('POST', '/v1/runs', body, CLIENT_KEY), 401, 'INVALID_CLIENT_TOKEN');
+    await expectError(
+      await sendAsClient('POST', '/v1/runs', body, 'c_aaaaaaaaaaaaaaaaaaaaaa.bad'),
+      401,
+      'INVALID_CLIENT_TOKEN',
+    );
+    const device = await registerClient();
+    const run = await createRun({ model: 'runs-revoked' }, CLIENT_KEY, device.token);
+    expect((await sendJson('POST', `/v1/clients/${device.clientId}/revoke`, {}, ADMIN_KEY)).status).toBe(200);
+    await expectError(await sendAsClient('POST', '/v1/runs', body, device.token), 403, 'CLIENT_REVOKED');
+    await expectError(
+      await logMetrics(run.id, [{ key: 'loss', value: 1, step: 0 }], CLIENT_KEY, device.token),
+      403,
+      'CLIENT_REVOKED',
+    );
+    await expectError(
+      await sendAsClient('PATCH', `/v1/runs/${run.id}`, { v: 1, status: 'killed' }, device.token),
+      403,
+      'CLIENT_REVOKED',
+    );
+    await expectError(
+      await sendAsClient('POST', '/v1/runs', { v: 1, model: 'runs-nowhere' }, (await registerClient()).token),
+      404,
+      'MODEL_NOT_FOUND',
+    );
+    expect(await count('runs')).toBe(before + 1);
+    expect(await getRun(run.id)).toMatchObject({ status: 'running' });
+    expect(await count('run_metrics', 'run_id = ?', run.id)).toBe(0);
   });
 
   it('keeps metric series by step and reports the latest value of each key', async () => {
@@ -236,6 +330,7 @@ describe('runs', () => {
 
   it('merges tags and links existing versions of the run model, all or nothing', async () => {
     await publishVersions('runs-link', 2);
+    published.add('runs-link');
     const run = await createRun({ model: 'runs-link', tags: { a: '1', b: '2' }, parentVersion: 1 });
     expect(run.parentVersion).toBe(1);
     await expectError(

@@ -105,7 +105,7 @@ export class FakeEdge {
     }
     if (method === 'POST' && url.pathname === '/v1/events') return this.#ingest(body);
     if (method === 'POST' && url.pathname === '/v1/profiles') return this.#ingestProfiles(body);
-    if (route[1] === 'v1' && route[2] === 'runs') return this.runs.handle(method, route, body);
+    if (route[1] === 'v1' && route[2] === 'runs') return this.runs.handle(method, route, body, token);
     if (method !== 'GET' || route[1] !== 'v1' || route[2] !== 'models') return error(404, 'NOT_FOUND', url.pathname);
     const model = route[3] ?? '';
     if (route[4] === 'resolve') {

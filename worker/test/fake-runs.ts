@@ -13,7 +13,8 @@ export interface FakeRun {
 /**
  * The runs endpoints of the fake edge, minimally (unit tests only; the real edge's behaviour is
  * covered by its workerd tests): create, log metrics, end. Bodies are checked with the protocol
- * schemas so a worker that sends what the edge would refuse fails here too.
+ * schemas so a worker that sends what the edge would refuse fails here too; as the edge, a run
+ * belongs to the client whose token created it (the token's client id part, unverified here).
  *
  * @example
  * const runs = new FakeRuns();
@@ -24,20 +25,23 @@ export class FakeRuns {
   failure: RunsFailure = null;
   #next = 0;
 
-  async handle(method: string, route: string[], body: unknown): Promise<Response> {
+  async handle(method: string, route: string[], body: unknown, token: string | null = null): Promise<Response> {
     if (this.failure === 'network') throw new TypeError('fetch failed');
     if (this.failure === 'hang') return new Promise<Response>(() => undefined);
     if (this.failure === 500) return error(500, 'INTERNAL', 'database unavailable');
     const id = route[3];
-    if (method === 'POST' && id === undefined) return this.#create(body);
+    const clientId = token?.split('.')[0] ?? null;
+    if (!clientId) return error(401, 'INVALID_CLIENT_TOKEN', 'send Edgeloop-Client-Token');
+    if (method === 'POST' && id === undefined) return this.#create(body, clientId);
     const stored = id === undefined ? undefined : this.runs.get(id);
     if (!stored) return error(404, 'RUN_NOT_FOUND', String(id));
+    if (stored.run.clientId !== clientId) return error(403, 'FORBIDDEN', 'another device created this run');
     if (method === 'POST' && route[4] === 'metrics' && route.length === 5) return this.#log(stored, body);
     if (method === 'PATCH' && route.length === 4) return this.#update(stored, body);
     return error(404, 'NOT_FOUND', route.join('/'));
   }
 
-  #create(body: unknown): Response {
+  #create(body: unknown, clientId: string): Response {
     const parsed = v.safeParse(CreateRun, body);
     if (!parsed.success) return invalid(parsed.issues);
     const { model, name, params, tags, parentVersion } = parsed.output;
@@ -51,6 +55,7 @@ export class FakeRuns {
       tags: tags ?? {},
       parentVersion: parentVersion ?? null,
       createdBy: 'key_client',
+      clientId,
       createdAt: Date.now(),
       endedAt: null,
       metrics: {},

@@ -116,6 +116,7 @@ describe('RunRecorder', () => {
   it('keeps the run id and reports the failure when the run was created but a later call fails', async () => {
     const edge = new FakeEdge();
     const client = new EdgeClient(ENDPOINT, edge.key, edge.fetch);
+    client.token = 'client-1.mac'; // a device's runs carry its token, as every write does
     const recorder = new RunRecorder(client, { model: 'digits', version: 1, clientId: 'client-1', params: {} });
     recorder.epoch(1, Number.NaN);
     recorder.epoch(2, 0.25);

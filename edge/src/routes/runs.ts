@@ -1,6 +1,7 @@
 import { sValidator } from '@hono/standard-validator';
 import { type Context, Hono } from 'hono';
 import * as v from 'valibot';
+import { CLIENT_TOKEN_HEADER } from '../../../protocol/clients.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { ModelName } from '../../../protocol/names.ts';
 import {
@@ -20,15 +21,19 @@ import {
   UpdateRun,
 } from '../../../protocol/runs.ts';
 import type { AppEnv } from '../app-env.ts';
+import { verifyClientToken } from '../auth/client-token.ts';
+import { requireDevice } from '../auth/device.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { grants } from '../auth/scopes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { rateLimit } from '../http/rate-limit.ts';
 import { rejectInvalid, strictJson } from '../http/validate.ts';
+import { clientStanding } from '../storage/clients.ts';
 import { appendMetrics, metricSeries } from '../storage/run-metrics.ts';
 import { existingVersions, findRun, getRun, insertRun, listRuns, newRunId, updateRun } from '../storage/runs.ts';
 import { compareRuns } from './compare-runs.ts';
+import { requireModel } from './require-model.ts';
 
 /** Largest JSON body a run write takes: 1000 metric points with long keys fit. */
 export const MAX_RUN_BODY_BYTES = 1024 * 1024;
@@ -72,16 +77,26 @@ function runIdParam(c: Context): string {
 }
 
 /**
- * The run named by `:id`, for a write by the calling key. Keys with `publish` may write to
- * any run; a `client` key (training on a device) only to the runs it created.
+ * The run named by `:id`, for a write. Keys with `publish` may write to any run; a device
+ * (client key) only to the runs its token created: every device shares the public key, so the
+ * key says nothing about whose run it is. 403 otherwise, before anything is written.
  */
 async function runToWrite(c: Context<AppEnv>): Promise<RunSummary> {
   const id = runIdParam(c);
   const run = await findRun(c.env.DB, id);
   if (!run) throw runNotFound(id);
-  if (!grants(c.var.caller.scopes, 'publish') && run.createdBy !== c.var.caller.keyId) {
-    throw new ApiError(403, ErrorCode.FORBIDDEN, 'a client key may write only to the runs it created');
+  if (grants(c.var.caller.scopes, 'publish')) return run;
+  const presented = c.req.header(CLIENT_TOKEN_HEADER);
+  const clientId = presented ? await verifyClientToken(c.env, presented) : null;
+  if (run.clientId === null || clientId !== run.clientId) {
+    throw new ApiError(
+      403,
+      ErrorCode.FORBIDDEN,
+      `only the device that created run "${id}" may write to it, with its ${CLIENT_TOKEN_HEADER}`,
+    );
   }
+  const standing = await clientStanding(c.env.DB, clientId);
+  if (standing !== 'ok') throw new ApiError(403, ErrorCode.CLIENT_REVOKED, `client "${clientId}" may no longer write`);
   return run;
 }
 
@@ -106,8 +121,8 @@ const finished = (run: RunSummary) =>
 
 /**
  * Experiment runs under `/v1/runs`, like MLflow's: params, metric series, tags and the
- * versions a run produced. `publish` keys manage all runs, `client` keys create runs and
- * write only to their own, `read` keys read.
+ * versions a run produced. `publish` keys manage all runs; a device (client key with its
+ * client token) creates runs of published models and writes only to its own; `read` keys read.
  */
 export const runs = new Hono<AppEnv>()
   .post(
@@ -119,6 +134,9 @@ export const runs = new Hono<AppEnv>()
     sValidator('json', CreateRun, rejectInvalid),
     async (c) => {
       const body = c.req.valid('json');
+      // A device's run is its own (written only with its token); a publish key's is the operator's.
+      const clientId = grants(c.var.caller.scopes, 'publish') ? null : await requireDevice(c);
+      await requireModel(c.env.DB, body.model);
       if (body.parentVersion !== undefined) await requireVersions(c.env.DB, body.model, [body.parentVersion]);
       const run = await insertRun(c.env.DB, {
         id: newRunId(),
@@ -128,6 +146,7 @@ export const runs = new Hono<AppEnv>()
         tags: body.tags ?? {},
         parentVersion: body.parentVersion ?? null,
         keyId: c.var.caller.keyId,
+        clientId,
         now: Date.now(),
       });
       return c.json<Run>({ ...run, metrics: {}, versions: [] }, 201);

@@ -11,11 +11,13 @@ interface RunRow {
   tags: string;
   parent_version: number | null;
   created_by: string;
+  client_id: string | null;
   created_at: number;
   ended_at: number | null;
 }
 
-const columns = 'seq, id, model, name, status, params, tags, parent_version, created_by, created_at, ended_at';
+const columns =
+  'seq, id, model, name, status, params, tags, parent_version, created_by, client_id, created_at, ended_at';
 
 const toSummary = (row: RunRow): RunSummary => ({
   id: row.id,
@@ -26,6 +28,7 @@ const toSummary = (row: RunRow): RunSummary => ({
   tags: JSON.parse(row.tags) as Tags,
   parentVersion: row.parent_version,
   createdBy: row.created_by,
+  clientId: row.client_id,
   createdAt: row.created_at,
   endedAt: row.ended_at,
 });
@@ -34,10 +37,10 @@ const toSummary = (row: RunRow): RunSummary => ({
 export const newRunId = (): string => `run_${crypto.randomUUID().replaceAll('-', '')}`;
 
 /**
- * Records a new run in status `running`.
+ * Records a new run in status `running`, owned by `clientId` when a device created it.
  *
  * @example
- * const run = await insertRun(env.DB, { id: newRunId(), model: 'digits', name: null, params: { lr: 0.01 }, tags: {}, parentVersion: null, keyId, now: Date.now() });
+ * const run = await insertRun(env.DB, { id: newRunId(), model: 'digits', name: null, params: { lr: 0.01 }, tags: {}, parentVersion: null, keyId, clientId: null, now: Date.now() });
  */
 export async function insertRun(
   db: D1Database,
@@ -49,16 +52,17 @@ export async function insertRun(
     tags: Tags;
     parentVersion: number | null;
     keyId: string;
+    clientId: string | null;
     now: number;
   },
 ): Promise<RunSummary> {
-  const { id, model, name, params, tags, parentVersion, keyId, now } = input;
+  const { id, model, name, params, tags, parentVersion, keyId, clientId, now } = input;
   const row = await db
     .prepare(
-      `INSERT INTO runs (id, model, name, status, params, tags, parent_version, created_by, created_at)
-       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?) RETURNING ${columns}`,
+      `INSERT INTO runs (id, model, name, status, params, tags, parent_version, created_by, client_id, created_at)
+       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?) RETURNING ${columns}`,
     )
-    .bind(id, model, name, JSON.stringify(params), JSON.stringify(tags), parentVersion, keyId, now)
+    .bind(id, model, name, JSON.stringify(params), JSON.stringify(tags), parentVersion, keyId, clientId, now)
     .first<RunRow>();
   if (!row) throw new Error('INSERT … RETURNING gave no row');
   return toSummary(row);
