@@ -46,6 +46,8 @@ export default defineConfig({
       PORT: String(E2E_PORT),
       EDGELOOP_STATE: state,
       EDGELOOP_DRIFT_WEBHOOK: `http://127.0.0.1:${E2E_WEBHOOK_PORT}/drift`,
+      // The suite's browser clients register minutes before their profiles must be judged.
+      EDGELOOP_DRIFT_PROBATION_HOURS: '0',
     },
     timeout: 300_000,
     reuseExistingServer: false,

@@ -6,6 +6,7 @@ import { benchBackends } from './browser.ts';
 import { benchBundles } from './bundle.ts';
 import { benchProfiles, benchSketchError } from './drift.ts';
 import { benchEmbed } from './embed.ts';
+import { benchFlood, floodTable } from './flood.ts';
 import { benchInfer } from './infer.ts';
 import { benchIngest } from './ingest.ts';
 import { activeTable, benchActiveLearning, benchLearning, learningTable } from './learning.ts';
@@ -23,6 +24,7 @@ try {
   const profiles = await benchProfiles(server.url, keys.clientKey);
   const sketch = benchSketchError();
   const infer = await benchInfer(server.url, keys.clientKey);
+  const flood = await benchFlood(server.url, keys.clientKey);
   const bundles = benchBundles();
   // The third-party page is served from a second origin, a few ports up.
   const embed = await benchEmbed(server.url, port + 5, keys.clientKey);
@@ -37,6 +39,7 @@ try {
     profiles,
     sketch,
     infer,
+    flood,
     bundles,
     embed,
     learning,
@@ -87,6 +90,10 @@ try {
     row('infer onnx (ORT Worker)', infer.onnx),
     row('/healthz', infer.healthz),
   ]);
+  const floodFigures = floodTable(flood);
+  console.log('/healthz and another client under a flood of costly inference from one client (issue 14):');
+  console.table(floodFigures.rows);
+  console.log(floodFigures.line);
   const size = (s: { kib: number; gzipKiB: number }) =>
     `${s.kib.toFixed(0)} KiB (gzip ${s.gzipKiB.toFixed(0)} KiB, ${((100 * s.gzipKiB) / bundles.limits.freeGzipKiB).toFixed(0)}% of the free plan's 3 MiB)`;
   console.log(`wrangler deploy --dry-run: API Worker ${size(bundles.api)}; ORT Worker ${size(bundles.ort)}`);

@@ -6,6 +6,8 @@ export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   INVALID_BODY: 'INVALID_BODY',
   INVALID_MANIFEST: 'INVALID_MANIFEST',
+  /** A published model file is not a model of its format (model.json's topology or weights, an ONNX file's ModelProto). */
+  INVALID_MODEL: 'INVALID_MODEL',
   INVALID_NAME: 'INVALID_NAME',
   INVALID_EVENT: 'INVALID_EVENT',
   DIGEST_MISMATCH: 'DIGEST_MISMATCH',
@@ -33,6 +35,8 @@ export const ErrorCode = {
   NO_REFERENCE: 'NO_REFERENCE',
   SEQ_GAP: 'SEQ_GAP',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** One request asks for more work (examples × explain steps × model size) than a request may cost. */
+  TOO_COSTLY: 'TOO_COSTLY',
   INVALID_CLIENT_TOKEN: 'INVALID_CLIENT_TOKEN',
   CLIENT_REVOKED: 'CLIENT_REVOKED',
   INTERNAL: 'INTERNAL',

@@ -18,10 +18,33 @@ export const FeatureValues = v.pipe(
 );
 export type FeatureValues = v.InferOutput<typeof FeatureValues>;
 
+/** The earliest event time the edge takes (2020-01-01T00:00:00Z, epoch ms): no device recorded one before. */
+export const MIN_EVENT_TS = Date.UTC(2020, 0, 1);
+
+/** How far ahead of the edge's clock an event's time may be (one day: device clocks drift, not by days). */
+export const MAX_EVENT_TS_AHEAD_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Why an event time `ts` is out of the range the edge takes at `now` (both epoch ms), or null.
+ * Only the edge applies it, with its own clock: a device records events with whatever its
+ * clock says, and a wrong clock costs that device's events, not its predictions.
+ *
+ * @example
+ * eventTsProblem(0, Date.now()) // '0 is before 2020-01-01T00:00:00Z (MIN_EVENT_TS 1577836800000)'
+ */
+export function eventTsProblem(ts: number, now: number): string | null {
+  if (ts < MIN_EVENT_TS) return `${ts} is before 2020-01-01T00:00:00Z (MIN_EVENT_TS ${MIN_EVENT_TS})`;
+  if (ts > now + MAX_EVENT_TS_AHEAD_MS) {
+    return `${ts} is more than a day (MAX_EVENT_TS_AHEAD_MS) ahead of the edge's clock, ${now}`;
+  }
+  return null;
+}
+
 const EventBase = {
   id: Uuid,
   seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  ts: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** Epoch milliseconds; the edge also bounds it to its clock ({@link eventTsProblem}). */
+  ts: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   model: ModelName,
   version: VersionNumber,
   predictionId: Uuid,

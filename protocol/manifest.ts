@@ -57,6 +57,18 @@ export const ManifestFile = v.object({
 });
 
 /**
+ * Most files one version may list: each is hashed, stored and recorded when it is published,
+ * so the count bounds the work of one publish.
+ */
+export const MAX_VERSION_FILES = 256;
+
+/**
+ * Most bytes a version's files may total. They travel in one publish request, read whole into
+ * the edge's memory (an isolate has 128 MB), so this also bounds every single file.
+ */
+export const MAX_VERSION_BYTES = 25 * 1024 * 1024;
+
+/**
  * A model version's manifest, as published. The edge adds `files[].sha256/size`
  * from what it stored.
  */
@@ -71,7 +83,11 @@ export const Manifest = v.pipe(
     /** Class labels for classifier outputs, by index. */
     labels: v.optional(v.array(v.string())),
     features: v.object({ features: v.pipe(v.array(FeatureSpec), v.maxLength(256)) }),
-    files: v.pipe(v.array(ManifestFile), v.minLength(1)),
+    files: v.pipe(
+      v.array(ManifestFile),
+      v.minLength(1),
+      v.maxLength(MAX_VERSION_FILES, `at most ${MAX_VERSION_FILES} files per version (MAX_VERSION_FILES)`),
+    ),
     metrics: v.optional(jsonRecord(v.string(), v.number())),
     training: v.optional(
       v.object({

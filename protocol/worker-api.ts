@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import type { EraseResult } from './clients.ts';
 import { FeatureValues } from './events.ts';
 import { AliasName, ModelName } from './names.ts';
 import type { RevertResult, SuggestOptions, SuggestResult, TrainOptions, TrainProgress, TrainResult } from './train.ts';
@@ -346,6 +347,12 @@ export interface WorkerApi {
   suggest(options?: SuggestOptions): Promise<SuggestResult>;
   /** Removes the personal fine-tune (memory and IndexedDB): the registry weights serve again. */
   revert(): Promise<RevertResult>;
+  /**
+   * Erases this device: the edge removes everything it holds of the client (its receipt is in
+   * the result), then the worker closes and deletes its IndexedDB database. Later calls need a
+   * new init. If the edge cannot be reached it rejects and nothing on the device is touched.
+   */
+  erase(): Promise<EraseResult>;
   sync(): Promise<SyncResult>;
   /**
    * Asks for a sync without waiting for it or failing (page hide, Background Sync): it runs

@@ -25,10 +25,12 @@ await runBin('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persi
 
 // Drift alert settings given in the environment override wrangler.toml's [vars] (e2e tests
 // point the webhook at a local receiver).
-const passVars = ['EDGELOOP_DRIFT_WEBHOOK', 'EDGELOOP_DRIFT_CLIENT_CAP'].flatMap((name) => {
-  const value = process.env[name];
-  return value === undefined ? [] : ['--var', `${name}:${value}`];
-});
+const passVars = ['EDGELOOP_DRIFT_WEBHOOK', 'EDGELOOP_DRIFT_CLIENT_CAP', 'EDGELOOP_DRIFT_PROBATION_HOURS'].flatMap(
+  (name) => {
+    const value = process.env[name];
+    return value === undefined ? [] : ['--var', `${name}:${value}`];
+  },
+);
 // Both Workers in one `wrangler dev`: the edge (the first config, served on the port) and the
 // ONNX Runtime Worker it reaches through its `ORT` service binding (edge/ort/wrangler.toml).
 const edge = startBin(

@@ -28,6 +28,7 @@ import { disposeShadow, shadowStatus } from './infer/shadow.ts';
 import { type LoadedModel, newSyncRuntime, type Runtime } from './runtime.ts';
 import { serialQueue } from './serial.ts';
 import { applyRetention, checkStorage, storageState } from './storage/retention.ts';
+import { eraseAtEdge } from './sync/erase.ts';
 import { adopt, ensureIdentity } from './sync/identity.ts';
 import { pendingCount } from './sync/outbox.ts';
 import { SyncProgress } from './sync/progress.ts';
@@ -279,6 +280,17 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       ready();
       if (!scheduler) throw new EdgeloopError('NOT_INITIALIZED', 'call init() first');
       return scheduler.run('manual');
+    },
+
+    async erase() {
+      const rt = ready();
+      // Queued with syncs, so none is sending while the edge erases (it revokes the client first).
+      const receipt = await syncTask(() => eraseAtEdge(rt));
+      const database = rt.options.dbName;
+      const db = rt.db;
+      await dispose();
+      await withStorage('delete the database', () => db.delete());
+      return { v: 1, edge: receipt, device: { database, deleted: true } };
     },
 
     async requestSync(trigger) {

@@ -5,10 +5,10 @@ import { envelope, hourAgo, inDistribution, publishDrift } from './drift-helpers
 import {
   ADMIN_KEY,
   api,
-  bytes,
   CLIENT_KEY,
   expectError,
   makeKey,
+  modelFiles,
   publish,
   publishAliased,
   publishForm,
@@ -55,7 +55,7 @@ async function runFor(key: string | undefined, kind: Kind, token?: string): Prom
 }
 
 async function version(): Promise<number> {
-  const res = await publish(MODEL, { 'model.json': bytes(`{"n":"${uuid()}"}`), 'weights.bin': bytes('w') });
+  const res = await publish(MODEL, modelFiles(uuid()));
   expect(res.status).toBe(201);
   return ((await res.json()) as { version: number }).version;
 }
@@ -73,7 +73,7 @@ const routes: Route[] = [
       api(`/v1/models/${MODEL}/versions`, {
         method: 'POST',
         key,
-        body: publishForm(refManifest(MODEL, ['model.json']), { 'model.json': bytes(uuid()) }),
+        body: publishForm(refManifest(MODEL, ['model.json']), modelFiles(uuid(), { weights: false })),
       }),
   },
   {
@@ -214,6 +214,14 @@ const routes: Route[] = [
     prepare: async (key) => {
       const { clientId } = await registerClient();
       return () => api(`/v1/clients/${clientId}/revoke`, { method: 'POST', key });
+    },
+  },
+  {
+    name: 'POST /v1/clients/{id}/erase',
+    allowed: ['client', 'admin'],
+    prepare: async (key) => {
+      const { clientId, token } = await registerClient();
+      return () => json('POST', `/v1/clients/${clientId}/erase`, {}, key, token);
     },
   },
   {

@@ -1,12 +1,10 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, api, bytes, CLIENT_KEY, count, expectError, makeKey, publish, sendJson } from './helpers.ts';
+import { ADMIN_KEY, api, CLIENT_KEY, count, expectError, makeKey, modelFiles, publish, sendJson } from './helpers.ts';
 
 async function publishVersions(model: string, n: number): Promise<void> {
   for (let i = 1; i <= n; i++) {
-    expect((await publish(model, { 'model.json': bytes(`{"v":${i}}`), 'weights.bin': bytes(`w${i}`) })).status).toBe(
-      201,
-    );
+    expect((await publish(model, modelFiles(`v${i}`, { weight: i }))).status).toBe(201);
   }
 }
 

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../../protocol/hash.ts';
+import { KEY_CHECK_MS } from '../src/auth/authenticate.ts';
 import {
   ADMIN_KEY,
   api,
@@ -57,6 +58,19 @@ describe('authentication', () => {
 
   it('answers 404 NOT_FOUND when revoking an unknown key', async () => {
     await expectError(await api('/v1/keys/key_missing/revoke', { method: 'POST', key: ADMIN_KEY }), 404, 'NOT_FOUND');
+  });
+  it('stops accepting a key revoked elsewhere within KEY_CHECK_MS (an isolate reuses a valid check that long)', async () => {
+    const { id, key } = await makeKey('read');
+    expect((await api('/v1/models', { key })).status).toBe(200);
+    // As another isolate's revocation: D1 changes, this isolate's cache does not hear of it.
+    await env.DB.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').bind(Date.now(), id).run();
+    expect((await api('/v1/models', { key })).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + KEY_CHECK_MS + 1 });
+    try {
+      await expectError(await api('/v1/models', { key }), 401, 'UNAUTHORIZED');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

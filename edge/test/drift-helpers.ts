@@ -3,8 +3,9 @@ import { expect } from 'vitest';
 import type { ClientIdentity } from '../../protocol/clients.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { buildProfile, type Profile, type ProfileRow, WINDOW_MS } from '../../protocol/profile/index.ts';
+import { DEFAULT_PROBATION_HOURS } from '../src/drift/standing.ts';
 import { driftStub } from '../src/drift/stub.ts';
-import { bytes, CLIENT_KEY, publish, registerClient, sendAsClient } from './helpers.ts';
+import { bytes, CLIENT_KEY, modelFiles, publish, registerClient, sendAsClient } from './helpers.ts';
 
 // Drift fixtures: a model with a numeric feature `x` (reference N(0, 1)) and a categorical
 // `color` (mostly red), three output classes, and a reference profile made with buildProfile.
@@ -62,7 +63,7 @@ export function driftManifest(name: string, reference = true): Manifest {
 
 /** Publishes the next version of `model` with a reference of 2000 in-distribution rows; returns its number. */
 export async function publishDrift(model: string, reference = true): Promise<number> {
-  const files: Record<string, Uint8Array> = { 'model.json': bytes(`{"m":"${model}"}`) };
+  const files: Record<string, Uint8Array> = modelFiles(model, { weights: false });
   if (reference) files['reference.json'] = bytes(JSON.stringify(inDistribution(2000, 7)));
   const res = await publish(model, files, driftManifest(model, reference));
   expect(res.status, await res.clone().text()).toBe(201);
@@ -89,17 +90,35 @@ export const envelope = (
   profile,
 });
 
+/**
+ * Makes a registered client established for drift (first seen two probation periods ago), as
+ * a device that has been syncing for days is: only established clients' rows are judged.
+ */
+export async function establish(clientId: string): Promise<void> {
+  const ago = 2 * DEFAULT_PROBATION_HOURS * 3_600_000;
+  await env.DB.prepare('UPDATE clients SET first_seen = ? WHERE client_id = ?')
+    .bind(Date.now() - ago, clientId)
+    .run();
+}
+
+/** A newly registered client, made established. */
+export async function establishedClient(): Promise<ClientIdentity> {
+  const identity = await registerClient();
+  await establish(identity.clientId);
+  return identity;
+}
+
 // The client registered for each name, so one name is one client across posts.
 const identities = new Map<string, Promise<ClientIdentity>>();
 
-/** The client registered for `name` (registered on first use). */
+/** The established client registered for `name` (registered on first use). */
 export function clientNamed(name: string): Promise<ClientIdentity> {
-  const known = identities.get(name) ?? registerClient();
+  const known = identities.get(name) ?? establishedClient();
   identities.set(name, known);
   return known;
 }
 
-/** Posts a profile batch as the client registered for `name`, with its token; returns the response. */
+/** Posts a profile batch as the established client registered for `name`, with its token; returns the response. */
 export async function postProfiles(name: string, profiles: unknown[], key = CLIENT_KEY): Promise<Response> {
   const { clientId, token } = await clientNamed(name);
   return sendAsClient('POST', '/v1/profiles', { v: 1, clientId, profiles }, token, key);

@@ -99,6 +99,27 @@ export function manifest(name: string, paths: string[] = ['model.json', 'weights
   };
 }
 
+/**
+ * The files of a tiny valid tfjs-layers model named `tag` (so tags give different bytes): with
+ * weights, one bias-free Dense unit on one input (model.json + a 4-byte weights.bin holding
+ * `weight`); without, one linear Activation (model.json alone, an empty weights manifest).
+ */
+export function modelFiles(tag = 'm', { weights = true, weight = 1 } = {}): Record<string, Uint8Array> {
+  const layer = weights
+    ? { class_name: 'Dense', config: { units: 1, use_bias: false, batch_input_shape: [null, 1], name: 'd' } }
+    : { class_name: 'Activation', config: { activation: 'linear', batch_input_shape: [null, 1], name: 'a' } };
+  const modelJson = {
+    format: 'layers-model',
+    modelTopology: { class_name: 'Sequential', config: { name: tag, layers: [layer] } },
+    weightsManifest: weights
+      ? [{ paths: ['weights.bin'], weights: [{ name: 'd/kernel', shape: [1, 1], dtype: 'float32' }] }]
+      : [],
+  };
+  const files: Record<string, Uint8Array> = { 'model.json': bytes(JSON.stringify(modelJson)) };
+  if (weights) files['weights.bin'] = new Uint8Array(Float32Array.of(weight).buffer);
+  return files;
+}
+
 /** A publish form: the manifest part plus one file part per entry of `files`. */
 export function publishForm(man: unknown, files: Record<string, Uint8Array>): FormData {
   const form = new FormData();
@@ -118,7 +139,7 @@ export function publish(
 
 /** Publishes a two-file version and points `alias` at it; returns the version number. */
 export async function publishAliased(model: string, alias = 'production'): Promise<number> {
-  const res = await publish(model, { 'model.json': bytes(`{"m":"${model}"}`), 'weights.bin': bytes('w') });
+  const res = await publish(model, modelFiles(model));
   expect(res.status).toBe(201);
   const { version } = (await res.json()) as { version: number };
   const set = await sendJson('PUT', `/v1/models/${model}/aliases/${alias}`, { version }, ADMIN_KEY);

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, it } from 'vitest';
 import { ErrorCode } from '../../protocol/errors.ts';
-import { bytes, manifest } from './helpers.ts';
+import { MAX_VERSION_FILES } from '../../protocol/manifest.ts';
+import { bytes, manifest, modelFiles } from './helpers.ts';
 import { encode, type Hostile, malformedJson, nonFinite, notString, refused } from './hostile-arbitraries.ts';
 import { badModelParam, enc, MODEL, REGISTRY_TABLES, setUpRegistry } from './hostile-registry-fixture.ts';
 import { refuseAll } from './hostile-runner.ts';
@@ -20,7 +21,7 @@ beforeAll(async () => {
 const badRequest = refused(400, ErrorCode.BAD_REQUEST);
 
 describe('POST /v1/models/{m}/versions (publish)', () => {
-  const files = { 'model.json': bytes('{"m":1}'), 'weights.bin': bytes('w') };
+  const files = modelFiles(MODEL);
 
   /** A multipart body built by hand, so parts, names and boundaries can be wrong. */
   function multipart(parts: { name: string; filename?: string; data: string | Uint8Array }[], boundary = 'hostileB') {
@@ -77,6 +78,9 @@ describe('POST /v1/models/{m}/versions (publish)', () => {
             { path: 'model.json', role: 'weights' },
           ]),
           fc.constant([{ path: 'model.json', role: 'model', sha256: 'abc' }]),
+          fc.constant(
+            Array.from({ length: MAX_VERSION_FILES + 1 }, (_, i) => ({ path: `w${i}.bin`, role: 'weights' })),
+          ),
         ),
       };
       const arb = fc.oneof(
@@ -117,6 +121,19 @@ describe('POST /v1/models/{m}/versions (publish)', () => {
               'unlisted file',
               multipart([{ name: 'manifest', data: validText }, ...fileParts, { name, filename: name, data: 'x' }]),
               badRequest,
+            ),
+          ),
+        fc
+          .constantFrom('{"m":1}', 'not json', '{"modelTopology":{},"weightsManifest":[]}')
+          .map((garbage) =>
+            form(
+              `model.json ${garbage}`,
+              multipart([
+                { name: 'manifest', data: validText },
+                { name: 'model.json', filename: 'model.json', data: garbage },
+                fileParts[1] as (typeof fileParts)[number],
+              ]),
+              refused(400, ErrorCode.INVALID_MODEL),
             ),
           ),
         fc.constant(

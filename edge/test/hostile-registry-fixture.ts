@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ADMIN_KEY, api, bytes, CLIENT_KEY, makeKey, publish, publishAliased, sendJson } from './helpers.ts';
+import { ADMIN_KEY, api, CLIENT_KEY, makeKey, modelFiles, publish, publishAliased, sendJson } from './helpers.ts';
 import { badName, type Hostile } from './hostile-arbitraries.ts';
 
 // The registry the hostile suites of registry and admin writes run against, and what they share.
@@ -22,7 +22,7 @@ export async function setUpRegistry(): Promise<{ publishKey: string; readKey: st
   const readKey = (await makeKey('read')).key;
   expect(await publishAliased(MODEL)).toBe(1);
   for (const n of [2, 3]) {
-    const res = await publish(MODEL, { 'model.json': bytes(`{"v":${n}}`), 'weights.bin': bytes(`w${n}`) });
+    const res = await publish(MODEL, modelFiles(`v${n}`, { weight: n }));
     expect(res.status).toBe(201);
   }
   const archived = await api(`/v1/models/${MODEL}/versions/${ARCHIVED}/archive`, { method: 'POST', key: ADMIN_KEY });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_TOKEN_HEADER } from '../../protocol/clients.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ADMIN_KEY, api, bytes, makeKey, publish, registerClient, sendAsClient, sendJson } from './helpers.ts';
+import { ADMIN_KEY, api, makeKey, modelFiles, publish, registerClient, sendAsClient, sendJson } from './helpers.ts';
 import {
   badName,
   brokenJson,
@@ -51,7 +51,7 @@ beforeAll(async () => {
   clientB = (await makeKey('client')).key;
   tokenA = (await registerClient()).token;
   tokenB = (await registerClient()).token;
-  const res = await publish(MODEL, { 'model.json': bytes('{}'), 'weights.bin': bytes('w') });
+  const res = await publish(MODEL, modelFiles(MODEL));
   expect(res.status).toBe(201);
   runA = await createRun(clientA, tokenA);
   runDone = await createRun(publishKey);

@@ -1,10 +1,12 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLIENT_TOKEN_HEADER } from '../../protocol/clients.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { WINDOW_MS } from '../../protocol/profile/index.ts';
 import { driftStub } from '../src/drift/stub.ts';
 import { DENSE_WEIGHTS, denseFiles, denseManifest } from './dense-model.ts';
+import { establishedClient } from './drift-helpers.ts';
 import { ADMIN_KEY, api, CLIENT_KEY, publish, sendJson } from './helpers.ts';
 
 // Inference at the edge feeds the version's drift profiles as a device's predictions do: the
@@ -46,15 +48,27 @@ beforeAll(async () => {
 });
 
 describe('OIP v2 infer feeds drift', () => {
-  it("merges each answered batch into the version's current window, once, counted per client", async () => {
+  it("merges each answered batch into the version's current window, once, counted per client its token proves", async () => {
     const hour = Date.now() - (Date.now() % WINDOW_MS);
-    const merged = () => driftStub(env, 'dense-drift', 1).merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
-    expect((await infer('dense-drift', { 'Edgeloop-Client-Id': 'client-a' })).status).toBe(200);
+    const stub = driftStub(env, 'dense-drift', 1);
+    const merged = () => stub.merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
+    const [a, b] = [await establishedClient(), await establishedClient()];
+    expect((await infer('dense-drift', { [CLIENT_TOKEN_HEADER]: a.token })).status).toBe(200);
     await vi.waitFor(async () => expect((await merged()).profile?.count).toBe(3), { timeout: 10_000 });
-    expect((await infer('dense-drift')).status).toBe(200);
+    // Without a token the rows are the shared contributor's: kept, never judged.
+    expect((await infer('dense-drift', { 'Edgeloop-Client-Id': 'client-a' })).status).toBe(200);
+    await vi.waitFor(
+      async () =>
+        expect((await stub.judge(hour, hour + WINDOW_MS)).basis.heldBack.unverified).toEqual({
+          rows: 3,
+          contributors: 1,
+        }),
+      { timeout: 10_000 },
+    );
+    expect((await infer('dense-drift', { [CLIENT_TOKEN_HEADER]: b.token })).status).toBe(200);
     await vi.waitFor(async () => expect((await merged()).profile?.count).toBe(6), { timeout: 10_000 });
     const { profile, clients } = await merged();
-    // Two contributors: edge:client-a and edge:api.
+    // Two judged contributors: edge:<a> and edge:<b>.
     expect(clients).toBe(2);
     const first = profile?.features.first;
     const mean = profile?.features.mean;
@@ -72,8 +86,9 @@ describe('OIP v2 infer feeds drift', () => {
     const hour = Date.now() - (Date.now() % WINDOW_MS);
     const merged = () => driftStub(env, 'dense-drift', 1).merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
     const before = (await merged()).profile?.count ?? 0;
+    const { clientId, token } = await establishedClient();
     const answers = await Promise.all(
-      Array.from({ length: 5 }, () => infer('dense-drift', { 'Edgeloop-Client-Id': 'client-b' })),
+      Array.from({ length: 5 }, () => infer('dense-drift', { [CLIENT_TOKEN_HEADER]: token })),
     );
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     await vi.waitFor(async () => expect((await merged()).profile?.count).toBe(before + 15), { timeout: 10_000 });
@@ -81,7 +96,7 @@ describe('OIP v2 infer feeds drift', () => {
       driftStub(env, 'dense-drift', 1),
       (_, state) =>
         state.storage.sql
-          .exec<{ n: number }>("SELECT COUNT(*) AS n FROM received WHERE client_id = 'edge:client-b'")
+          .exec<{ n: number }>('SELECT COUNT(*) AS n FROM received WHERE client_id = ?', `edge:${clientId}`)
           .one().n,
     );
     expect(received).toBe(1);

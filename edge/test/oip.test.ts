@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, api, bytes, CLIENT_KEY, manifest, publish, publishAliased } from './helpers.ts';
+import { ADMIN_KEY, api, CLIENT_KEY, manifest, modelFiles, publish, publishAliased } from './helpers.ts';
 
 // Open Inference Protocol v2 health and metadata. Bodies are the protocol's; errors are
 // {"error": "<message>"} with Edgeloop's stable code in the Edgeloop-Error-Code header.
@@ -28,7 +28,7 @@ describe('OIP v2 health and server metadata', () => {
 describe('OIP v2 model metadata', () => {
   it("describes the production alias's version, or a named one, in the protocol's terms", async () => {
     const stable = await publishAliased('oip-meta');
-    const next = await publish('oip-meta', { 'model.json': bytes('{"n":2}'), 'weights.bin': bytes('w') });
+    const next = await publish('oip-meta', modelFiles('oip-meta-2'));
     expect(next.status).toBe(201);
     const expected = (version: number) => ({
       name: 'oip-meta',
@@ -48,7 +48,11 @@ describe('OIP v2 model metadata', () => {
   });
 
   it('refuses unknown models, versions and aliases, bad parameters and missing keys, as the protocol does', async () => {
-    const res = await publish('oip-bare', { 'model.json': bytes('{}') }, manifest('oip-bare', ['model.json']));
+    const res = await publish(
+      'oip-bare',
+      modelFiles('oip-bare', { weights: false }),
+      manifest('oip-bare', ['model.json']),
+    );
     expect(res.status).toBe(201);
     expect(
       await expectOipError(await api('/v2/models/oip-bare', { key: ADMIN_KEY }), 404, 'ALIAS_NOT_FOUND'),
@@ -65,7 +69,7 @@ describe('OIP v2 model metadata', () => {
 describe('OIP v2 model readiness', () => {
   it('is ready for a servable version and not for an archived one; unknown ones are 404', async () => {
     const stable = await publishAliased('oip-ready');
-    const next = await publish('oip-ready', { 'model.json': bytes('{"n":2}'), 'weights.bin': bytes('w') });
+    const next = await publish('oip-ready', modelFiles('oip-ready-2'));
     expect(next.status).toBe(201);
     const ready = async (path: string) => (await api(path, { key: ADMIN_KEY })).json();
     expect(await ready('/v2/models/oip-ready/ready')).toEqual({ name: 'oip-ready', ready: true });

@@ -17,10 +17,10 @@ import {
 import {
   ADMIN_KEY,
   api,
-  bytes,
   CLIENT_KEY,
   count,
   expectError,
+  modelFiles,
   publish,
   registerClient,
   sendAsClient,
@@ -176,7 +176,7 @@ describe('POST /v1/profiles', () => {
   it('rejects by index a profile that cannot merge with its window, leaving the window as it was', async () => {
     // One output: the manifest says nothing of classes, so only the merge can tell.
     const man = { ...driftManifest('pr-merge', false), outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }] };
-    const res = await publish('pr-merge', { 'model.json': bytes('{}') }, man);
+    const res = await publish('pr-merge', modelFiles('pr-merge', { weights: false }), man);
     expect(res.status).toBe(201);
     const w = hourAgo(2);
     const withClasses = (counts: number[]) => ({ ...inDistribution(10, 1), outputs: { kind: 'classes', counts } });

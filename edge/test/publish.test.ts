@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../protocol/hash.ts';
 import { buildProfile } from '../../protocol/profile/index.ts';
-import { ADMIN_KEY, api, bytes, count, expectError, manifest, publish, publishForm } from './helpers.ts';
+import { ADMIN_KEY, api, bytes, count, expectError, manifest, modelFiles, publish, publishForm } from './helpers.ts';
 
 async function blobCount(): Promise<number> {
   return (await env.ARTIFACTS.list({ prefix: 'blobs/sha256/' })).objects.length;
@@ -20,9 +20,10 @@ async function snapshot() {
 
 describe('publish', () => {
   it('stores files in R2 under their sha256 and numbers versions 1, 2', async () => {
-    const model = bytes('{"format":"layers-model"}');
-    const weights = bytes('weights-v1');
-    const first = await publish('pub-happy', { 'model.json': model, 'weights.bin': weights });
+    const files = modelFiles('pub-happy', { weight: 1 });
+    const model = files['model.json'] as Uint8Array;
+    const weights = files['weights.bin'] as Uint8Array;
+    const first = await publish('pub-happy', files);
     expect(first.status).toBe(201);
     const body = await first.json();
     const modelSha = await sha256Hex(model);
@@ -59,7 +60,10 @@ describe('publish', () => {
       sha256: weightsSha,
     });
 
-    const second = await publish('pub-happy', { 'model.json': model, 'weights.bin': bytes('weights-v2') });
+    const second = await publish('pub-happy', {
+      'model.json': model,
+      'weights.bin': new Uint8Array(Float32Array.of(2).buffer),
+    });
     expect(second.status).toBe(201);
     expect(((await second.json()) as { version: number }).version).toBe(2);
     expect(await count('versions', 'model = ?', 'pub-happy')).toBe(2);
@@ -67,18 +71,23 @@ describe('publish', () => {
   });
 
   it('stores the same bytes once, however many versions or paths use them', async () => {
-    const data = bytes('shared-bytes');
+    const data = bytes('shared-bytes'); // three float32 values, in two shards of one model
+    const modelJson = {
+      modelTopology: { class_name: 'Sequential', config: { layers: [] } },
+      weightsManifest: [{ paths: ['a.bin', 'copy.bin'], weights: [{ name: 'k', shape: [6], dtype: 'float32' }] }],
+    };
+    const files = { 'model.json': bytes(JSON.stringify(modelJson)), 'a.bin': data, 'copy.bin': data };
     const before = await blobCount();
-    const a = await publish('pub-dedupe', { 'model.json': data, 'copy.bin': data });
-    expect(a.status).toBe(201);
-    const b = await publish('pub-dedupe', { 'model.json': data, 'copy.bin': data });
+    const a = await publish('pub-dedupe', files);
+    expect(a.status, await a.clone().text()).toBe(201);
+    const b = await publish('pub-dedupe', files);
     expect(b.status).toBe(201);
-    expect(await blobCount()).toBe(before + 1);
+    expect(await blobCount()).toBe(before + 2);
     expect(await count('files', 'model = ? AND sha256 = ?', 'pub-dedupe', await sha256Hex(data))).toBe(4);
   });
 
   it('accepts a manifest that states the right digests', async () => {
-    const data = bytes('digest-ok');
+    const data = modelFiles('digest-ok', { weights: false })['model.json'] as Uint8Array;
     const man = manifest('pub-digest-ok', ['model.json']);
     man.files[0] = { path: 'model.json', role: 'model', sha256: await sha256Hex(data) };
     expect((await publish('pub-digest-ok', { 'model.json': data }, man)).status).toBe(201);
@@ -127,7 +136,7 @@ describe('publish refusals write nothing', () => {
     const before = await snapshot();
     const man = manifest('pub-mismatch');
     man.files[1] = { path: 'weights.bin', role: 'weights', sha256: '0'.repeat(64) };
-    const res = await publish('pub-mismatch', { 'model.json': bytes('{"a":1}'), 'weights.bin': bytes('w') }, man);
+    const res = await publish('pub-mismatch', modelFiles('pub-mismatch'), man);
     expect(await expectError(res, 400, 'DIGEST_MISMATCH')).toContain('weights.bin');
     expect(await snapshot()).toEqual(before);
   });
@@ -174,7 +183,7 @@ describe('manifest lineage, drift thresholds and reference profile', () => {
   it('keeps the data reference, per-feature drift settings and the reference file of a version', async () => {
     const first = await publish(
       'pub-lineage',
-      { 'model.json': bytes('{"a":1}') },
+      modelFiles('lineage-1', { weights: false }),
       manifest('pub-lineage', ['model.json']),
     );
     expect(first.status).toBe(201);
@@ -188,7 +197,8 @@ describe('manifest lineage, drift thresholds and reference profile', () => {
     const reference = bytes(
       JSON.stringify(buildProfile([{ ink: 0.2 }, { ink: 0.3 }], { features: [{ name: 'ink', kind: 'numeric' }] })),
     );
-    const res = await publish('pub-lineage', { 'model.json': bytes('{"a":2}'), 'reference.json': reference }, man);
+    const model = modelFiles('lineage-2', { weights: false });
+    const res = await publish('pub-lineage', { ...model, 'reference.json': reference }, man);
     expect(res.status).toBe(201);
     const info = (await (await api('/v1/models/pub-lineage/versions/2', { key: ADMIN_KEY })).json()) as {
       manifest: typeof man;
@@ -233,7 +243,8 @@ describe('manifest lineage, drift thresholds and reference profile', () => {
       ],
     ];
     for (const [body, why] of cases) {
-      const res = await publish('pub-badref', { 'model.json': bytes('{}'), 'reference.json': bytes(body) }, man);
+      const model = modelFiles('pub-badref', { weights: false });
+      const res = await publish('pub-badref', { ...model, 'reference.json': bytes(body) }, man);
       expect(await expectError(res, 400, 'INVALID_PROFILE')).toContain(why);
     }
     expect(await snapshot()).toEqual(before);
@@ -245,7 +256,7 @@ describe('manifest lineage, drift thresholds and reference profile', () => {
     const refused = await publish('pub-ref', { 'model.json': bytes('{}') }, man);
     expect(await expectError(refused, 400, 'INVALID_MANIFEST')).toContain('manifest.reference.path');
     const orphan = { ...manifest('pub-ref', ['model.json']), lineage: { parentVersion: 7 } };
-    const noParent = await publish('pub-ref', { 'model.json': bytes('{}') }, orphan);
+    const noParent = await publish('pub-ref', modelFiles('pub-ref', { weights: false }), orphan);
     expect(await expectError(noParent, 400, 'INVALID_MANIFEST')).toContain('manifest.lineage.parentVersion');
     const badThreshold = {
       ...manifest('pub-ref', ['model.json']),

@@ -7,6 +7,7 @@ import {
   CLIENT_KEY,
   expectError,
   makeKey,
+  modelFiles,
   publish,
   publishAliased,
   sendJson,
@@ -18,7 +19,7 @@ const bytesOf = async (res: Response) => new TextDecoder().decode(await res.arra
 describe('registry reads', () => {
   it('lists models with their latest version and aliases', async () => {
     await publishAliased('read-list', 'production');
-    await publish('read-list', { 'model.json': bytes('{"v":2}'), 'weights.bin': bytes('w2') });
+    await publish('read-list', modelFiles('read-list-2', { weight: 2 }));
     const reader = await makeKey('read');
     const res = await api('/v1/models', { key: reader.key });
     expect(res.status).toBe(200);
@@ -27,8 +28,8 @@ describe('registry reads', () => {
   });
 
   it('lists the versions of a model, and 404s an unknown model', async () => {
-    await publish('read-versions', { 'model.json': bytes('{}'), 'weights.bin': bytes('a') });
-    await publish('read-versions', { 'model.json': bytes('{}'), 'weights.bin': bytes('b') });
+    await publish('read-versions', modelFiles('a'));
+    await publish('read-versions', modelFiles('b'));
     const res = await api('/v1/models/read-versions/versions', { key: ADMIN_KEY });
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
@@ -45,8 +46,9 @@ describe('registry reads', () => {
   });
 
   it('returns a version manifest with file digests', async () => {
-    const weights = bytes('manifest-weights');
-    await publish('read-info', { 'model.json': bytes('{}'), 'weights.bin': weights });
+    const files = modelFiles('read-info', { weight: 7 });
+    const weights = files['weights.bin'] as Uint8Array;
+    await publish('read-info', files);
     const res = await api('/v1/models/read-info/versions/1', { key: ADMIN_KEY });
     expect(res.status).toBe(200);
     const info = (await res.json()) as {
@@ -67,8 +69,9 @@ describe('registry reads', () => {
   });
 
   it('downloads a file with its sha256 as ETag, immutable caching, and 304 on If-None-Match', async () => {
-    const json = bytes('{"modelTopology":{}}');
-    await publish('read-file', { 'model.json': json, 'weights.bin': bytes('w') });
+    const files = modelFiles('read-file');
+    const json = files['model.json'] as Uint8Array;
+    await publish('read-file', files);
     const path = '/v1/models/read-file/versions/1/files/model.json';
     const res = await api(path, { key: ADMIN_KEY });
     expect(res.status).toBe(200);
@@ -80,7 +83,7 @@ describe('registry reads', () => {
 
     const weights = await api('/v1/models/read-file/versions/1/files/weights.bin', { key: ADMIN_KEY });
     expect(weights.headers.get('content-type')).toBe('application/octet-stream');
-    expect(await bytesOf(weights)).toBe('w');
+    expect(new Uint8Array(await weights.arrayBuffer())).toEqual(files['weights.bin']);
 
     const cached = await api(path, { key: ADMIN_KEY, headers: { 'If-None-Match': etag } });
     expect(cached.status).toBe(304);
@@ -96,12 +99,19 @@ describe('registry reads', () => {
   });
 
   it('serves files under nested paths', async () => {
-    const shard = bytes('shard-1');
-    const res = await publish('read-nested', { 'model.json': bytes('{}'), 'shards/group1-shard1of1.bin': shard });
+    const shard = bytes('shard-01'); // two float32 values
+    const modelJson = {
+      modelTopology: { class_name: 'Sequential', config: { layers: [] } },
+      weightsManifest: [
+        { paths: ['shards/group1-shard1of1.bin'], weights: [{ name: 'k', shape: [2], dtype: 'float32' }] },
+      ],
+    };
+    const files = { 'model.json': bytes(JSON.stringify(modelJson)), 'shards/group1-shard1of1.bin': shard };
+    const res = await publish('read-nested', files);
     expect(res.status).toBe(201);
     const file = await api('/v1/models/read-nested/versions/1/files/shards/group1-shard1of1.bin', { key: ADMIN_KEY });
     expect(file.status).toBe(200);
-    expect(await bytesOf(file)).toBe('shard-1');
+    expect(await bytesOf(file)).toBe('shard-01');
   });
 });
 
@@ -113,12 +123,12 @@ describe('client keys on the registry', () => {
     await info.json();
     const file = await api(`/v1/models/read-client/versions/${version}/files/weights.bin`, { key: CLIENT_KEY });
     expect(file.status).toBe(200);
-    expect(await bytesOf(file)).toBe('w');
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(modelFiles('read-client')['weights.bin']);
   });
 
   it('may not read a version no alias points at', async () => {
     await publishAliased('read-client2');
-    await publish('read-client2', { 'model.json': bytes('{}'), 'weights.bin': bytes('unreleased') });
+    await publish('read-client2', modelFiles('unreleased', { weight: 2 }));
     await expectError(await api('/v1/models/read-client2/versions/2', { key: CLIENT_KEY }), 403, 'FORBIDDEN');
     await expectError(
       await api('/v1/models/read-client2/versions/2/files/weights.bin', { key: CLIENT_KEY }),
@@ -130,7 +140,7 @@ describe('client keys on the registry', () => {
 
   it('loses access to a version once its alias moves on', async () => {
     await publishAliased('read-moved');
-    await publish('read-moved', { 'model.json': bytes('{}'), 'weights.bin': bytes('v2') });
+    await publish('read-moved', modelFiles('v2', { weight: 2 }));
     expect((await sendJson('PUT', '/v1/models/read-moved/aliases/production', { version: 2 }, ADMIN_KEY)).status).toBe(
       200,
     );

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { canaryBucket } from '../../protocol/rollout.ts';
-import { ADMIN_KEY, api, bytes, CLIENT_KEY, expectError, makeKey, publish, sendJson } from './helpers.ts';
+import { ADMIN_KEY, api, CLIENT_KEY, expectError, makeKey, modelFiles, publish, sendJson } from './helpers.ts';
 
 interface Info {
   version: number;
@@ -20,7 +20,7 @@ interface Info {
 /** Publishes `n` versions of `model` and points `production` at version `at`. */
 async function setup(model: string, n: number, at = 1): Promise<void> {
   for (let i = 1; i <= n; i++) {
-    const res = await publish(model, { 'model.json': bytes(`{"v":${i}}`), 'weights.bin': bytes(`w${i}`) });
+    const res = await publish(model, modelFiles(`v${i}`, { weight: i }));
     expect(res.status).toBe(201);
   }
   expect((await sendJson('PUT', `/v1/models/${model}/aliases/production`, { version: at }, ADMIN_KEY)).status).toBe(

@@ -3,11 +3,11 @@ import type { MetricSeries, Run, RunComparison, RunList } from '../../protocol/r
 import {
   ADMIN_KEY,
   api,
-  bytes,
   CLIENT_KEY,
   count,
   expectError,
   makeKey,
+  modelFiles,
   publish,
   registerClient,
   sendAsClient,
@@ -46,7 +46,7 @@ async function getRun(id: string): Promise<Run> {
 
 async function publishVersions(model: string, n: number): Promise<void> {
   for (let i = 1; i <= n; i++) {
-    const res = await publish(model, { 'model.json': bytes(`{"v":${i}}`), 'weights.bin': bytes(`w${i}`) });
+    const res = await publish(model, modelFiles(`v${i}`, { weight: i }));
     expect(res.status).toBe(201);
   }
 }

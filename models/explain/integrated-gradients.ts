@@ -28,6 +28,8 @@ export interface IntegratedGradientsOptions {
   target?: TargetOption;
   /** Most interpolated inputs per gradient call (memory bound); default 64. */
   batchSize?: number;
+  /** Awaited between gradient calls, e.g. to let a server's event loop serve other requests. */
+  pause?: () => Promise<void>;
 }
 
 export interface IntegratedGradientsExample extends ExampleExplanation {
@@ -78,6 +80,7 @@ export async function integratedGradients(
     const points = steps + 1;
     for (let start = 0; start < count * points; start += batchSize) {
       const rows = Math.min(batchSize, count * points - start);
+      if (start > 0) await options.pause?.();
       const grads = await pathGradients(model, { x, b, exampleShape, classes, targets, steps }, start, rows);
       for (let r = 0; r < rows; r++) {
         const example = Math.floor((start + r) / points);

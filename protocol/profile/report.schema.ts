@@ -34,6 +34,34 @@ export const Performance = v.object({
 });
 export type Performance = v.InferOutput<typeof Performance>;
 
+/** Rows kept in a window but not judged, and how many contributors sent them. */
+const HeldBack = v.object({ rows: v.number(), contributors: v.number() });
+
+/**
+ * What the edge judged a report on (absent from reports computed elsewhere). Only rows from
+ * established clients are judged: clients registered at least `probationHours` before they sent
+ * them. Rows from clients on probation and from callers no client token proves (`unverified`:
+ * edge inference without a valid Edgeloop-Client-Token) are kept, counted in `heldBack`, and
+ * never judged, so identities minted with the public client key cannot flag a window. A range
+ * with fewer than `minRows` judged rows is judged together with the hours just before it
+ * (`with-previous`, `span` then starts earlier) or, when even they do not reach `minRows`, not
+ * at all (`too-small`: statistics null, nothing flagged). On a fresh deployment every client is
+ * on probation, so windows are `too-small` with their rows in `heldBack.probation` until
+ * clients registered `probationHours` earlier send profiles.
+ */
+export const DriftBasis = v.object({
+  judged: v.picklist(['alone', 'with-previous', 'too-small']),
+  /** The hours whose established rows were judged: the report's window, or earlier hours too. */
+  span: v.object({ from: Ms, to: Ms }),
+  /** Established rows in the report's window itself. */
+  rows: v.number(),
+  /** Established rows a range needs to be judged on its own. */
+  minRows: v.number(),
+  heldBack: v.object({ probation: HeldBack, unverified: HeldBack }),
+  probationHours: v.number(),
+});
+export type DriftBasis = v.InferOutput<typeof DriftBasis>;
+
 /**
  * `GET /v1/models/{model}/versions/{version}/drift`: the current window's profile against the
  * version's reference. Dataset drift when at least `dataset.threshold` of the features drift.
@@ -50,6 +78,7 @@ export const DriftReport = v.object({
   /** Drift of the model's outputs (class counts or scores), not counted in `dataset`. */
   predictions: v.optional(v.omit(FeatureDrift, ['name', 'kind'])),
   performance: v.optional(Performance),
+  basis: v.optional(DriftBasis),
 });
 export type DriftReport = v.InferOutput<typeof DriftReport>;
 

@@ -25,6 +25,7 @@ const buttons = {
   revert: byId('revert', HTMLButtonElement),
   suggest: byId('suggest', HTMLButtonElement),
   sync: byId('sync', HTMLButtonElement),
+  erase: byId('erase', HTMLButtonElement),
 };
 const correctLabel = byId('correct-label', HTMLSelectElement);
 const feedbackNote = byId('feedback-note', HTMLElement);
@@ -58,7 +59,10 @@ function connected(): EdgeloopClient {
 const actions = createActions({
   before: errors.clear,
   onError: errors.show,
-  after: async () => statusView.show(await connected().status()),
+  // After an erasure there is no client to ask.
+  after: async () => {
+    if (client) statusView.show(await client.status());
+  },
 });
 actions.allow(buttons.correct, false);
 
@@ -109,6 +113,17 @@ actions.on(buttons.suggest, async () => {
 
 actions.on(buttons.sync, async () => {
   await connected().sync();
+});
+
+actions.on(buttons.erase, async () => {
+  const { edge } = await connected().erase();
+  client = null;
+  for (const button of Object.values(buttons)) actions.allow(button, false);
+  const removed = edge
+    ? `the edge removed ${edge.removed.events} events, ${edge.removed.runs} runs and ${edge.removed.driftProfiles} drift profiles`
+    : 'this device had never reached the edge';
+  byId('erase-result', HTMLElement).textContent =
+    `Erased: ${removed}; this device's database is deleted. Reload to start afresh.`;
 });
 
 async function start(): Promise<void> {

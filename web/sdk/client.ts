@@ -1,4 +1,5 @@
 import * as Comlink from 'comlink';
+import type { EraseResult } from '../../protocol/clients.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type {
   RevertResult,
@@ -77,6 +78,17 @@ export interface EdgeloopClient {
   suggest(options?: Unversioned<SuggestOptions>): Promise<SuggestResult>;
   /** Removes the personal fine-tune (memory and IndexedDB): the registry weights serve again. */
   revert(): Promise<RevertResult>;
+  /**
+   * Erases this device everywhere: the edge removes everything it holds of this client (events,
+   * runs, drift contributions, registration; `edge` is its receipt), then this device's IndexedDB
+   * database is deleted and the client closes (create a new one to start over). When the edge
+   * cannot be reached it rejects (NETWORK, EDGE_ERROR) and nothing on the device changes.
+   *
+   * @example
+   * const { edge } = await client.erase();
+   * console.log(`removed ${edge?.removed.events ?? 0} events`);
+   */
+  erase(): Promise<EraseResult>;
   /** Sends recorded events waiting in the outbox to the edge, then this device's drift profiles. */
   sync(): Promise<SyncResult>;
   /** Asks the worker to sync soon without waiting (the SDK already does so on page hide). */
@@ -169,6 +181,13 @@ export async function createClientWith(startWorker: () => Worker, options: Clien
     },
     suggest: (options = {}) => call((api) => api.suggest({ ...options, v: 1 })),
     revert: () => call((api) => api.revert()),
+    erase: async () => {
+      const result = await call((api) => api.erase());
+      stopWatching();
+      background.stop();
+      connection.close();
+      return result;
+    },
     sync: () => call((api) => api.sync()),
     requestSync,
     refresh: () => call((api) => api.refresh()),

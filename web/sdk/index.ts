@@ -1,4 +1,6 @@
 // The page-side SDK: everything a host page needs to run Edgeloop in a worker.
+
+export type { EraseReceipt, EraseResult } from '../../protocol/clients.ts';
 export { EdgeloopError, ErrorCode } from '../../protocol/errors.ts';
 export type { RevertResult, Suggestion, SuggestResult, TrainProgress, TrainResult } from '../../protocol/train.ts';
 export type {

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { CLIENT_TOKEN_HEADER, ClientRegistration } from '../../protocol/clients.ts';
+import { CLIENT_TOKEN_HEADER, ClientRegistration, type EraseReceipt } from '../../protocol/clients.ts';
 import { Event, EventBatch } from '../../protocol/events.ts';
 import { sha256Hex } from '../../protocol/hash.ts';
 import type { FileRole, Manifest } from '../../protocol/manifest.ts';
@@ -106,6 +106,8 @@ export class FakeEdge {
     if (method === 'POST' && url.pathname === '/v1/events') return this.#ingest(body);
     if (method === 'POST' && url.pathname === '/v1/profiles') return this.#ingestProfiles(body);
     if (route[1] === 'v1' && route[2] === 'runs') return this.runs.handle(method, route, body, token);
+    if (method === 'POST' && route[2] === 'clients' && route[4] === 'erase' && route.length === 5)
+      return this.#erase(route[3] ?? '', token);
     if (method !== 'GET' || route[1] !== 'v1' || route[2] !== 'models') return error(404, 'NOT_FOUND', url.pathname);
     const model = route[3] ?? '';
     if (route[4] === 'resolve') {
@@ -157,6 +159,36 @@ export class FakeEdge {
     const token = `tok_${crypto.randomUUID()}`;
     this.clients.set(clientId, { token, maxSeq: parsed.output.nextSeq - 1, revoked: false });
     return Response.json({ clientId, token }, { status: 201 });
+  }
+
+  /** The client's events, profiles and registration go; the receipt counts them (runs are not tracked per client here). */
+  #erase(clientId: string, token: string | null): Response {
+    const refusal = this.#checkToken(clientId, token);
+    if (refusal) return refusal;
+    const remove = (store: Map<string, unknown>) => {
+      const keys = [...store.keys()].filter((key) => key.startsWith(`${clientId}/`));
+      for (const key of keys) store.delete(key);
+      return keys.length;
+    };
+    const now = Date.now();
+    const receipt: EraseReceipt = {
+      v: 1,
+      clientId,
+      requestedAt: now,
+      erasedAt: now,
+      by: 'client',
+      removed: {
+        events: remove(this.events),
+        rejectedEvents: 0,
+        runs: 0,
+        runMetrics: 0,
+        driftProfiles: remove(this.profiles),
+        driftRows: 0,
+        registration: this.clients.delete(clientId),
+      },
+      drift: { versions: [] },
+    };
+    return Response.json(receipt);
   }
 
   #checkToken(clientId: string, token: string | null): Response | null {

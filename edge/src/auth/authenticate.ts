@@ -34,8 +34,25 @@ async function bootstrap(env: Env, hash: string): Promise<KeyInfo | null> {
 }
 
 /**
+ * How long an isolate reuses a valid key's check instead of asking D1 again: a flood of
+ * requests (refused later by its limits) then costs no database read each. A key revoked in
+ * this isolate is forgotten at once ({@link forgetCheckedKeys}); other isolates stop accepting
+ * it within this bound.
+ */
+export const KEY_CHECK_MS = 10_000;
+/** Entries kept before the cache starts afresh (a flood of distinct valid keys is not expected). */
+const MAX_CHECKED = 1000;
+const checked = new Map<string, { caller: Caller; until: number }>();
+
+/** Forgets every cached key check of this isolate (after a revocation). */
+export function forgetCheckedKeys(): void {
+  checked.clear();
+}
+
+/**
  * Resolves `Authorization: Bearer <key>` to the calling key. Only SHA-256 hashes are
- * stored and looked up. Throws 401 UNAUTHORIZED for a missing, unknown or revoked key.
+ * stored and looked up; a valid key's check is reused for KEY_CHECK_MS. Throws 401
+ * UNAUTHORIZED for a missing, unknown or revoked key.
  *
  * @example
  * const caller = await authenticate(c.env, c.req.header('authorization'));
@@ -45,8 +62,14 @@ export async function authenticate(env: Env, authorization: string | undefined):
   const presented = match?.[1];
   if (!presented) throw unauthorized('send Authorization: Bearer <key>');
   const hash = await hashKey(presented);
+  const now = Date.now();
+  const cached = checked.get(hash);
+  if (cached && cached.until > now) return cached.caller;
   const key = (await findKeyByHash(env.DB, hash)) ?? (await bootstrap(env, hash));
   if (!key) throw unauthorized('unknown API key');
   if (key.revokedAt !== null) throw unauthorized('this API key has been revoked');
-  return { keyId: key.id, scopes: key.scopes };
+  const caller = { keyId: key.id, scopes: key.scopes };
+  if (checked.size >= MAX_CHECKED) checked.clear();
+  checked.set(hash, { caller, until: now + KEY_CHECK_MS });
+  return caller;
 }

@@ -5,8 +5,14 @@
  * - `received`: every profile id a client sent, with what became of it (accepted or capped),
  *   so a retry is a duplicate whatever it carries.
  * - `contributions`: rows each client has had merged into each hour window (the cap).
- * - `windows`: the merged profile of each hour window (JSON).
+ * - `windows`: the merged profile of each hour window's established partials (JSON): what the
+ *   window is judged on.
  * - `alerts`: one per drifted window, with the webhook delivery state.
+ * - `partials`: each contributor's rows in each window as one profile, with its standing
+ *   (drift/standing.ts), so a window can be rebuilt without a contributor (erasure) and held-back
+ *   rows are kept apart from judged ones. Windows merged before partials were kept become one
+ *   established partial of contributor `legacy:merged` (the INSERT below; it finds nothing to
+ *   do once every window has partials).
  */
 export const DRIFT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS received (
@@ -39,4 +45,15 @@ CREATE TABLE IF NOT EXISTS alerts (
   delivered_at INTEGER,
   created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS partials (
+  window INTEGER NOT NULL,
+  client_id TEXT NOT NULL,
+  standing TEXT NOT NULL CHECK (standing IN ('established', 'probation', 'unverified')),
+  rows INTEGER NOT NULL,
+  profile TEXT NOT NULL,
+  PRIMARY KEY (window, client_id)
+) WITHOUT ROWID;
+INSERT INTO partials (window, client_id, standing, rows, profile)
+  SELECT w.window, 'legacy:merged', 'established', json_extract(w.profile, '$.count'), w.profile
+  FROM windows w WHERE NOT EXISTS (SELECT 1 FROM partials p WHERE p.window = w.window);
 `;

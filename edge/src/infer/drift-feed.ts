@@ -1,18 +1,23 @@
 import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import { buildProfile, extractFeatures, type ProfileRow, WINDOW_MS } from '../../../protocol/profile/index.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
+import { verifyClientToken } from '../auth/client-token.ts';
+import { SHARED_CONTRIBUTOR } from '../drift/standing.ts';
 import { driftStub } from '../drift/stub.ts';
 
 /**
- * The contributor edge inference is counted as in a version's drift windows: one per client
- * named by `Edgeloop-Client-Id`, else one for all anonymous API callers, so the per-client
- * row cap (EDGELOOP_DRIFT_CLIENT_CAP) bounds the API as it bounds each device.
+ * The contributor edge inference is counted as in a version's drift windows: `edge:<clientId>`
+ * only for a client its Edgeloop-Client-Token proves; every other caller (no token, a bad one;
+ * `Edgeloop-Client-Id` is anyone's to choose) is the one shared contributor `edge:api`, so the
+ * per-client row cap (EDGELOOP_DRIFT_CLIENT_CAP) bounds them all together. The aggregator never
+ * judges `edge:api`'s rows, nor those of a client on probation (drift/standing.ts).
  *
  * @example
- * edgeContributor('c_42'); // 'edge:c_42'
+ * await edgeContributor(env, c.req.header(CLIENT_TOKEN_HEADER)); // 'edge:c_42', or 'edge:api'
  */
-export function edgeContributor(clientId: string | undefined): string {
-  return `edge:${clientId ?? 'api'}`;
+export async function edgeContributor(env: Env, token: string | undefined): Promise<string> {
+  const clientId = token ? await verifyClientToken(env, token) : null;
+  return clientId ? `edge:${clientId}` : SHARED_CONTRIBUTOR;
 }
 
 /** Splits a batch `[N, ...]` into its N examples, row-major. */
@@ -24,24 +29,23 @@ function rows(tensor: Tensor): Float32Array[] {
 
 /** How long answered rows wait in the isolate before they go to the DriftAggregator as one profile. */
 export const DRIFT_FLUSH_MS = 1000;
-/** Most rows one pending profile takes; a full one is set aside and the next rows start another. */
-const MAX_PENDING_ROWS = 1000;
+/** Most rows one pending profile takes; a full one is set aside (its owner still sends it) and the next rows start another. */
+export const MAX_PENDING_ROWS = 1000;
 
+/** Rows gathered for one version, contributor and window: plain data only, never a promise or I/O object. */
 interface Pending {
-  env: Env;
   info: VersionInfo;
   contributor: string;
   window: number;
   rows: ProfileRow[];
   outputs: number[][];
-  sent: Promise<void> | null;
 }
 
 /** Rows answered in this isolate and not yet sent, by version, contributor and window. */
 const pending = new Map<string, Pending>();
 
-async function send(batch: Pending): Promise<void> {
-  const { env, info, contributor, window } = batch;
+async function send(env: Env, batch: Pending): Promise<void> {
+  const { info, contributor, window } = batch;
   const profile = buildProfile(batch.rows, info.manifest.features, { outputs: batch.outputs });
   const [outcome] = await driftStub(env, info.model, info.version).ingest(
     { model: info.model, version: info.version },
@@ -51,15 +55,11 @@ async function send(batch: Pending): Promise<void> {
   if (outcome?.status === 'rejected') throw new Error(`drift profile refused: ${outcome.code} ${outcome.message}`);
 }
 
-/** Sends `batch` once, `delay` ms after its first row; failures are logged once, here. */
-function schedule(key: string, batch: Pending, delay: number): Promise<void> {
-  batch.sent ??= new Promise<void>((resolve) => setTimeout(resolve, delay))
-    .then(() => {
-      if (pending.get(key) === batch) pending.delete(key);
-      return send(batch);
-    })
-    .catch((error: unknown) => console.error('drift profile of edge inference failed', key, error));
-  return batch.sent;
+/** The work of the request that opened `batch`: wait, stop taking rows, send them all. */
+async function flush(env: Env, key: string, batch: Pending): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, DRIFT_FLUSH_MS));
+  if (pending.get(key) === batch) pending.delete(key);
+  await send(env, batch);
 }
 
 /**
@@ -68,7 +68,10 @@ function schedule(key: string, batch: Pending, delay: number): Promise<void> {
  * (features the app supplies are missing) and the first output's vector per example. Rows are
  * gathered per isolate for DRIFT_FLUSH_MS and merged into the hour's window by the version's
  * DriftAggregator as one profile, so its single thread merges once per second, not once per
- * request. The promise settles when the rows are sent: hand it to `waitUntil`.
+ * request. The request that opens a batch owns its timer and its send: its promise settles when
+ * the batch is sent. A later request only appends its rows and gets a settled promise, since
+ * workerd cannot let one request wait on another's I/O ("Promise will never complete"). Hand
+ * the promise to `waitUntil`.
  *
  * @example
  * c.executionCtx.waitUntil(feedDrift(c.env, info, inputs, outputs, 'edge:api'));
@@ -86,13 +89,15 @@ export function feedDrift(
   if (!input || !output) return Promise.resolve();
   const window = now - (now % WINDOW_MS);
   const key = `${info.model}@${info.version}|${contributor}|${window}`;
-  let batch = pending.get(key);
-  if (!batch) {
-    batch = { env, info, contributor, window, rows: [], outputs: [], sent: null };
-    pending.set(key, batch);
-  }
+  const open = pending.get(key);
+  const batch = open ?? { info, contributor, window, rows: [], outputs: [] };
   for (const example of rows(input)) batch.rows.push(extractFeatures(info.manifest, example));
   for (const example of rows(output)) batch.outputs.push(Array.from(example));
-  if (batch.rows.length >= MAX_PENDING_ROWS) pending.delete(key);
-  return schedule(key, batch, DRIFT_FLUSH_MS);
+  const full = batch.rows.length >= MAX_PENDING_ROWS;
+  if (open) {
+    if (full) pending.delete(key);
+    return Promise.resolve();
+  }
+  if (!full) pending.set(key, batch);
+  return flush(env, key, batch);
 }

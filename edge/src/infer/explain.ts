@@ -2,10 +2,17 @@ import type { Explanation } from '../../../models/explain/common.ts';
 import { integratedGradients } from '../../../models/explain/integrated-gradients.ts';
 import { occlusion } from '../../../models/explain/occlusion.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { MAX_EXPLAIN_EXAMPLES, type OipInferOutput, type OipParameters } from '../../../protocol/oip.ts';
+import {
+  type EdgeloopInferParameters,
+  MAX_EXPLAIN_EXAMPLES,
+  type OipInferOutput,
+  type OipParameters,
+} from '../../../protocol/oip.ts';
 import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { ApiError } from '../http/api-error.ts';
+import { type ExplainWork, forwardWork, gradientRows } from './cost.ts';
+import { lane } from './lane.ts';
 import { runOnnxVersion, type Served, withTfjsModel } from './serve.ts';
 
 // Explanations of /v2 infer (`parameters.explain`): integrated gradients on the tfjs model,
@@ -52,42 +59,74 @@ export function explainedInput(info: VersionInfo, inputs: readonly Tensor[]): Te
   return input;
 }
 
+/** The largest `batchSize` both algorithms take (integrated gradients 1,024, occlusion 4,096). */
+const MAX_ROWS_PER_CALL = 1024;
+
 /** Integrated gradients' steps unless the request sets them: 50 miss 1% completeness on some digits. */
 export const DEFAULT_EXPLAIN_STEPS = 100;
 
 /**
- * Integrated gradients of a version's tfjs model for each example (baseline zeros, the top class).
+ * Integrated gradients of a version's tfjs model for each example (baseline zeros, the top class),
+ * a few path points per gradient call (a chunk's worth, infer/chunks.ts), each call after
+ * `owner`'s turn on the isolate's lane (infer/lane.ts): an explanation takes seconds of CPU, and
+ * the isolate serves other requests between two calls.
  *
  * @example
- * const { value } = await explainTfjs(env.ARTIFACTS, info, explainedInput(info, inputs), 64);
+ * const { value } = await explainTfjs(env.ARTIFACTS, info, explainedInput(info, inputs), 64, 'client:c_1');
  */
 export function explainTfjs(
   bucket: R2Bucket,
   info: VersionInfo,
   input: Tensor,
   steps: number | undefined,
+  owner: string,
 ): Promise<Served<Explanation>> {
   return translated(() =>
     withTfjsModel(bucket, info, (model) =>
-      integratedGradients(model, input, { steps: steps ?? DEFAULT_EXPLAIN_STEPS }),
+      lane.within(owner, async (turn) => {
+        await turn();
+        return integratedGradients(model, input, {
+          steps: steps ?? DEFAULT_EXPLAIN_STEPS,
+          batchSize: Math.min(MAX_ROWS_PER_CALL, gradientRows(forwardWork(model))),
+          pause: turn,
+        });
+      }),
     ),
   );
 }
 
 /**
- * Occlusion of a version's ONNX export for each example: one ORT call per batch of occluded copies.
+ * The work explaining `input` takes on the runtime asked for (integrated gradients on tfjs,
+ * occlusion on ONNX), for infer/cost.ts.
  *
  * @example
- * const explanation = await explainOnnx(env, info, explainedInput(info, inputs));
+ * requestWork(perExample, 1, explainWork(asked, input));
  */
-export function explainOnnx(env: Env, info: VersionInfo, input: Tensor): Promise<Explanation> {
+export function explainWork(asked: EdgeloopInferParameters, input: Tensor): ExplainWork {
+  return asked.runtime === 'onnx'
+    ? { method: 'occlusion', shape: input.shape }
+    : { method: 'integrated-gradients', steps: asked.explain_steps ?? DEFAULT_EXPLAIN_STEPS };
+}
+
+/**
+ * Occlusion of a version's ONNX export for each example: one ORT call per `rowsPerCall`
+ * occluded copies (a chunk's worth, infer/chunks.ts).
+ *
+ * @example
+ * const explanation = await explainOnnx(env, info, explainedInput(info, inputs), chunkRows(perExample));
+ */
+export function explainOnnx(env: Env, info: VersionInfo, input: Tensor, rowsPerCall: number): Promise<Explanation> {
   return translated(() =>
-    occlusion(async (batch) => {
-      const {
-        value: [scores],
-      } = await runOnnxVersion(env, info, [batch]);
-      return scores?.data ?? new Float32Array(0);
-    }, input),
+    occlusion(
+      async (batch) => {
+        const {
+          value: [scores],
+        } = await runOnnxVersion(env, info, [batch]);
+        return scores?.data ?? new Float32Array(0);
+      },
+      input,
+      { batchSize: Math.min(MAX_ROWS_PER_CALL, rowsPerCall) },
+    ),
   );
 }
 

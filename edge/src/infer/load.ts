@@ -1,10 +1,9 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { sha256Hex } from '../../../protocol/hash.ts';
 import { parseModelJson, weightPaths } from '../../../protocol/model-json.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { ApiError } from '../http/api-error.ts';
-import { blobKey } from '../storage/blobs.ts';
+import { readVerifiedBlob } from '../storage/verify.ts';
 import { buildTfjsModel } from './tfjs.ts';
 
 const broken = (message: string) => new ApiError(500, ErrorCode.INTERNAL, message);
@@ -14,13 +13,8 @@ async function readVerified(bucket: R2Bucket, info: VersionInfo, path: string): 
   const label = `${info.model} v${info.version}`;
   const file = info.files.find((f) => f.path === path);
   if (!file) throw broken(`${label} has no file "${path}"`);
-  const object = await bucket.get(blobKey(file.sha256));
-  if (!object) throw broken(`${label}: the blob of "${path}" is missing from storage`);
-  const bytes = await object.arrayBuffer();
-  if ((await sha256Hex(bytes)) !== file.sha256) {
-    throw new ApiError(500, ErrorCode.DIGEST_MISMATCH, `${label}: "${path}" does not match its sha256`);
-  }
-  return bytes;
+  const bytes = await readVerifiedBlob(bucket, file.sha256, `${label} "${path}"`);
+  return bytes.buffer;
 }
 
 /**

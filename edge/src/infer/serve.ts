@@ -3,6 +3,8 @@ import { ErrorCode } from '../../../protocol/errors.ts';
 import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { ApiError } from '../http/api-error.ts';
+import { chunkRows, inChunks } from './chunks.ts';
+import { forwardWork } from './cost.ts';
 import { loadTfjsVersion } from './load.ts';
 import { ModelCache } from './model-cache.ts';
 import { runOnnx } from './ort-client.ts';
@@ -47,23 +49,68 @@ export async function withTfjsModel<T>(
 }
 
 /**
- * Runs a version's tfjs model on checked inputs.
+ * The work units of one example through the version's tfjs model (infer/cost.ts), loading the
+ * model if this isolate has not (nothing runs); `cache` says which.
  *
  * @example
- * const { value: [probs] } = await runTfjsVersion(env.ARTIFACTS, info, inputs);
+ * const { perExample } = await modelWork(env.ARTIFACTS, info); // 715,396 for digits
  */
-export function runTfjsVersion(bucket: R2Bucket, info: VersionInfo, inputs: Tensor[]): Promise<Served<Tensor[]>> {
-  return withTfjsModel(bucket, info, (model) => runTfjs(model, inputs, `${info.model} v${info.version}`));
+export async function modelWork(
+  bucket: R2Bucket,
+  info: VersionInfo,
+): Promise<{ perExample: number; cache: 'hit' | 'miss' }> {
+  const { value, hit } = await loaded.use(
+    `${info.model}@${info.version}`,
+    () => loadTfjsVersion(bucket, info),
+    forwardWork,
+  );
+  return { perExample: value, cache: hit ? 'hit' : 'miss' };
+}
+
+/**
+ * Runs a version's tfjs model on checked inputs, a chunk of rows at a time in `owner`'s turns
+ * (infer/lane.ts; work after the answer, such as a shadow version's, shares one owner).
+ *
+ * @example
+ * const { value: [probs] } = await runTfjsVersion(env.ARTIFACTS, info, inputs, 'client:c_1');
+ */
+export function runTfjsVersion(
+  bucket: R2Bucket,
+  info: VersionInfo,
+  inputs: Tensor[],
+  owner = 'background',
+): Promise<Served<Tensor[]>> {
+  return withTfjsModel(bucket, info, (model) =>
+    runTfjs(model, inputs, `${info.model} v${info.version}`, chunkRows(forwardWork(model)), owner),
+  );
 }
 
 /**
  * Runs a version's ONNX export (its file with role `onnx`) in the ORT Worker, with the
- * manifest's input and output names (the exporter names the graph's tensors after them).
+ * manifest's input and output names (the exporter names the graph's tensors after them):
+ * `rowsPerChunk` rows per call (default all), so the ORT Worker is not held by one batch either.
  *
  * @example
- * const { value: [probs] } = await runOnnxVersion(env, info, inputs);
+ * const { value: [probs] } = await runOnnxVersion(env, info, inputs, chunkRows(perExample));
  */
-export async function runOnnxVersion(env: Env, info: VersionInfo, inputs: Tensor[]): Promise<Served<Tensor[]>> {
+export async function runOnnxVersion(
+  env: Env,
+  info: VersionInfo,
+  inputs: Tensor[],
+  rowsPerChunk = Number.POSITIVE_INFINITY,
+): Promise<Served<Tensor[]>> {
+  const calls: Served<Tensor[]>[] = [];
+  const value = await inChunks(inputs, rowsPerChunk, async (chunk) => {
+    const call = await runOnnxCall(env, info, chunk);
+    calls.push(call);
+    return call.value;
+  });
+  const computeMs = calls.reduce((ms, call) => ms + call.computeMs, 0);
+  return { value, cache: calls[0]?.cache ?? 'hit', computeMs };
+}
+
+/** One call of the ORT Worker. */
+async function runOnnxCall(env: Env, info: VersionInfo, inputs: Tensor[]): Promise<Served<Tensor[]>> {
   const label = `${info.model} v${info.version}`;
   const path = info.manifest.files.find((f) => f.role === 'onnx')?.path;
   const file = info.files.find((f) => f.path === path);

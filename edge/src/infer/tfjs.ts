@@ -5,6 +5,8 @@ import { ErrorCode } from '../../../protocol/errors.ts';
 import type { ModelJson } from '../../../protocol/model-json.ts';
 import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import { ApiError } from '../http/api-error.ts';
+import { inChunks } from './chunks.ts';
+import { lane } from './lane.ts';
 
 // The tfjs adapter of the edge: tfjs-layers on the cpu backend (pure JS: workerd compiles no
 // WebAssembly from bytes and has no GPU). tfjs errors are translated here, once.
@@ -41,12 +43,30 @@ export async function buildTfjsModel(modelJson: ModelJson, shards: ArrayBuffer[]
 }
 
 /**
- * Runs `model` on checked inputs (in the order of its inputs) and returns its outputs, flat.
+ * Runs `model` on checked inputs (in the order of its inputs) and returns its outputs, flat:
+ * `rowsPerChunk` examples at a time, each chunk after `owner`'s turn on the isolate's lane, so that
+ * a big batch does not hold the isolate (rows do not interact in inference: the answer is the same).
  *
  * @example
- * const [probs] = runTfjs(model, [{ shape: [1, 28, 28, 1], data }], 'digits v3');
+ * const [probs] = await runTfjs(model, [{ shape: [16, 28, 28, 1], data }], 'digits v3', 5, 'client:c_1');
  */
-export function runTfjs(model: LayersModel, inputs: Tensor[], label: string): Tensor[] {
+export function runTfjs(
+  model: LayersModel,
+  inputs: Tensor[],
+  label: string,
+  rowsPerChunk: number,
+  owner: string,
+): Promise<Tensor[]> {
+  return lane.within(owner, (turn) =>
+    inChunks(inputs, rowsPerChunk, async (chunk) => {
+      await turn();
+      return runChunk(model, chunk, label);
+    }),
+  );
+}
+
+/** One chunk through the model, its outputs flat; tfjs errors become 500s. */
+function runChunk(model: LayersModel, inputs: Tensor[], label: string): Tensor[] {
   try {
     return tf.tidy(() => {
       const xs = inputs.map((input) => tf.tensor(input.data, input.shape));

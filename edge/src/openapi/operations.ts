@@ -1,5 +1,5 @@
 import type { GenericSchema } from 'valibot';
-import { ClientIdentity, ClientRegistration } from '../../../protocol/clients.ts';
+import { ClientIdentity, ClientRegistration, EraseReceipt } from '../../../protocol/clients.ts';
 import { ClientConfig } from '../../../protocol/config.ts';
 import { AlertList, DistributionComparison, WhoAmI } from '../../../protocol/dashboard.ts';
 import { DriftAck, DriftWindows } from '../../../protocol/drift.ts';
@@ -228,6 +228,13 @@ export const operations: readonly Operation[] = [
     summary: 'Revoke a client: its writes are refused (403 CLIENT_REVOKED)',
     scopes: ['admin'],
     response: ClientInfo,
+  },
+  {
+    method: 'post',
+    path: '/v1/clients/{clientId}/erase',
+    summary: 'Erase everything the edge holds of a client (the client with its token, or admin); answers a receipt',
+    scopes: ['client', 'admin'],
+    response: EraseReceipt,
   },
   {
     method: 'post',

@@ -1,18 +1,21 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
-import { type ClientIdentity, ClientRegistration } from '../../../protocol/clients.ts';
+import { type ClientIdentity, ClientRegistration, type EraseReceipt } from '../../../protocol/clients.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import type { ClientInfo } from '../../../protocol/events.ts';
 import type { AppEnv } from '../app-env.ts';
-import { issueClientToken, newClientId } from '../auth/client-token.ts';
+import { issueClientToken, newClientId, requireClientToken } from '../auth/client-token.ts';
 import { requireScope } from '../auth/require-scope.ts';
+import { grants } from '../auth/scopes.ts';
+import { eraseClientDrift } from '../drift/erase.ts';
 import { ApiError } from '../http/api-error.ts';
 import { MAX_SMALL_BODY_BYTES } from '../http/body-limit.ts';
 import { describeIssues } from '../http/issues.ts';
 import { clientIdParam } from '../http/params.ts';
-import { rateLimit } from '../http/rate-limit.ts';
+import { limitIssuance, rateLimit } from '../http/rate-limit.ts';
 import { readJson } from '../http/read-body.ts';
 import { insertClient, revokeClient } from '../storage/clients.ts';
+import { beginErasure, finishErasure, receiptOf, recordDriftErased } from '../storage/erasure.ts';
 import { getClient } from '../storage/events.ts';
 
 const clientNotFound = (clientId: string) =>
@@ -20,10 +23,11 @@ const clientNotFound = (clientId: string) =>
 
 /**
  * Client identities under `/v1/clients`: registration (client key) issues an id and the token
- * every write of that client carries; admins revoke; readers see what the edge holds.
+ * every write of that client carries; admins revoke; readers see what the edge holds; the
+ * client itself (its token) or an admin erases everything the edge holds of it.
  */
 export const clients = new Hono<AppEnv>()
-  .post('/', requireScope('client'), rateLimit(), async (c) => {
+  .post('/', requireScope('client'), rateLimit(), limitIssuance(), async (c) => {
     const body = v.safeParse(ClientRegistration, await readJson(c.req.raw, MAX_SMALL_BODY_BYTES, 'the registration'));
     if (!body.success) throw new ApiError(400, ErrorCode.INVALID_BODY, describeIssues(body.issues));
     const clientId = newClientId();
@@ -44,4 +48,16 @@ export const clients = new Hono<AppEnv>()
     const info = await getClient(c.env.DB, clientId);
     if (!info) throw clientNotFound(clientId);
     return c.json<ClientInfo>(info);
+  })
+  .post('/:clientId/erase', requireScope('client', 'admin'), rateLimit(), async (c) => {
+    const clientId = clientIdParam(c);
+    const by = grants(c.var.caller.scopes, 'admin') ? 'admin' : 'client';
+    if (by === 'client') await requireClientToken(c, clientId);
+    // Revoked first (in beginErasure), so nothing the client still sends lands while its data goes;
+    // each step is recorded, so a repeated or interrupted request finishes the same erasure.
+    const erasure = await beginErasure(c.env.DB, clientId, by, Date.now());
+    if (!erasure) throw clientNotFound(clientId);
+    if (erasure.erasedAt !== null) return c.json<EraseReceipt>(receiptOf(erasure));
+    if (!erasure.drift) await recordDriftErased(c.env.DB, clientId, await eraseClientDrift(c.env, clientId));
+    return c.json<EraseReceipt>(receiptOf(await finishErasure(c.env.DB, clientId, Date.now())));
   });

@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
 import type { DriftAck, DriftWindows } from '../../../protocol/drift.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
+import type { Manifest } from '../../../protocol/manifest.ts';
 import {
   buildProfile,
+  type DriftBasis,
   type DriftReport,
   driftReport,
   type Profile,
@@ -39,6 +41,22 @@ async function referenced(env: Env, model: string, version: number): Promise<Dri
   return { manifest, reference };
 }
 
+/**
+ * The report of what a range is judged on (`basis`): nothing to judge (no data, too few rows or
+ * only held-back ones) is judged as an empty profile, so statistics are null and nothing drifts.
+ */
+function report(
+  reference: Profile,
+  manifest: Manifest,
+  judged: Profile | null,
+  at: { model: string; version: number; window: { from: number; to: number }; basis: DriftBasis },
+): DriftReport {
+  const { model, version, window, basis } = at;
+  const current = judged ?? buildProfile([], manifest.features);
+  const features = manifest.features.features;
+  return { ...driftReport(reference, current, { model, version, window, features }), basis };
+}
+
 /** Drift reads and acknowledgement under `/v1/models/{model}/versions/{version}`. */
 export const drift = new Hono<AppEnv>()
   .get('/:model/versions/:version/drift', requireScope('read'), async (c) => {
@@ -46,11 +64,8 @@ export const drift = new Hono<AppEnv>()
     const version = versionParam(c);
     const window = hourRange(c, Date.now());
     const { manifest, reference } = await referenced(c.env, model, version);
-    const merged = await driftStub(c.env, model, version).merged(window.from, window.to);
-    // No data in the range: judge an empty profile, which reports current.count 0.
-    const current = merged.profile ?? buildProfile([], manifest.features);
-    const features = manifest.features.features;
-    return c.json<DriftReport>(driftReport(reference, current, { model, version, window, features }));
+    const { profile, basis } = await driftStub(c.env, model, version).judge(window.from, window.to);
+    return c.json<DriftReport>(report(reference, manifest, profile, { model, version, window, basis }));
   })
   .get('/:model/versions/:version/drift/windows', requireScope('read'), async (c) => {
     const model = modelParam(c);
@@ -58,10 +73,9 @@ export const drift = new Hono<AppEnv>()
     const range = hourRange(c, Date.now());
     const { manifest, reference } = await referenced(c.env, model, version);
     const rows = await driftStub(c.env, model, version).windows(range.from, range.to);
-    const features = manifest.features.features;
-    const windows = rows.map(({ window, profile }) => {
+    const windows = rows.map(({ window, profile, basis }) => {
       const span = { from: window, to: window + WINDOW_MS };
-      return { ...span, report: driftReport(reference, profile, { model, version, window: span, features }) };
+      return { ...span, report: report(reference, manifest, profile, { model, version, window: span, basis }) };
     });
     return c.json<DriftWindows>({ model, version, windows });
   })

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { Event, EventBatch, type EventBatchResult } from '../../../protocol/events.ts';
+import { Event, EventBatch, type EventBatchResult, eventTsProblem } from '../../../protocol/events.ts';
 import type { AppEnv } from '../app-env.ts';
 import { requireClientToken } from '../auth/client-token.ts';
 import { requireScope } from '../auth/require-scope.ts';
@@ -27,8 +27,19 @@ const ReadableSeq = v.object({ seq: v.pipe(v.number(), v.safeInteger(), v.minVal
 
 const invalidBody = (message: string) => new ApiError(400, ErrorCode.INVALID_BODY, message);
 
+/** Why `candidate` is not a valid event at `now` (schema, then time range), or null with the event. */
+function checkEvent(candidate: unknown, now: number): { event: Event; problem: null } | { problem: string } {
+  const result = v.safeParse(Event, candidate);
+  if (!result.success) return { problem: describeIssues(result.issues) };
+  const problem = eventTsProblem(result.output.ts, now);
+  return problem ? { problem: `ts: ${problem}` } : { event: result.output, problem: null };
+}
+
 /** Each event as stored (valid or only consuming its seq), and the rejections by index. */
-function classify(candidates: readonly unknown[]): { items: SeqItem[]; rejected: EventBatchResult['rejected'] } {
+function classify(
+  candidates: readonly unknown[],
+  now: number,
+): { items: SeqItem[]; rejected: EventBatchResult['rejected'] } {
   const items: SeqItem[] = [];
   const rejected: EventBatchResult['rejected'] = [];
   const seqs = new Set<number>();
@@ -39,16 +50,16 @@ function classify(candidates: readonly unknown[]): { items: SeqItem[]; rejected:
     const { seq } = readable.output;
     if (seqs.has(seq)) throw invalidBody(`events.${index}.seq ${seq} appears twice in the batch`);
     seqs.add(seq);
-    const result = v.safeParse(Event, candidate);
-    if (!result.success) {
-      const message = describeIssues(result.issues);
-      rejected.push({ index, code: ErrorCode.INVALID_EVENT, message });
+    const checked = checkEvent(candidate, now);
+    if (checked.problem !== null) {
+      rejected.push({ index, code: ErrorCode.INVALID_EVENT, message: checked.problem });
       items.push({ seq, id: null, payload: JSON.stringify(candidate), code: ErrorCode.INVALID_EVENT });
       return;
     }
-    if (ids.has(result.output.id)) throw invalidBody(`events.${index}.id appears twice in the batch`);
-    ids.add(result.output.id);
-    items.push({ seq, id: result.output.id, payload: JSON.stringify(result.output) });
+    const { event } = checked;
+    if (ids.has(event.id)) throw invalidBody(`events.${index}.id appears twice in the batch`);
+    ids.add(event.id);
+    items.push({ seq, id: event.id, payload: JSON.stringify(event) });
   });
   return { items, rejected };
 }
@@ -81,13 +92,9 @@ function refusal(outcome: Exclude<InsertOutcome, { status: 'applied' }>, clientI
 export const events = new Hono<AppEnv>().post('/', requireScope('client'), rateLimit(), async (c) => {
   const batch = await readBatch(c.req.raw);
   await requireClientToken(c, batch.clientId);
-  const { items, rejected } = classify(batch.events);
-  const outcome = await insertEvents(c.env.DB, {
-    clientId: batch.clientId,
-    batchId: batch.batchId,
-    items,
-    now: Date.now(),
-  });
+  const now = Date.now();
+  const { items, rejected } = classify(batch.events, now);
+  const outcome = await insertEvents(c.env.DB, { clientId: batch.clientId, batchId: batch.batchId, items, now });
   if (outcome.status !== 'applied') throw refusal(outcome, batch.clientId);
   return c.json<EventBatchResult>({ accepted: outcome.accepted, duplicates: outcome.duplicates, rejected });
 });

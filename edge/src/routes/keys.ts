@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { type CreatedKey, CreateKey, type KeyInfo, type KeyList } from '../../../protocol/keys.ts';
 import type { AppEnv } from '../app-env.ts';
-import { hashKey } from '../auth/authenticate.ts';
+import { forgetCheckedKeys, hashKey } from '../auth/authenticate.ts';
 import { generateKey } from '../auth/generate-key.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -25,5 +25,6 @@ export const keys = new Hono<AppEnv>()
     const id = c.req.param('id');
     const key = await revokeKey(c.env.DB, id, Date.now());
     if (!key) throw new ApiError(404, ErrorCode.NOT_FOUND, `no API key with id "${id}"`);
+    forgetCheckedKeys();
     return c.json<KeyInfo>(key);
   });

@@ -1,5 +1,6 @@
 import { type Context, Hono } from 'hono';
 import * as v from 'valibot';
+import { CLIENT_TOKEN_HEADER } from '../../../protocol/clients.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import {
   CLIENT_ID_HEADER,
@@ -21,13 +22,15 @@ import { checkVersionAccess } from '../auth/version-access.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describeIssues } from '../http/issues.ts';
 import { modelParam, versionParam } from '../http/params.ts';
-import { rateLimit } from '../http/rate-limit.ts';
+import { chargeWork, rateLimit, workCeiling, workGate, workOwner } from '../http/rate-limit.ts';
 import { readJson } from '../http/read-body.ts';
+import { chunkRows } from '../infer/chunks.ts';
+import { checkBudget, requestWork, workPerRequest } from '../infer/cost.ts';
 import { edgeContributor, feedDrift } from '../infer/drift-feed.ts';
-import { explainedInput, explainOnnx, explainTfjs, explanationOutputs } from '../infer/explain.ts';
+import { explainedInput, explainOnnx, explainTfjs, explainWork, explanationOutputs } from '../infer/explain.ts';
 import { readInputs, readParameters } from '../infer/inputs.ts';
 import { type InferenceNote, measureInference } from '../infer/measure.ts';
-import { runOnnxVersion, runTfjsVersion } from '../infer/serve.ts';
+import { modelWork, runOnnxVersion, runTfjsVersion } from '../infer/serve.ts';
 import { shadowRun } from '../infer/shadow-run.ts';
 import { getVersion } from '../storage/registry.ts';
 import { resolveAlias } from '../storage/resolve.ts';
@@ -88,25 +91,37 @@ function after(c: Context<AppEnv>, what: string, work: Promise<void>) {
 /**
  * Runs the request on the runtime it asks for and, when `explained` is given (the input checked
  * by explainedInput before anything runs), explains it; tells the metrics through `note`.
+ * First its work (infer/cost.ts) is checked against the budget of one request and charged to
+ * the caller's work buckets: a request refused for its cost runs nothing.
  */
 async function serve(
-  env: Env,
+  c: Context<AppEnv>,
   info: VersionInfo,
   inputs: Tensor[],
   asked: EdgeloopInferParameters,
   explained: Tensor | null,
   note: InferenceNote,
 ) {
+  const env = c.env;
+  const model = await modelWork(env.ARTIFACTS, info);
+  const explain = explained ? explainWork(asked, explained) : null;
+  const work = requestWork(model.perExample, inputs[0]?.shape[0] ?? 0, explain);
+  checkBudget(info, work, Math.min(workPerRequest(env), await workCeiling(c)), explain);
+  await chargeWork(c, work.total);
+  const rows = chunkRows(model.perExample);
+  const owner = await workOwner(c);
   const served =
     asked.runtime === 'onnx'
-      ? await runOnnxVersion(env, info, inputs)
-      : await runTfjsVersion(env.ARTIFACTS, info, inputs);
-  Object.assign(note, { cache: served.cache, computeMs: served.computeMs, ranAt: performance.now() });
+      ? await runOnnxVersion(env, info, inputs, rows)
+      : await runTfjsVersion(env.ARTIFACTS, info, inputs, owner);
+  // tfjs: the model was looked up (and loaded on a miss) for its work, before it ran.
+  const cache = asked.runtime === 'onnx' ? served.cache : model.cache;
+  Object.assign(note, { cache, computeMs: served.computeMs, ranAt: performance.now() });
   if (!explained) return { outputs: served.value, explanation: null };
   const explanation =
     asked.runtime === 'onnx'
-      ? await explainOnnx(env, info, explained)
-      : (await explainTfjs(env.ARTIFACTS, info, explained, asked.explain_steps)).value;
+      ? await explainOnnx(env, info, explained, rows)
+      : (await explainTfjs(env.ARTIFACTS, info, explained, asked.explain_steps, owner)).value;
   return { outputs: served.value, explanation: explanationOutputs(explanation) };
 }
 
@@ -128,9 +143,9 @@ async function infer(c: Context<AppEnv>, body: OipInferRequest) {
   note.runtime = asked.runtime ?? 'tfjs';
   const inputs = readInputs(body, info);
   const explained = asked.explain ? explainedInput(info, inputs) : null;
-  const { outputs, explanation } = await serve(c.env, info, inputs, asked, explained, note);
-  const clientId = c.req.header(CLIENT_ID_HEADER);
-  after(c, 'drift profile', feedDrift(c.env, info, inputs, outputs, edgeContributor(clientId)));
+  const { outputs, explanation } = await serve(c, info, inputs, asked, explained, note);
+  const contributor = await edgeContributor(c.env, c.req.header(CLIENT_TOKEN_HEADER));
+  after(c, 'drift profile', feedDrift(c.env, info, inputs, outputs, contributor));
   if (chosen.alias && chosen.shadow !== undefined && chosen.shadow !== info.version) {
     after(c, 'shadow evaluation', shadowRun(c.env, info, chosen.alias, chosen.shadow, inputs, outputs));
   }
@@ -189,7 +204,9 @@ export const oip = new Hono<AppEnv>()
   .get('/v2/models/:model/versions/:version', access, rateLimit(), metadata)
   .get('/v2/models/:model/ready', access, rateLimit(), modelReady)
   .get('/v2/models/:model/versions/:version/ready', access, rateLimit(), modelReady)
-  .post('/v2/models/:model/infer', measureInference, access, rateLimit(), async (c) => infer(c, await inferRequest(c)))
-  .post('/v2/models/:model/versions/:version/infer', measureInference, access, rateLimit(), async (c) =>
+  .post('/v2/models/:model/infer', measureInference, access, workGate(), rateLimit(), async (c) =>
+    infer(c, await inferRequest(c)),
+  )
+  .post('/v2/models/:model/versions/:version/infer', measureInference, access, workGate(), rateLimit(), async (c) =>
     infer(c, await inferRequest(c)),
   );

@@ -1,10 +1,11 @@
 import * as v from 'valibot';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { sha256Hex } from '../../../protocol/hash.ts';
-import { Manifest } from '../../../protocol/manifest.ts';
+import { MAX_VERSION_BYTES, Manifest } from '../../../protocol/manifest.ts';
 import { referenceProblem } from '../drift/compatible.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describeIssues } from '../http/issues.ts';
+import { checkModelFiles } from '../registry-checks/model-files.ts';
 import type { Blob256 } from '../storage/blobs.ts';
 import { contentTypeFor } from '../storage/content-type.ts';
 import type { FileRecord } from '../storage/registry.ts';
@@ -43,9 +44,11 @@ async function readManifest(model: string, part: File | string | null): Promise<
   if (manifest.name !== model) {
     throw invalidManifest(`manifest.name "${manifest.name}" does not match the model in the URL "${model}"`);
   }
-  const paths = manifest.files.map((file) => file.path);
-  const repeated = paths.find((path, index) => paths.indexOf(path) !== index);
-  if (repeated) throw invalidManifest(`manifest.files lists "${repeated}" twice`);
+  const seen = new Set<string>();
+  for (const { path } of manifest.files) {
+    if (seen.has(path)) throw invalidManifest(`manifest.files lists "${path}" twice`);
+    seen.add(path);
+  }
   return manifest;
 }
 
@@ -63,19 +66,30 @@ function fileParts(form: FormData, manifest: Manifest): { entry: ManifestFile; f
     if (parts.has(name)) throw badRequest('is sent twice');
     parts.set(name, value);
   }
-  return manifest.files.map((entry) => {
+  const paired = manifest.files.map((entry) => {
     const file = parts.get(entry.path);
     if (!file)
       throw new ApiError(400, ErrorCode.MISSING_FILE, `file "${entry.path}" is in manifest.files but not sent`);
     return { entry, file };
   });
+  const total = paired.reduce((sum, { file }) => sum + file.size, 0);
+  if (total > MAX_VERSION_BYTES) {
+    throw new ApiError(
+      413,
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `the files of a version total at most ${MAX_VERSION_BYTES} bytes (MAX_VERSION_BYTES); these total ${total}`,
+    );
+  }
+  return paired;
 }
 
 /**
- * Checks a publish form completely before anything is stored: the manifest (schema, name,
- * unique paths), the parts (each listed file present, nothing extra), every digest the
- * manifest states and the reference profile, if any. Throws 400 with INVALID_MANIFEST,
- * MISSING_FILE, DIGEST_MISMATCH, INVALID_PROFILE or BAD_REQUEST.
+ * Checks a publish form completely before anything is stored: the manifest (schema, at most
+ * MAX_VERSION_FILES files, name, unique paths), the parts (each listed file present, nothing
+ * extra, MAX_VERSION_BYTES in all), every digest the manifest states, the model files (a
+ * model of their format) and the reference profile, if any. Throws 400 with INVALID_MANIFEST,
+ * MISSING_FILE, DIGEST_MISMATCH, INVALID_MODEL, INVALID_PROFILE or BAD_REQUEST, 413
+ * PAYLOAD_TOO_LARGE.
  *
  * @example
  * const upload = await readUpload('digits', await request.formData());
@@ -108,8 +122,7 @@ export async function readUpload(model: string, form: FormData): Promise<Upload>
       return { entry: { ...entry, sha256 }, record };
     }),
   );
-  return {
-    manifest: { ...manifest, files: checked.map(({ entry }) => entry) },
-    files: checked.map(({ record }) => record),
-  };
+  const files = checked.map(({ record }) => record);
+  checkModelFiles(manifest, files);
+  return { manifest: { ...manifest, files: checked.map(({ entry }) => entry) }, files };
 }

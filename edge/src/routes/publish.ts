@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { ErrorCode } from '../../../protocol/errors.ts';
+import { MAX_VERSION_BYTES } from '../../../protocol/manifest.ts';
 import type { PublishResult } from '../../../protocol/registry.ts';
 import type { AppEnv } from '../app-env.ts';
 import { requireScope } from '../auth/require-scope.ts';
@@ -10,8 +11,11 @@ import { putBlobs } from '../storage/blobs.ts';
 import { insertVersion, versionExists } from '../storage/registry.ts';
 import { readUpload } from './publish-upload.ts';
 
-/** Largest publish request body (manifest plus all files). */
-export const MAX_PUBLISH_BYTES = 25 * 1024 * 1024;
+/**
+ * Largest publish request body: a version's files (MAX_VERSION_BYTES, checked on its own once
+ * the form is read) with room for the manifest and the multipart framing of its parts.
+ */
+export const MAX_PUBLISH_BYTES = MAX_VERSION_BYTES + 1024 * 1024;
 
 async function parseForm(request: Request): Promise<FormData> {
   if (mediaType(request) !== 'multipart/form-data') {
@@ -29,8 +33,8 @@ async function parseForm(request: Request): Promise<FormData> {
 
 /**
  * `POST /v1/models/{model}/versions`: publishes the next immutable version. Everything is
- * validated first; blobs go to R2 by digest, then one D1 transaction records the version,
- * so a rejected request leaves D1 unchanged.
+ * validated first (bounds, digests, model files, parent); only then do blobs go to R2 by
+ * digest and one D1 transaction record the version, so a rejected request writes nothing.
  */
 export const publish = new Hono<AppEnv>().post('/:model/versions', requireScope('publish'), async (c) => {
   const model = modelParam(c);

@@ -1,8 +1,8 @@
 import * as v from 'valibot';
 import type { Manifest } from '../../../protocol/manifest.ts';
 import { Profile } from '../../../protocol/profile/index.ts';
-import { blobKey } from './blobs.ts';
 import { getFile, getVersion } from './registry.ts';
+import { readVerifiedBlob } from './verify.ts';
 
 /** What drift is judged with for one version: its manifest and reference profile, if any. */
 export interface DriftContext {
@@ -12,8 +12,9 @@ export interface DriftContext {
 
 /**
  * Loads a version's manifest and, when it names one, its reference profile (D1 → R2), or
- * null when the version does not exist. A stored reference that is not a valid Profile is a
- * server fault (publish should have refused it), so that throws.
+ * null when the version does not exist. A stored reference that is missing, altered (its
+ * sha256 differs: 500 DIGEST_MISMATCH) or not a valid Profile is a server fault (publish should
+ * have refused it), so that throws.
  *
  * @example
  * const ctx = await loadDriftContext(env, 'digits', 3);
@@ -29,9 +30,10 @@ export async function loadDriftContext(
   const path = info.manifest.reference?.path;
   if (!path) return { manifest: info.manifest, reference: null };
   const file = await getFile(env.DB, model, version, path);
-  const object = file ? await env.ARTIFACTS.get(blobKey(file.sha256)) : null;
-  if (!object) throw new Error(`reference ${path} of ${model} v${version} is missing from storage`);
-  const parsed = v.safeParse(Profile, await object.json());
+  if (!file) throw new Error(`reference ${path} of ${model} v${version} is not in the registry`);
+  // Checked against its sha256 like every file: altered bytes would change every verdict.
+  const bytes = await readVerifiedBlob(env.ARTIFACTS, file.sha256, `${model} v${version} reference "${path}"`);
+  const parsed = v.safeParse(Profile, JSON.parse(new TextDecoder().decode(bytes)));
   if (!parsed.success) throw new Error(`reference ${path} of ${model} v${version} is not a valid profile`);
   return { manifest: info.manifest, reference: parsed.output };
 }

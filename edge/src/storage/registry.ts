@@ -40,8 +40,9 @@ export async function versionExists(db: D1Database, model: string, version: numb
 }
 
 /**
- * Records a new immutable version in one D1 batch (a transaction): the model if new, the
- * version numbered max+1, and its files. Returns the version number.
+ * Records a new immutable version in one D1 batch (a transaction) of three statements whatever
+ * its number of files: the model if new, the version numbered max+1, and its files (one
+ * INSERT expanding them from one JSON parameter with `json_each`). Returns the version number.
  *
  * @example
  * const version = await insertVersion(env.DB, { model: 'digits', manifest, files, keyId, now: Date.now() });
@@ -60,14 +61,17 @@ export async function insertVersion(
          RETURNING version`,
       )
       .bind(model, JSON.stringify(manifest), now, keyId),
-    ...files.map((file) =>
-      db
-        .prepare(
-          `INSERT INTO files (model, version, path, sha256, size, content_type)
-           VALUES (?1, (SELECT MAX(version) FROM versions WHERE model = ?1), ?2, ?3, ?4, ?5)`,
-        )
-        .bind(model, file.path, file.sha256, file.size, file.contentType),
-    ),
+    db
+      .prepare(
+        `INSERT INTO files (model, version, path, sha256, size, content_type)
+         SELECT ?1, (SELECT MAX(version) FROM versions WHERE model = ?1), f.value ->> '$.path',
+                f.value ->> '$.sha256', f.value ->> '$.size', f.value ->> '$.contentType'
+         FROM json_each(?2) AS f`,
+      )
+      .bind(
+        model,
+        JSON.stringify(files.map(({ path, sha256, size, contentType }) => ({ path, sha256, size, contentType }))),
+      ),
   ]);
   const version = inserted?.results[0]?.version;
   if (version === undefined) throw new Error(`inserting a version of ${model} returned no version number`);

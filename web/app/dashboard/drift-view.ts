@@ -66,6 +66,7 @@ export async function showDrift(
   }
   timeChart(parents.drift, 'Rows profiled per hour', series.x, [
     { label: 'rows', values: series.rows, color: '#0f766e' },
+    { label: 'held back (new or unproven clients)', values: series.heldBack, color: '#a16207', dash: [2, 2] },
   ]);
   parents.distributions.append(
     note(

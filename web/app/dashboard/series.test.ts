@@ -44,6 +44,24 @@ describe('windowSeries', () => {
     expect(s.rows[719]).toBe(40);
   });
 
+  it('charts the rows judged in each hour and those held back, from the edge basis', () => {
+    const thin: DriftReport = {
+      ...report(0.05, false, null),
+      current: { count: 605 },
+      basis: {
+        judged: 'with-previous',
+        span: { from: from - H, to: from + H },
+        rows: 5,
+        minRows: 100,
+        heldBack: { probation: { rows: 30, contributors: 2 }, unverified: { rows: 12, contributors: 1 } },
+        probationHours: 24,
+      },
+    };
+    const s = windowSeries([at(0, thin), at(1, report(0.1, false, null))], from, from + 2 * H);
+    expect(s.rows).toEqual([5, 40]);
+    expect(s.heldBack).toEqual([42, null]);
+  });
+
   it('ignores windows outside the range', () => {
     const s = windowSeries([at(-1, report(0.3, true, 1)), at(5, report(0.3, true, 1))], from, from + 5 * H);
     expect(s.rows.every((r) => r === null)).toBe(true);

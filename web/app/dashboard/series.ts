@@ -16,7 +16,10 @@ export interface FeatureSeries {
 /** Columns for uPlot: `x` in seconds (uPlot's time unit), one entry per hour of [from, to). */
 export interface WindowSeries {
   x: number[];
+  /** Rows judged in the hour itself (a thin hour's report may also judge the hours before it). */
   rows: Column;
+  /** Rows kept but not judged: from clients on probation or edge callers no token proves. */
+  heldBack: Column;
   feedback: Column;
   accuracy: Column;
   ece: Column;
@@ -39,6 +42,7 @@ export function windowSeries(windows: DriftWindows['windows'], from: number, to:
   const series: WindowSeries = {
     x,
     rows: column(),
+    heldBack: column(),
     feedback: column(),
     accuracy: column(),
     ece: column(),
@@ -49,7 +53,9 @@ export function windowSeries(windows: DriftWindows['windows'], from: number, to:
   for (const { from: start, report } of windows) {
     const i = Math.floor((start - from) / WINDOW_MS);
     if (i < 0 || i >= hours) continue;
-    series.rows[i] = report.current.count;
+    const basis = report.basis;
+    series.rows[i] = basis ? basis.rows : report.current.count;
+    series.heldBack[i] = basis ? basis.heldBack.probation.rows + basis.heldBack.unverified.rows : null;
     series.datasetShare[i] = report.dataset.driftedShare;
     if (report.performance) {
       series.feedback[i] = report.performance.count;
