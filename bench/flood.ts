@@ -130,6 +130,37 @@ export async function benchFlood(url: string, clientKey: string, seconds = 15, c
   };
 }
 
+/** workerd's warnings of a promise shared across requests (issue 14, defect 7). */
+const HUNG = /will never complete|code had hung/g;
+
+/**
+ * A load the edge serves in full: `connections` loops of 16-digit infers with an operator's
+ * key (publish keys are not charged), each answer's rows fed to drift through the per-isolate
+ * batch, for `seconds`; then how many of workerd's hung-promise warnings the server printed
+ * meanwhile (`log` gives what it printed since it started).
+ *
+ * @example
+ * const { ok, hungWarnings } = await benchServedLoad(url, adminKey, () => server.log());
+ */
+export async function benchServedLoad(url: string, adminKey: string, log: () => string, seconds = 15, connections = 8) {
+  const before = log().length;
+  const counts = await new Promise<FloodCounts>((resolve, reject) => {
+    const order: FloodOrder = {
+      endpoint: `${url}/v2/models/digits/infer`,
+      bodies: [JSON.stringify({ inputs: [digits(16)] })],
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      seconds,
+      connections,
+    };
+    const worker = new Worker(new URL('./flood-worker.ts', import.meta.url), { workerData: order });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  // Drift batches flush a second after their first row: let the last ones go.
+  await sleep(2000);
+  return { seconds, connections, ...counts, hungWarnings: log().slice(before).match(HUNG)?.length ?? 0 };
+}
+
 /** The figures as one table row per probe and phase, and a line for the flood. */
 export function floodTable(result: Awaited<ReturnType<typeof benchFlood>>) {
   const row = (probe: string, phase: string, figures: Probe, idle: Probe) => ({
@@ -159,14 +190,26 @@ export function floodTable(result: Awaited<ReturnType<typeof benchFlood>>) {
   };
 }
 
+/** The served load's figures in a line. */
+export function servedLine(served: Awaited<ReturnType<typeof benchServedLoad>>): string {
+  return (
+    `served load: ${served.connections} connections × ${served.seconds} s of 16-digit infers with an operator's key: ` +
+    `${served.requests} requests, ${served.ok} served, ${served.requests - served.ok} not; ` +
+    `workerd's hung-promise warnings meanwhile: ${served.hungWarnings}`
+  );
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const keys = ensureDevVars(root);
   const server = await startServer(Number(process.env.BENCH_PORT ?? 8789));
   try {
-    const result = await benchFlood(server.url, keys.clientKey, Number(process.env.FLOOD_SECONDS ?? 15));
+    const seconds = Number(process.env.FLOOD_SECONDS ?? 15);
+    const result = await benchFlood(server.url, keys.clientKey, seconds);
     const { rows, line } = floodTable(result);
     console.table(rows);
     console.log(line);
+    const served = await benchServedLoad(server.url, keys.adminKey, () => server.log(), seconds);
+    console.log(servedLine(served));
   } finally {
     server.stop();
   }

@@ -6,7 +6,7 @@ import { benchBackends } from './browser.ts';
 import { benchBundles } from './bundle.ts';
 import { benchProfiles, benchSketchError } from './drift.ts';
 import { benchEmbed } from './embed.ts';
-import { benchFlood, floodTable } from './flood.ts';
+import { benchFlood, benchServedLoad, floodTable, servedLine } from './flood.ts';
 import { benchInfer } from './infer.ts';
 import { benchIngest } from './ingest.ts';
 import { activeTable, benchActiveLearning, benchLearning, learningTable } from './learning.ts';
@@ -25,6 +25,7 @@ try {
   const sketch = benchSketchError();
   const infer = await benchInfer(server.url, keys.clientKey);
   const flood = await benchFlood(server.url, keys.clientKey);
+  const served = await benchServedLoad(server.url, keys.adminKey, () => server.log());
   const bundles = benchBundles();
   // The third-party page is served from a second origin, a few ports up.
   const embed = await benchEmbed(server.url, port + 5, keys.clientKey);
@@ -40,6 +41,7 @@ try {
     sketch,
     infer,
     flood,
+    served,
     bundles,
     embed,
     learning,
@@ -94,6 +96,7 @@ try {
   console.log('/healthz and another client under a flood of costly inference from one client (issue 14):');
   console.table(floodFigures.rows);
   console.log(floodFigures.line);
+  console.log(servedLine(served));
   const size = (s: { kib: number; gzipKiB: number }) =>
     `${s.kib.toFixed(0)} KiB (gzip ${s.gzipKiB.toFixed(0)} KiB, ${((100 * s.gzipKiB) / bundles.limits.freeGzipKiB).toFixed(0)}% of the free plan's 3 MiB)`;
   console.log(`wrangler deploy --dry-run: API Worker ${size(bundles.api)}; ORT Worker ${size(bundles.ort)}`);
