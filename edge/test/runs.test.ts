@@ -1,55 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricSeries, Run, RunComparison, RunList } from '../../protocol/runs.ts';
-import {
-  ADMIN_KEY,
-  api,
-  CLIENT_KEY,
-  count,
-  expectError,
-  makeKey,
-  modelFiles,
-  publish,
-  registerClient,
-  sendAsClient,
-  sendJson,
-} from './helpers.ts';
-
-const published = new Set<string>();
-
-/** Publishes one version of `model` unless this file already did: runs are of published models. */
-async function ensureModel(model: string): Promise<void> {
-  if (published.has(model)) return;
-  await publishVersions(model, 1);
-  published.add(model);
-}
-
-/** Creates a run with `key` (admin by default; a client key needs the device's `token`) and returns it. */
-async function createRun(body: Record<string, unknown>, key = ADMIN_KEY, token?: string): Promise<Run> {
-  await ensureModel(body.model as string);
-  const res = await sendAsClient('POST', '/v1/runs', { v: 1, ...body }, token, key);
-  expect(res.status, await res.clone().text()).toBe(201);
-  return (await res.json()) as Run;
-}
-
-const logMetrics = (id: string, metrics: unknown[], key = ADMIN_KEY, token?: string) =>
-  sendAsClient('POST', `/v1/runs/${id}/metrics`, { v: 1, metrics }, token, key);
-
-/** Posts a raw JSON text, so values JSON.stringify cannot produce (1e999) reach the Worker. */
-const postRaw = (path: string, text: string, key = ADMIN_KEY) =>
-  api(path, { method: 'POST', key, headers: { 'Content-Type': 'application/json' }, body: text });
-
-async function getRun(id: string): Promise<Run> {
-  const res = await api(`/v1/runs/${id}`, { key: ADMIN_KEY });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Run;
-}
-
-async function publishVersions(model: string, n: number): Promise<void> {
-  for (let i = 1; i <= n; i++) {
-    const res = await publish(model, modelFiles(`v${i}`, { weight: i }));
-    expect(res.status).toBe(201);
-  }
-}
+import { ADMIN_KEY, api, CLIENT_KEY, count, expectError, makeKey, sendJson } from './helpers.ts';
+import { createRun, ensureModel, getRun, logMetrics, postRaw, publishVersions } from './run-helpers.ts';
 
 describe('runs', () => {
   it('creates a run with params and tags and reads it back', async () => {
@@ -135,88 +87,6 @@ describe('runs', () => {
     await expectError(await api(`/v1/runs/${run.id}`), 401, 'UNAUTHORIZED');
     await expectError(await api(`/v1/runs/${run.id}`, { key: CLIENT_KEY }), 403, 'FORBIDDEN');
     expect((await api(`/v1/runs/${run.id}`, { key: reader.key })).status).toBe(200);
-    expect(await count('run_metrics', 'run_id = ?', run.id)).toBe(0);
-  });
-
-  it('lets a device write only to the runs its token created, and not link versions', async () => {
-    await publishVersions('runs-client', 1);
-    published.add('runs-client');
-    const device = await registerClient();
-    const other = await registerClient();
-    const run = await createRun({ model: 'runs-client', params: { epochs: 3 } }, CLIENT_KEY, device.token);
-    expect(run).toMatchObject({ createdBy: 'bootstrap-client', clientId: device.clientId });
-    expect((await logMetrics(run.id, [{ key: 'loss', value: 0.5, step: 1 }], CLIENT_KEY, device.token)).status).toBe(
-      200,
-    );
-
-    // Every device holds the same public key: without the creator's token nothing is written.
-    const otherKey = await makeKey('client');
-    for (const [key, token] of [
-      [CLIENT_KEY, undefined],
-      [CLIENT_KEY, other.token],
-      [otherKey.key, other.token],
-      [CLIENT_KEY, `${device.clientId}.forged`],
-    ] as const) {
-      await expectError(await logMetrics(run.id, [{ key: 'loss', value: 9, step: 2 }], key, token), 403, 'FORBIDDEN');
-      await expectError(
-        await sendAsClient('PATCH', `/v1/runs/${run.id}`, { v: 1, status: 'killed', tags: { x: 'y' } }, token, key),
-        403,
-        'FORBIDDEN',
-      );
-    }
-    await expectError(
-      await sendAsClient('PATCH', `/v1/runs/${run.id}`, { v: 1, versions: [1], tags: { a: 'b' } }, device.token),
-      403,
-      'FORBIDDEN',
-    );
-    expect(await count('run_metrics', 'run_id = ?', run.id)).toBe(1);
-    expect(await count('run_versions', 'run_id = ?', run.id)).toBe(0);
-    expect(await getRun(run.id)).toMatchObject({ status: 'running', tags: {} });
-
-    const done = await sendAsClient('PATCH', `/v1/runs/${run.id}`, { v: 1, status: 'finished' }, device.token);
-    expect(done.status).toBe(200);
-    expect(await done.json()).toMatchObject({ status: 'finished', metrics: { loss: { value: 0.5, step: 1 } } });
-    // A publish key manages every run; a run it created belongs to no device.
-    const operated = await createRun({ model: 'runs-client' });
-    expect(operated.clientId).toBeNull();
-    await expectError(
-      await logMetrics(operated.id, [{ key: 'loss', value: 1, step: 0 }], CLIENT_KEY, device.token),
-      403,
-      'FORBIDDEN',
-    );
-  });
-
-  it('lets no device create a run without a valid token, nor a revoked one write at all', async () => {
-    await ensureModel('runs-revoked');
-    const before = await count('runs');
-    const body = { v: 1, model: 'runs-revoked' };
-    await expectError(await sendJson('POST', '/v1/runs', body, CLIENT_KEY), 401, 'INVALID_CLIENT_TOKEN');
-    await expectError(
-      await sendAsClient('POST', '/v1/runs', body, 'c_aaaaaaaaaaaaaaaaaaaaaa.bad'),
-      401,
-      'INVALID_CLIENT_TOKEN',
-    );
-    const device = await registerClient();
-    const run = await createRun({ model: 'runs-revoked' }, CLIENT_KEY, device.token);
-    expect((await sendJson('POST', `/v1/clients/${device.clientId}/revoke`, {}, ADMIN_KEY)).status).toBe(200);
-    await expectError(await sendAsClient('POST', '/v1/runs', body, device.token), 403, 'CLIENT_REVOKED');
-    await expectError(
-      await logMetrics(run.id, [{ key: 'loss', value: 1, step: 0 }], CLIENT_KEY, device.token),
-      403,
-      'CLIENT_REVOKED',
-    );
-    await expectError(
-      await sendAsClient('PATCH', `/v1/runs/${run.id}`, { v: 1, status: 'killed' }, device.token),
-      403,
-      'CLIENT_REVOKED',
-    );
-    await expectError(
-      await sendAsClient('POST', '/v1/runs', { v: 1, model: 'runs-nowhere' }, (await registerClient()).token),
-      404,
-      'MODEL_NOT_FOUND',
-    );
-    expect(await count('runs')).toBe(before + 1);
-    expect(await getRun(run.id)).toMatchObject({ status: 'running' });
     expect(await count('run_metrics', 'run_id = ?', run.id)).toBe(0);
   });
 
@@ -330,7 +200,6 @@ describe('runs', () => {
 
   it('merges tags and links existing versions of the run model, all or nothing', async () => {
     await publishVersions('runs-link', 2);
-    published.add('runs-link');
     const run = await createRun({ model: 'runs-link', tags: { a: '1', b: '2' }, parentVersion: 1 });
     expect(run.parentVersion).toBe(1);
     await expectError(

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Event } from '../../protocol/events.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { MAX_PROFILES_PER_BATCH, WINDOW_MS } from '../../protocol/profile/index.ts';
-import { EdgeloopDb, type IndexedDbSource, readIdentity, type StoredProfile } from '../db.ts';
+import { EdgeloopDb, readIdentity, type StoredProfile } from '../db.ts';
 import { detectSyncPlatform } from '../env.ts';
 import { predictionProfile } from '../profile/observe.ts';
 import { addToOpenProfile, hourOf, type ProfileCache, profileCache } from '../profile/record.ts';
@@ -21,6 +21,7 @@ import { manualClock } from '../test/clock.ts';
 import { type Fault, faultArb, faultyFetch } from '../test/faulty-fetch.ts';
 import { startWorker } from '../test/harness.ts';
 import { ADMIN_KEY, CLIENT_KEY, RealEdge } from '../test/real-edge.ts';
+import { tabStorage } from '../test/tab-storage.ts';
 import { LEASE_MS } from './lock.ts';
 import { appendEvent, type UnsequencedEvent } from './outbox.ts';
 import { BATCH_SIZE } from './sync.ts';
@@ -134,28 +135,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await edge?.stop();
 });
-
-/** An IndexedDB source for one tab whose connections `kill()` closes, as when the tab dies. */
-function tabStorage(factory: IDBFactory): { source: IndexedDbSource; kill(): void } {
-  const open: IDBDatabase[] = [];
-  const indexedDB = new Proxy(factory, {
-    get(target, prop) {
-      if (prop === 'open') {
-        return (name: string, version?: number) => {
-          const request = target.open(name, version);
-          request.addEventListener('success', () => open.push(request.result));
-          return request;
-        };
-      }
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const kill = () => {
-    for (const db of open.splice(0)) db.close();
-  };
-  return { source: { indexedDB, IDBKeyRange }, kill };
-}
 
 /** The n-th recorded event: two predictions, then a feedback (for some other prediction). */
 function makeEvent(n: number): UnsequencedEvent {

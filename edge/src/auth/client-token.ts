@@ -71,6 +71,26 @@ export async function verifyClientToken(env: Env, token: string | undefined): Pr
   return timingSafeEqual(token.slice(dot + 1), await mac(secret, clientId)) ? clientId : null;
 }
 
+/** Token checks by request: the rate limits, the route and the drift feed all ask. */
+const verified = new WeakMap<Request, Promise<string | null>>();
+
+/**
+ * The client of the request's valid {@link CLIENT_TOKEN_HEADER}, else null (none, or a wrong
+ * one: refused where a token is required). Verified once per request, however often asked.
+ *
+ * @example
+ * const clientId = await tokenClient(c); // 'c_Jx3…' or null
+ */
+export function tokenClient(c: Context<AppEnv>): Promise<string | null> {
+  let clientId = verified.get(c.req.raw);
+  if (!clientId) {
+    const token = c.req.header(CLIENT_TOKEN_HEADER);
+    clientId = token ? verifyClientToken(c.env, token) : Promise.resolve(null);
+    verified.set(c.req.raw, clientId);
+  }
+  return clientId;
+}
+
 /**
  * Throws 401 INVALID_CLIENT_TOKEN unless the request carries the {@link CLIENT_TOKEN_HEADER}
  * issued for `clientId` (the client the body writes for). Every key, admin included, needs it.

@@ -5,7 +5,7 @@ import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { clientRefusal } from '../routes/client-refusal.ts';
 import { clientStanding } from '../storage/clients.ts';
-import { verifyClientToken } from './client-token.ts';
+import { tokenClient } from './client-token.ts';
 
 /**
  * The device a request comes from, proven by its {@link CLIENT_TOKEN_HEADER}: every device
@@ -21,7 +21,7 @@ export async function requireDevice(c: Context<AppEnv>): Promise<string> {
   if (!presented) {
     throw new ApiError(401, ErrorCode.INVALID_CLIENT_TOKEN, `send ${CLIENT_TOKEN_HEADER} (from POST /v1/clients)`);
   }
-  const clientId = await verifyClientToken(c.env, presented);
+  const clientId = await tokenClient(c);
   if (!clientId) throw new ApiError(401, ErrorCode.INVALID_CLIENT_TOKEN, `invalid ${CLIENT_TOKEN_HEADER}`);
   const standing = await clientStanding(c.env.DB, clientId);
   if (standing !== 'ok') throw clientRefusal(standing, clientId);

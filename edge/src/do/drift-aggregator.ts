@@ -1,7 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { EdgeloopError } from '../../../protocol/errors.ts';
 import {
-  type DriftAlert,
   type DriftBasis,
   type DriftReport,
   driftReport,
@@ -9,30 +7,29 @@ import {
   type Profile,
   WINDOW_MS,
 } from '../../../protocol/profile/index.ts';
-import { type EstablishedWindow, judgeRange, LOOKBACK_WINDOWS, MIN_JUDGED_ROWS } from '../drift/judge.ts';
-import { contributorStanding, probationHours, type Standing, weaker } from '../drift/standing.ts';
-import { insertDriftAlert, upsertDriftStats } from '../storage/drift.ts';
+import { judgeRange, MIN_JUDGED_ROWS } from '../drift/judge.ts';
+import { contributorStanding, probationHours, type Standing } from '../drift/standing.ts';
+import { upsertDriftStats } from '../storage/drift.ts';
 import { type DriftContext, loadDriftContext } from '../storage/reference.ts';
+import { type AlertState, deliverAlerts, listAlerts, raiseAlert } from './drift-alerts.ts';
 import { DRIFT_SCHEMA } from './drift-schema.ts';
-import { MAX_WEBHOOK_ATTEMPTS, postWebhook, retryDelay } from './webhook.ts';
+import {
+  type Erased,
+  eraseContributors,
+  establishedWindows,
+  type IngestItem,
+  type IngestOutcome,
+  ingestProfile,
+} from './drift-windows.ts';
+
+export type { AlertState } from './drift-alerts.ts';
+export type { Erased, IngestItem, IngestOutcome } from './drift-windows.ts';
 
 /** The model version an aggregator serves; sent with each call (its id is only a hash of it). */
 export interface DriftTarget {
   model: string;
   version: number;
 }
-
-/** A validated profile for one hour window, as the Worker passes it on. */
-export interface IngestItem {
-  id: string;
-  window: number;
-  profile: Profile;
-}
-
-export type IngestOutcome =
-  | { status: 'accepted' | 'duplicate' | 'capped' }
-  /** The profile cannot be merged with the window's (e.g. another sketch size): nothing stored. */
-  | { status: 'rejected'; code: string; message: string };
 
 /** The established rows of a range: what it is judged on before the thin-range rule. */
 export interface MergedProfile {
@@ -47,26 +44,11 @@ export interface Judged {
   basis: DriftBasis;
 }
 
-/** What erasing a client took out of one version's windows: its profiles received and their rows. */
-export interface Erased {
-  profiles: number;
-  rows: number;
-}
-
 type HeldBack = DriftBasis['heldBack'];
 const noneHeld = (): HeldBack => ({
   probation: { rows: 0, contributors: 0 },
   unverified: { rows: 0, contributors: 0 },
 });
-
-/** An alert as stored, with its webhook delivery state. */
-export interface AlertState {
-  window: number;
-  alert: DriftAlert;
-  delivery: 'none' | 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  lastError: string | null;
-}
 
 const DEFAULT_CLIENT_CAP = 2000;
 
@@ -74,13 +56,6 @@ function clientCap(env: Env): number {
   const cap = Number(env.EDGELOOP_DRIFT_CLIENT_CAP);
   return Number.isFinite(cap) && cap > 0 ? cap : DEFAULT_CLIENT_CAP;
 }
-
-function webhookUrl(env: Env): string | null {
-  const url: string = env.EDGELOOP_DRIFT_WEBHOOK ?? '';
-  return url.trim() || null;
-}
-
-const parseProfile = (json: string): Profile => JSON.parse(json) as Profile;
 
 /**
  * One instance per model@version (`env.DRIFT.idFromName("digits@3")`, DESIGN §5): merges the
@@ -118,127 +93,10 @@ export class DriftAggregator extends DurableObject<Env> {
     const cap = clientCap(this.env);
     const touched = new Set<number>();
     const outcomes = this.ctx.storage.transactionSync(() =>
-      items.map((item) => this.#ingestOne(who.contributor, who.standing, item, cap, now, touched)),
+      items.map((item) => ingestProfile(this.ctx.storage.sql, who.contributor, who.standing, item, cap, now, touched)),
     );
     if (touched.size > 0) await this.#recheck(target, [...touched], now);
     return outcomes;
-  }
-
-  #ingestOne(
-    clientId: string,
-    standing: Standing,
-    item: IngestItem,
-    cap: number,
-    now: number,
-    touched: Set<number>,
-  ): IngestOutcome {
-    const sql = this.ctx.storage.sql;
-    const seen = sql.exec('SELECT 1 FROM received WHERE client_id = ? AND profile_id = ?', clientId, item.id);
-    if (seen.toArray().length > 0) return { status: 'duplicate' };
-    const rows = item.profile.count;
-    const used =
-      sql
-        .exec<{ rows: number }>(
-          'SELECT rows FROM contributions WHERE window = ? AND client_id = ?',
-          item.window,
-          clientId,
-        )
-        .toArray()[0]?.rows ?? 0;
-    const received = (status: 'accepted' | 'capped') =>
-      sql.exec(
-        'INSERT INTO received (client_id, profile_id, window, rows, status, received_at) VALUES (?, ?, ?, ?, ?, ?)',
-        clientId,
-        item.id,
-        item.window,
-        rows,
-        status,
-        now,
-      );
-    if (used + rows > cap) {
-      received('capped');
-      return { status: 'capped' };
-    }
-    const part = sql
-      .exec<{ standing: Standing; profile: string }>(
-        'SELECT standing, profile FROM partials WHERE window = ? AND client_id = ?',
-        item.window,
-        clientId,
-      )
-      .toArray()[0];
-    const kept = part ? weaker(part.standing, standing) : standing;
-    let partial: Profile;
-    let judged: Profile | null = null;
-    try {
-      partial = part ? mergeProfiles(parseProfile(part.profile), item.profile) : item.profile;
-      if (kept === 'established') {
-        const stored = sql
-          .exec<{ profile: string }>('SELECT profile FROM windows WHERE window = ?', item.window)
-          .toArray()[0];
-        judged = stored ? mergeProfiles(parseProfile(stored.profile), item.profile) : item.profile;
-      }
-    } catch (error) {
-      if (!(error instanceof EdgeloopError)) throw error;
-      return { status: 'rejected', code: error.code, message: error.message.replace(/^\[[A-Z_]+\] /, '') };
-    }
-    sql.exec(
-      `INSERT INTO partials (window, client_id, standing, rows, profile) VALUES (?1, ?2, ?3, ?4, ?5)
-       ON CONFLICT (window, client_id) DO UPDATE SET
-         standing = excluded.standing, rows = excluded.rows, profile = excluded.profile`,
-      item.window,
-      clientId,
-      kept,
-      partial.count,
-      JSON.stringify(partial),
-    );
-    if (judged) {
-      this.#storeWindow(item.window, judged, now);
-      touched.add(item.window);
-    } else if (part?.standing === 'established') {
-      // No longer established (revoked mid-window): the window is judged without it.
-      this.#rebuild(item.window, now);
-      touched.add(item.window);
-    }
-    sql.exec(
-      `INSERT INTO contributions (window, client_id, rows) VALUES (?1, ?2, ?3)
-       ON CONFLICT (window, client_id) DO UPDATE SET rows = rows + excluded.rows`,
-      item.window,
-      clientId,
-      rows,
-    );
-    received('accepted');
-    return { status: 'accepted' };
-  }
-
-  #storeWindow(window: number, profile: Profile, now: number): void {
-    this.ctx.storage.sql.exec(
-      `INSERT INTO windows (window, profile, updated_at) VALUES (?1, ?2, ?3)
-       ON CONFLICT (window) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at`,
-      window,
-      JSON.stringify(profile),
-      now,
-    );
-  }
-
-  /** Re-merges a window's judged profile from its established partials (none: the window has no judged rows). */
-  #rebuild(window: number, now: number): void {
-    const sql = this.ctx.storage.sql;
-    const parts = sql
-      .exec<{ profile: string }>(
-        "SELECT profile FROM partials WHERE window = ? AND standing = 'established' ORDER BY client_id",
-        window,
-      )
-      .toArray()
-      .map((row) => parseProfile(row.profile));
-    const [first, ...rest] = parts;
-    if (!first) {
-      sql.exec('DELETE FROM windows WHERE window = ?', window);
-      return;
-    }
-    this.#storeWindow(
-      window,
-      rest.reduce((merged, p) => mergeProfiles(merged, p), first),
-      now,
-    );
   }
 
   /**
@@ -256,39 +114,11 @@ export class DriftAggregator extends DurableObject<Env> {
    */
   async erase(target: DriftTarget, clientId: string): Promise<Erased> {
     const now = Date.now();
-    const names = [clientId, `edge:${clientId}`];
-    const { erased, rebuilt } = this.ctx.storage.transactionSync(() => {
-      const sql = this.ctx.storage.sql;
-      const profiles = sql
-        .exec<{ n: number }>('SELECT COUNT(*) AS n FROM received WHERE client_id IN (?, ?)', ...names)
-        .one().n;
-      const parts = sql
-        .exec<{ window: number; standing: Standing; rows: number }>(
-          'SELECT window, standing, rows FROM partials WHERE client_id IN (?, ?)',
-          ...names,
-        )
-        .toArray();
-      for (const table of ['received', 'contributions', 'partials']) {
-        sql.exec(`DELETE FROM ${table} WHERE client_id IN (?, ?)`, ...names);
-      }
-      const rebuilt = [...new Set(parts.filter((p) => p.standing === 'established').map((p) => p.window))];
-      for (const window of rebuilt) this.#rebuild(window, now);
-      return { erased: { profiles, rows: parts.reduce((sum, p) => sum + p.rows, 0) }, rebuilt };
-    });
+    const { erased, rebuilt } = this.ctx.storage.transactionSync(() =>
+      eraseContributors(this.ctx.storage.sql, [clientId, `edge:${clientId}`], now),
+    );
     if (rebuilt.length > 0) await this.#recheck(target, rebuilt, now);
     return erased;
-  }
-
-  /** The judged windows of [from, to), with the earlier ones a thin range may be judged with. */
-  #established(from: number, to: number): EstablishedWindow[] {
-    return this.ctx.storage.sql
-      .exec<{ window: number; profile: string }>(
-        'SELECT window, profile FROM windows WHERE window >= ? AND window < ? ORDER BY window',
-        from - LOOKBACK_WINDOWS * WINDOW_MS,
-        to,
-      )
-      .toArray()
-      .map((row) => ({ window: row.window, profile: parseProfile(row.profile) }));
   }
 
   #basis(judged: ReturnType<typeof judgeRange>, heldBack: HeldBack): DriftBasis {
@@ -305,7 +135,7 @@ export class DriftAggregator extends DurableObject<Env> {
    */
   merged(from: number, to: number): MergedProfile {
     let profile: Profile | null = null;
-    const rows = this.#established(from, to).filter((w) => w.window >= from);
+    const rows = establishedWindows(this.ctx.storage.sql, from, to).filter((w) => w.window >= from);
     for (const row of rows) profile = profile ? mergeProfiles(profile, row.profile) : row.profile;
     // Contributions without a partial are from windows merged before partials were kept: judged then.
     const clients = this.ctx.storage.sql
@@ -327,7 +157,7 @@ export class DriftAggregator extends DurableObject<Env> {
    * const { profile, basis } = await stub.judge(from, to); // basis.judged === 'alone'
    */
   judge(from: number, to: number): Judged {
-    const judged = judgeRange(this.#established(from, to), from, to);
+    const judged = judgeRange(establishedWindows(this.ctx.storage.sql, from, to), from, to);
     const heldBack = noneHeld();
     const rows = this.ctx.storage.sql.exec<{ standing: 'probation' | 'unverified'; rows: number; n: number }>(
       `SELECT standing, SUM(rows) AS rows, COUNT(DISTINCT client_id) AS n FROM partials
@@ -347,7 +177,7 @@ export class DriftAggregator extends DurableObject<Env> {
    * for (const { window, profile, basis } of await stub.windows(from, to)) chart(window, profile, basis);
    */
   windows(from: number, to: number): (Judged & { window: number })[] {
-    const established = this.#established(from, to);
+    const established = establishedWindows(this.ctx.storage.sql, from, to);
     const held = new Map<number, HeldBack>();
     const rows = this.ctx.storage.sql.exec<{ window: number; standing: Standing; rows: number; n: number }>(
       `SELECT window, standing, SUM(rows) AS rows, COUNT(client_id) AS n FROM partials
@@ -373,55 +203,12 @@ export class DriftAggregator extends DurableObject<Env> {
    * const [first] = await stub.alerts(); // first.delivery === 'delivered'
    */
   alerts(): AlertState[] {
-    return this.ctx.storage.sql
-      .exec<{ window: number; payload: string; delivery: string; attempts: number; last_error: string | null }>(
-        'SELECT window, payload, delivery, attempts, last_error FROM alerts ORDER BY window',
-      )
-      .toArray()
-      .map((row) => ({
-        window: row.window,
-        alert: JSON.parse(row.payload) as DriftAlert,
-        delivery: row.delivery as AlertState['delivery'],
-        attempts: row.attempts,
-        lastError: row.last_error,
-      }));
+    return listAlerts(this.ctx.storage.sql);
   }
 
   /** Delivers due alerts to the webhook; failures are retried with backoff, then marked failed. */
   override async alarm(): Promise<void> {
-    const sql = this.ctx.storage.sql;
-    const url = webhookUrl(this.env);
-    const due = sql
-      .exec<{ window: number; payload: string; attempts: number }>(
-        "SELECT window, payload, attempts FROM alerts WHERE delivery = 'pending' AND next_attempt_at <= ? ORDER BY window",
-        Date.now(),
-      )
-      .toArray();
-    for (const alert of due) {
-      const error = url ? await postWebhook(url, alert.payload) : 'no webhook configured';
-      const attempts = alert.attempts + 1;
-      const [delivery, next] =
-        error === null
-          ? ['delivered', null]
-          : attempts >= MAX_WEBHOOK_ATTEMPTS
-            ? ['failed', null]
-            : ['pending', Date.now() + retryDelay(attempts)];
-      sql.exec(
-        `UPDATE alerts SET delivery = ?1, attempts = ?2, next_attempt_at = ?3, last_error = ?4,
-           delivered_at = CASE WHEN ?1 = 'delivered' THEN ?5 ELSE delivered_at END
-         WHERE window = ?6`,
-        delivery,
-        attempts,
-        next,
-        error,
-        Date.now(),
-        alert.window,
-      );
-    }
-    const next = sql
-      .exec<{ next: number | null }>("SELECT MIN(next_attempt_at) AS next FROM alerts WHERE delivery = 'pending'")
-      .one().next;
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    await deliverAlerts(this.ctx.storage, this.env);
   }
 
   async #driftContext(target: DriftTarget): Promise<DriftContext | null> {
@@ -453,7 +240,11 @@ export class DriftAggregator extends DurableObject<Env> {
     if (!context?.reference) return;
     let latest: { window: number; report: DriftReport } | undefined;
     for (const window of windows) {
-      const { profile } = judgeRange(this.#established(window, window + WINDOW_MS), window, window + WINDOW_MS);
+      const { profile } = judgeRange(
+        establishedWindows(this.ctx.storage.sql, window, window + WINDOW_MS),
+        window,
+        window + WINDOW_MS,
+      );
       if (!profile) continue;
       const report = driftReport(context.reference, profile, {
         model: target.model,
@@ -463,36 +254,9 @@ export class DriftAggregator extends DurableObject<Env> {
       });
       latest = { window, report };
       const drifted = report.features.filter((f) => f.drifted).map((f) => f.name);
-      if (drifted.length > 0 || report.dataset.drifted) await this.#raise(target, window, drifted, report, now);
+      if (drifted.length > 0 || report.dataset.drifted)
+        await raiseAlert(this.ctx.storage, this.env, target, window, drifted, report, now);
     }
     if (latest) await upsertDriftStats(this.env.DB, { ...target, ...latest, now });
-  }
-
-  /** Records a window's alert once: D1 first (idempotent), then the DO row that decides delivery. */
-  async #raise(target: DriftTarget, window: number, drifted: string[], report: DriftReport, now: number) {
-    const sql = this.ctx.storage.sql;
-    if (sql.exec('SELECT 1 FROM alerts WHERE window = ?', window).toArray().length > 0) return;
-    await insertDriftAlert(this.env.DB, { ...target, window, drifted, report, now });
-    const alert: DriftAlert = {
-      v: 1,
-      type: 'drift',
-      model: target.model,
-      version: target.version,
-      window: { from: window, to: window + WINDOW_MS },
-      drifted,
-      dataset: report.dataset,
-      at: now,
-    };
-    const webhook = webhookUrl(this.env);
-    const inserted = sql.exec(
-      `INSERT OR IGNORE INTO alerts (window, payload, delivery, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)`,
-      window,
-      JSON.stringify(alert),
-      webhook ? 'pending' : 'none',
-      webhook ? now : null,
-      now,
-    );
-    // Another call may have raised it while this one awaited D1.
-    if (inserted.rowsWritten > 0 && webhook) await this.ctx.storage.setAlarm(now);
   }
 }

@@ -1,8 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { CLIENT_TOKEN_HEADER } from '../../../protocol/clients.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import type { AppEnv } from '../app-env.ts';
-import { verifyClientToken } from '../auth/client-token.ts';
+import { tokenClient } from '../auth/client-token.ts';
 import { grants } from '../auth/scopes.ts';
 import type { Bucket, RateDecision } from '../do/rate-limiter.ts';
 import { units } from '../infer/cost.ts';
@@ -36,20 +35,6 @@ const ipOf = (c: Context<AppEnv>) => c.req.header('cf-connecting-ip') ?? LOCAL_I
 const limited = (c: Context<AppEnv>) => !grants(c.var.caller.scopes, 'publish');
 const bucketOf = (env: Env, key: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
 
-/** Token checks by request: the limits below ask more than once. */
-const verified = new WeakMap<Request, Promise<string | null>>();
-
-/** The client of a valid `Edgeloop-Client-Token`, else null (a wrong one is refused later, by the handler). */
-function clientOf(c: Context<AppEnv>): Promise<string | null> {
-  let clientId = verified.get(c.req.raw);
-  if (!clientId) {
-    const token = c.req.header(CLIENT_TOKEN_HEADER);
-    clientId = token ? verifyClientToken(c.env, token) : Promise.resolve(null);
-    verified.set(c.req.raw, clientId);
-  }
-  return clientId;
-}
-
 function tooMany(refused: RateDecision[], what: string): ApiError {
   const retryAfter = Math.max(...refused.map((d) => d.retryAfter));
   return new ApiError(429, ErrorCode.RATE_LIMITED, `${what}; retry in ${retryAfter} s`, {
@@ -70,7 +55,7 @@ function tooMany(refused: RateDecision[], what: string): ApiError {
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (limited(c)) {
-      const clientId = await clientOf(c);
+      const clientId = await tokenClient(c);
       const decisions = await Promise.all([
         bucketOf(c.env, `ip:${ipOf(c)}`).take({ limit: positive(c.env.EDGELOOP_RATE_IP_PER_MIN, DEFAULT_IP_PER_MIN) }),
         clientId
@@ -89,7 +74,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
 /** The work buckets a caller spends from: its client's (with a valid token) and its address's; none for publish keys. */
 async function workBuckets(c: Context<AppEnv>): Promise<{ key: string; bucket: Bucket; who: string }[]> {
   if (!limited(c)) return [];
-  const clientId = await clientOf(c);
+  const clientId = await tokenClient(c);
   const ip = { limit: positive(c.env.EDGELOOP_WORK_IP_PER_MIN, DEFAULT_WORK_IP_PER_MIN) };
   return [
     ...(clientId
@@ -191,7 +176,7 @@ export async function chargeWork(c: Context<AppEnv>, work: number): Promise<void
  * await runTfjsVersion(env.ARTIFACTS, info, inputs, await workOwner(c));
  */
 export async function workOwner(c: Context<AppEnv>): Promise<string> {
-  const clientId = await clientOf(c);
+  const clientId = await tokenClient(c);
   if (clientId) return `client:${clientId}`;
   return limited(c) ? `ip:${ipOf(c)}` : `key:${c.var.caller.keyId}`;
 }

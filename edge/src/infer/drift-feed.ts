@@ -1,22 +1,21 @@
 import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import { buildProfile, extractFeatures, type ProfileRow, WINDOW_MS } from '../../../protocol/profile/index.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
-import { verifyClientToken } from '../auth/client-token.ts';
 import { SHARED_CONTRIBUTOR } from '../drift/standing.ts';
 import { driftStub } from '../drift/stub.ts';
 
 /**
  * The contributor edge inference is counted as in a version's drift windows: `edge:<clientId>`
- * only for a client its Edgeloop-Client-Token proves; every other caller (no token, a bad one;
- * `Edgeloop-Client-Id` is anyone's to choose) is the one shared contributor `edge:api`, so the
- * per-client row cap (EDGELOOP_DRIFT_CLIENT_CAP) bounds them all together. The aggregator never
- * judges `edge:api`'s rows, nor those of a client on probation (drift/standing.ts).
+ * only for a client its Edgeloop-Client-Token proves (`clientId`, from auth/client-token.ts
+ * `tokenClient`); every other caller (no token, a bad one; `Edgeloop-Client-Id` is anyone's to
+ * choose) is the one shared contributor `edge:api`, so the per-client row cap
+ * (EDGELOOP_DRIFT_CLIENT_CAP) bounds them all together. The aggregator never judges
+ * `edge:api`'s rows, nor those of a client on probation (drift/standing.ts).
  *
  * @example
- * await edgeContributor(env, c.req.header(CLIENT_TOKEN_HEADER)); // 'edge:c_42', or 'edge:api'
+ * edgeContributor(await tokenClient(c)); // 'edge:c_42', or 'edge:api'
  */
-export async function edgeContributor(env: Env, token: string | undefined): Promise<string> {
-  const clientId = token ? await verifyClientToken(env, token) : null;
+export function edgeContributor(clientId: string | null): string {
   return clientId ? `edge:${clientId}` : SHARED_CONTRIBUTOR;
 }
 

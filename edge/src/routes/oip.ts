@@ -1,6 +1,5 @@
 import { type Context, Hono } from 'hono';
 import * as v from 'valibot';
-import { CLIENT_TOKEN_HEADER } from '../../../protocol/clients.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import {
   CLIENT_ID_HEADER,
@@ -17,6 +16,7 @@ import {
 import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import type { AppEnv } from '../app-env.ts';
+import { tokenClient } from '../auth/client-token.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { checkVersionAccess } from '../auth/version-access.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -144,8 +144,7 @@ async function infer(c: Context<AppEnv>, body: OipInferRequest) {
   const inputs = readInputs(body, info);
   const explained = asked.explain ? explainedInput(info, inputs) : null;
   const { outputs, explanation } = await serve(c, info, inputs, asked, explained, note);
-  const contributor = await edgeContributor(c.env, c.req.header(CLIENT_TOKEN_HEADER));
-  after(c, 'drift profile', feedDrift(c.env, info, inputs, outputs, contributor));
+  after(c, 'drift profile', feedDrift(c.env, info, inputs, outputs, edgeContributor(await tokenClient(c))));
   if (chosen.alias && chosen.shadow !== undefined && chosen.shadow !== info.version) {
     after(c, 'shadow evaluation', shadowRun(c.env, info, chosen.alias, chosen.shadow, inputs, outputs));
   }

@@ -21,7 +21,7 @@ import {
   UpdateRun,
 } from '../../../protocol/runs.ts';
 import type { AppEnv } from '../app-env.ts';
-import { verifyClientToken } from '../auth/client-token.ts';
+import { tokenClient } from '../auth/client-token.ts';
 import { requireDevice } from '../auth/device.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import { grants } from '../auth/scopes.ts';
@@ -86,8 +86,7 @@ async function runToWrite(c: Context<AppEnv>): Promise<RunSummary> {
   const run = await findRun(c.env.DB, id);
   if (!run) throw runNotFound(id);
   if (grants(c.var.caller.scopes, 'publish')) return run;
-  const presented = c.req.header(CLIENT_TOKEN_HEADER);
-  const clientId = presented ? await verifyClientToken(c.env, presented) : null;
+  const clientId = await tokenClient(c);
   if (run.clientId === null || clientId !== run.clientId) {
     throw new ApiError(
       403,
