@@ -39,6 +39,16 @@ export const ErrorCode = {
   TOO_COSTLY: 'TOO_COSTLY',
   INVALID_CLIENT_TOKEN: 'INVALID_CLIENT_TOKEN',
   CLIENT_REVOKED: 'CLIENT_REVOKED',
+  /** No round with that id for the model. */
+  ROUND_NOT_FOUND: 'ROUND_NOT_FOUND',
+  /** The round takes no more updates (closed, cancelled, past its deadline or full). */
+  ROUND_CLOSED: 'ROUND_CLOSED',
+  /** An open round already exists for the model (one at a time). */
+  ROUND_OPEN: 'ROUND_OPEN',
+  /** An update that cannot be aggregated: wrong length, NaN or Infinity, too few examples. */
+  INVALID_UPDATE: 'INVALID_UPDATE',
+  /** The client already sent a different update to this round. */
+  DUPLICATE_UPDATE: 'DUPLICATE_UPDATE',
   INTERNAL: 'INTERNAL',
   // client side (worker / SDK)
   NOT_INITIALIZED: 'NOT_INITIALIZED',

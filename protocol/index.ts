@@ -1,3 +1,4 @@
+export * from './card.ts';
 export * from './clients.ts';
 export * from './config.ts';
 export * from './errors.ts';

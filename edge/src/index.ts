@@ -1,7 +1,10 @@
 import { Hono } from 'hono';
 import type { AppEnv } from './app-env.ts';
+import { cards } from './cards/route.ts';
 import { apiCors } from './http/cors.ts';
 import { notFound, onError } from './http/on-error.ts';
+import { policies } from './rounds/policy-routes.ts';
+import { rounds } from './rounds/routes.ts';
 import { aliases } from './routes/aliases.ts';
 import { clients } from './routes/clients.ts';
 import { dashboard, whoami } from './routes/dashboard.ts';
@@ -37,6 +40,9 @@ const app = new Hono<AppEnv>()
   .route('/v1/models', models)
   .route('/v1/models', drift)
   .route('/v1/models', dashboard)
+  .route('/v1/models', cards)
+  .route('/v1/models', rounds)
+  .route('/v1/models', policies)
   .route('/v1/events', events)
   .route('/v1/profiles', profiles)
   .route('/v1/clients', clients)
@@ -49,3 +55,4 @@ app.onError(onError);
 export default app;
 export { DriftAggregator } from './do/drift-aggregator.ts';
 export { RateLimiter } from './do/rate-limiter.ts';
+export { RoundCoordinator } from './rounds/coordinator.ts';

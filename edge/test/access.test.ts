@@ -187,6 +187,11 @@ const routes: Route[] = [
     },
   },
   {
+    name: 'GET /v1/models/{m}/versions/{v}/card',
+    allowed: READERS,
+    prepare: async (key) => () => api(`/v1/models/${MODEL}/versions/1/card`, { key }),
+  },
+  {
     name: 'POST /v1/models/{m}/versions/{v}/drift/ack',
     allowed: PUBLISHERS,
     prepare: async (key) => () => api(`/v1/models/${MODEL}/versions/1/drift/ack`, { method: 'POST', key }),

@@ -16,7 +16,14 @@ export const apiCors = cors({
     return allowed.includes(origin) ? origin : null;
   },
   allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'OPTIONS'],
-  allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding', 'If-None-Match', 'Edgeloop-Client-Token'],
+  allowHeaders: [
+    'Authorization',
+    'Content-Type',
+    'Content-Encoding',
+    'If-None-Match',
+    'Edgeloop-Client-Token',
+    'Edgeloop-Examples',
+  ],
   // Retry-After is not CORS-safelisted: the browser worker reads it to back off after a 429.
   exposeHeaders: ['ETag', 'Retry-After'],
   maxAge: 86400,

@@ -1,4 +1,5 @@
 import type { GenericSchema } from 'valibot';
+import { ModelCard } from '../../../protocol/card.ts';
 import { ClientIdentity, ClientRegistration, EraseReceipt } from '../../../protocol/clients.ts';
 import { ClientConfig } from '../../../protocol/config.ts';
 import { AlertList, DistributionComparison, WhoAmI } from '../../../protocol/dashboard.ts';
@@ -27,6 +28,15 @@ import {
   VersionList,
 } from '../../../protocol/registry.ts';
 import { ArchiveResult, SetRollout } from '../../../protocol/rollout.ts';
+import {
+  CurrentRound,
+  OpenRound,
+  Policy,
+  PolicyInfo,
+  Round,
+  RoundList,
+  UpdateReceipt,
+} from '../../../protocol/rounds.ts';
 import {
   CreateRun,
   LoggedMetrics,
@@ -153,6 +163,14 @@ export const operations: readonly Operation[] = [
     response: DriftAck,
   },
   {
+    method: 'get',
+    path: '/v1/models/{model}/versions/{version}/card',
+    summary:
+      'The model card (Markdown and JSON): manifest, metrics, lineage, runs, round, gate, privacy, aliases, drift',
+    scopes: READ,
+    response: ModelCard,
+  },
+  {
     method: 'put',
     path: '/v1/models/{model}/aliases/{alias}',
     summary: 'Move an alias, appending to its history',
@@ -174,6 +192,66 @@ export const operations: readonly Operation[] = [
     scopes: PUBLISH,
     body: SetRollout,
     response: AliasInfo,
+  },
+  {
+    method: 'post',
+    path: '/v1/models/{model}/rounds',
+    summary: 'Open a federated round on a base version (default: what the alias serves)',
+    scopes: ['publish'],
+    body: OpenRound,
+    response: Round,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/rounds',
+    summary: "The model's rounds, newest first, and the privacy it has spent over them",
+    scopes: READ,
+    response: RoundList,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/rounds/current',
+    summary: 'The open round a device may take part in (round: null when none); counts the device as eligible',
+    scopes: ['client'],
+    response: CurrentRound,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/rounds/{id}',
+    summary: 'A round: status, contributors, examples, privacy spent, candidate, gate decision',
+    scopes: READ,
+    response: Round,
+  },
+  {
+    method: 'post',
+    path: '/v1/models/{model}/rounds/{id}/cancel',
+    summary: 'Cancel an open round; its updates are deleted and nothing is released',
+    scopes: ['publish'],
+    response: Round,
+  },
+  {
+    method: 'post',
+    path: '/v1/models/{model}/rounds/{id}/updates',
+    summary:
+      "A device's clipped weight delta: float32 little-endian values in the base's weights.bin order (application/octet-stream, gzip allowed), Edgeloop-Examples header, Edgeloop-Client-Token",
+    scopes: ['client'],
+    response: UpdateReceipt,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/aliases/{alias}/policy',
+    summary: "The alias's continuous-training policy and the canary it is watching",
+    scopes: READ,
+    response: PolicyInfo,
+  },
+  {
+    method: 'put',
+    path: '/v1/models/{model}/aliases/{alias}/policy',
+    summary: 'Set when rounds open, the gate thresholds, the canary share and the promotion rule',
+    scopes: ['publish'],
+    body: Policy,
+    response: PolicyInfo,
   },
   {
     method: 'post',

@@ -1,0 +1,103 @@
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { VersionInfo } from '../../../protocol/registry.ts';
+import type { GateDecision, GateMetric, Policy } from '../../../protocol/rounds.ts';
+import { runTfjs } from '../infer/tfjs.ts';
+import { readVerifiedBlob } from '../storage/verify.ts';
+
+/** Held-out examples decoded from a version's `holdout` file: inputs in [0, 1] and labels. */
+export interface HeldOut {
+  inputs: Float32Array;
+  labels: Uint8Array;
+  count: number;
+  shape: number[];
+}
+
+/** The gate's thresholds when the alias has no policy: at most 1 point below the baseline. */
+export const DEFAULT_GATE: Policy['gate'] = { maxDrop: 0.01 };
+
+/**
+ * The version's `holdout` file as records of one label byte and one byte (0–255) per input
+ * value (the layout of protocol/manifest.ts DIGIT_RECORD_BYTES, for any input size), or the
+ * reason it cannot be read so.
+ *
+ * @example
+ * const heldOut = await readHeldOut(env.ARTIFACTS, info); // { count: 2000, … } or 'no holdout file'
+ */
+export async function readHeldOut(bucket: R2Bucket, info: VersionInfo): Promise<HeldOut | string> {
+  const path = info.manifest.files.find((f) => f.role === 'holdout')?.path;
+  const file = info.files.find((f) => f.path === path);
+  if (!path || !file) return `${info.model} v${info.version} has no holdout file`;
+  const [input] = info.manifest.inputs;
+  const shape = (input?.shape ?? []).slice(1);
+  const size = shape.reduce((n, d) => n * d, 1);
+  if (info.manifest.inputs.length !== 1 || shape.some((d) => d < 1))
+    return 'the holdout needs one input of fixed shape';
+  const bytes = await readVerifiedBlob(bucket, file.sha256, `${info.model} v${info.version} "${path}"`);
+  const record = size + 1;
+  if (bytes.length % record !== 0) return `${path} is not records of ${record} bytes (a label and ${size} values)`;
+  const count = bytes.length / record;
+  const inputs = new Float32Array(count * size);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    labels[i] = bytes[i * record] as number;
+    for (let j = 0; j < size; j++) inputs[i * size + j] = (bytes[i * record + 1 + j] as number) / 255;
+  }
+  return { inputs, labels, count, shape };
+}
+
+/** Share of held-out examples whose top output is their label. */
+export async function accuracyOn(model: LayersModel, heldOut: HeldOut, label: string): Promise<number> {
+  const [out] = await runTfjs(
+    model,
+    [{ shape: [heldOut.count, ...heldOut.shape], data: heldOut.inputs }],
+    label,
+    250,
+    'gate',
+  );
+  if (!out) return 0;
+  const classes = out.data.length / heldOut.count;
+  let right = 0;
+  for (let i = 0; i < heldOut.count; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++)
+      if ((out.data[i * classes + k] as number) > (out.data[i * classes + best] as number)) best = k;
+    if (best === heldOut.labels[i]) right++;
+  }
+  return right / heldOut.count;
+}
+
+const points = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+/**
+ * The gate (in the spirit of TFX's Evaluator): the candidate's held-out accuracy against a
+ * value threshold (`minAccuracy`) and change thresholds against the baseline (`maxDrop` below
+ * it at most, `minGain` above it at least); with no baseline, value thresholds only. Every
+ * threshold checked gives a reason, passed or not.
+ *
+ * @example
+ * decideGate([{ set: 'holdout', examples: 2000, baseline: 0.95, candidate: 0.948 }], { maxDrop: 0.01 });
+ */
+export function decideGate(metrics: readonly GateMetric[], gate: Policy['gate'], problem: string | null): GateDecision {
+  const reasons: string[] = [];
+  let blessed = true;
+  const check = (ok: boolean, text: string) => {
+    reasons.push(`${ok ? 'pass' : 'fail'}: ${text}`);
+    if (!ok) blessed = false;
+  };
+  if (problem) check(false, problem);
+  for (const m of metrics) {
+    const what = `${m.set} accuracy ${points(m.candidate)} on ${m.examples}`;
+    if (gate.minAccuracy !== undefined) check(m.candidate >= gate.minAccuracy, `${what} ≥ ${points(gate.minAccuracy)}`);
+    if (m.baseline === null) continue;
+    const change = m.candidate - m.baseline;
+    const drop = gate.maxDrop ?? 0.01;
+    check(
+      change >= -drop,
+      `${what} vs baseline ${points(m.baseline)} (${change >= 0 ? '+' : ''}${(change * 100).toFixed(2)} points; at most ${(drop * 100).toFixed(2)} below)`,
+    );
+    if (gate.minGain !== undefined)
+      check(change >= gate.minGain, `gain ${(change * 100).toFixed(2)} points ≥ ${(gate.minGain * 100).toFixed(2)}`);
+  }
+  if (metrics.length === 0 && !problem) check(false, 'nothing to evaluate the candidate on');
+  return { blessed, reasons, metrics: [...metrics], at: Date.now() };
+}

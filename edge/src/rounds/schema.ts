@@ -1,0 +1,61 @@
+/**
+ * SQLite migrations of a RoundCoordinator (one per model), applied in order once each and
+ * recorded in `migrations`. Append-only: add an entry, never edit one.
+ *
+ * - `meta`: the model the object coordinates (its id is only a hash of the name).
+ * - `rounds`: every round with its settings, progress, privacy, candidate and gate (JSON).
+ * - `updates`: one accepted update per (round, client); its bytes are in R2 at `r2_key`.
+ * - `askers`: clients that asked for an open round (the eligible fleet of its sampling rate).
+ * - `policies`: an alias's continuous-training policy and what it is watching.
+ */
+export const ROUND_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE rounds (
+     id TEXT PRIMARY KEY,
+     alias TEXT NOT NULL,
+     base_version INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     settings TEXT NOT NULL,
+     weights TEXT NOT NULL,
+     opened_at INTEGER NOT NULL,
+     opened_by TEXT NOT NULL,
+     closed_at INTEGER,
+     contributors INTEGER NOT NULL DEFAULT 0,
+     examples INTEGER NOT NULL DEFAULT 0,
+     clipped INTEGER NOT NULL DEFAULT 0,
+     privacy TEXT,
+     candidate_version INTEGER,
+     gate TEXT,
+     reason TEXT
+   );
+   CREATE INDEX rounds_by_status ON rounds (status, opened_at);
+   CREATE TABLE updates (
+     round_id TEXT NOT NULL,
+     client_id TEXT NOT NULL,
+     examples INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     bytes INTEGER NOT NULL,
+     r2_key TEXT NOT NULL,
+     received_at INTEGER NOT NULL,
+     PRIMARY KEY (round_id, client_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE askers (round_id TEXT NOT NULL, client_id TEXT NOT NULL, PRIMARY KEY (round_id, client_id)) WITHOUT ROWID;
+   CREATE TABLE policies (
+     alias TEXT PRIMARY KEY,
+     policy TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     watching TEXT,
+     last_round_at INTEGER,
+     labels_at_last_round INTEGER NOT NULL DEFAULT 0
+   );`,
+];
+
+/** Applies the migrations `sql` has not seen yet, each in the object's implicit transaction. */
+export function migrate(sql: SqlStorage): void {
+  sql.exec('CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const done = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM migrations').one().n;
+  ROUND_MIGRATIONS.slice(done).forEach((statement, i) => {
+    sql.exec(statement);
+    sql.exec('INSERT INTO migrations (id, applied_at) VALUES (?, ?)', done + i + 1, Date.now());
+  });
+}
