@@ -2,13 +2,16 @@
 // `edgeloop`: a thin command-line client of the edge HTTP API (see README "CLI").
 import { parseArgs } from 'node:util';
 import { archive } from './commands/archive.ts';
+import { card } from './commands/card.ts';
 import { drift } from './commands/drift.ts';
 import { keys } from './commands/keys.ts';
 import { list } from './commands/list.ts';
+import { policy } from './commands/policy.ts';
 import { promote } from './commands/promote.ts';
 import { publish } from './commands/publish.ts';
 import { rollback } from './commands/rollback.ts';
 import { rollout } from './commands/rollout.ts';
+import { rounds } from './commands/rounds.ts';
 import { runs } from './commands/runs.ts';
 import { show } from './commands/show.ts';
 import { EdgeClient } from './lib/client.ts';
@@ -16,7 +19,21 @@ import { type Command, type Context, GLOBAL_HELP, GLOBAL_OPTIONS, type Values } 
 import { CliError, EXIT_FAILURE, usageError } from './lib/errors.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8787';
-const commands: Command[] = [publish, list, show, promote, rollout, rollback, archive, drift, runs, keys];
+const commands: Command[] = [
+  publish,
+  list,
+  show,
+  card,
+  promote,
+  rollout,
+  rollback,
+  archive,
+  drift,
+  runs,
+  rounds,
+  policy,
+  keys,
+];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

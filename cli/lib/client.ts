@@ -17,6 +17,7 @@ import {
   VersionInfo,
   VersionList,
 } from '../../protocol/index.ts';
+import { type OpenRound, PolicyInfo, type PolicyInput, Round, RoundList } from '../../protocol/rounds.ts';
 import { CliError } from './errors.ts';
 
 const seg = encodeURIComponent;
@@ -152,5 +153,29 @@ export class EdgeClient {
 
   revokeKey(id: string): Promise<KeyInfo> {
     return this.request(KeyInfo, `/v1/keys/${seg(id)}/revoke`, { method: 'POST' });
+  }
+
+  listRounds(model: string): Promise<RoundList> {
+    return this.request(RoundList, `/v1/models/${seg(model)}/rounds`);
+  }
+
+  getRound(model: string, id: string): Promise<Round> {
+    return this.request(Round, `/v1/models/${seg(model)}/rounds/${seg(id)}`);
+  }
+
+  openRound(model: string, body: OpenRound): Promise<Round> {
+    return this.json(Round, 'POST', `/v1/models/${seg(model)}/rounds`, body);
+  }
+
+  cancelRound(model: string, id: string): Promise<Round> {
+    return this.request(Round, `/v1/models/${seg(model)}/rounds/${seg(id)}/cancel`, { method: 'POST' });
+  }
+
+  getPolicy(model: string, alias: string): Promise<PolicyInfo> {
+    return this.request(PolicyInfo, `/v1/models/${seg(model)}/aliases/${seg(alias)}/policy`);
+  }
+
+  setPolicy(model: string, alias: string, policy: PolicyInput): Promise<PolicyInfo> {
+    return this.json(PolicyInfo, 'PUT', `/v1/models/${seg(model)}/aliases/${seg(alias)}/policy`, policy);
   }
 }

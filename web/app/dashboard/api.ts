@@ -1,5 +1,7 @@
 import * as v from 'valibot';
-import { ErrorBody } from '../../../protocol/registry.ts';
+import { ModelCard } from '../../../protocol/card.ts';
+import { AliasInfo, ErrorBody } from '../../../protocol/registry.ts';
+import { RoundList } from '../../../protocol/rounds.ts';
 
 const KEY_STORAGE = 'edgeloop.dashboard.key';
 
@@ -54,6 +56,35 @@ export function createApi(key: string, fetcher: typeof fetch = fetch): Dashboard
       }),
   };
 }
+
+const modelPath = (model: string) => `/v1/models/${encodeURIComponent(model)}`;
+
+/**
+ * A model's federated rounds, newest first, and its cumulative privacy.
+ *
+ * @example
+ * const { rounds, privacy } = await getRounds(api, 'digits');
+ */
+export const getRounds = (api: DashboardApi, model: string): Promise<RoundList> =>
+  api.get(RoundList, `${modelPath(model)}/rounds`);
+
+/**
+ * An alias: its version, rollout and history.
+ *
+ * @example
+ * const { history } = await getAlias(api, 'digits', 'production');
+ */
+export const getAlias = (api: DashboardApi, model: string, alias: string): Promise<AliasInfo> =>
+  api.get(AliasInfo, `${modelPath(model)}/aliases/${encodeURIComponent(alias)}`);
+
+/**
+ * A version's model card, as Markdown and as JSON.
+ *
+ * @example
+ * const { markdown } = await getCard(api, 'digits', 2);
+ */
+export const getCard = (api: DashboardApi, model: string, version: number): Promise<ModelCard> =>
+  api.get(ModelCard, `${modelPath(model)}/versions/${version}/card`);
 
 /**
  * The key kept for this tab only (sessionStorage): closing the tab signs out.

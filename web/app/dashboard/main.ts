@@ -3,14 +3,18 @@ import { ModelList } from '../../../protocol/registry.ts';
 import { byId } from '../dom.ts';
 import { showAlerts } from './alerts-view.ts';
 import { ApiFailure, createApi, type DashboardApi, storedKey, storeKey } from './api.ts';
+import { wireCard } from './card-view.ts';
 import { showDrift } from './drift-view.ts';
 import { type ModelEntry, type RegistryState, showRegistry } from './registry-view.ts';
 import { wireRollout } from './rollout-view.ts';
+import { showRounds } from './rounds-view.ts';
 import { fillSelect } from './table.ts';
+import { wireTimeline } from './timeline-view.ts';
 import './styles.css';
 
-// The dashboard: sign in with a key, then the registry, rollout (publish keys), drift,
-// feedback and alerts of one model, all read from the edge's /v1 API.
+// The dashboard: sign in with a key, then the registry, rollout (publish keys), federated
+// rounds, rollout timeline, model card, drift, feedback and alerts of one model, all read
+// from the edge's /v1 API.
 
 const HOUR_MS = 3_600_000;
 const el = {
@@ -33,6 +37,8 @@ const parents = {
   distributions: byId('distributions', HTMLElement),
   performance: byId('performance-charts', HTMLElement),
   alerts: byId('alerts', HTMLElement),
+  rounds: byId('rounds', HTMLElement),
+  privacy: byId('privacy', HTMLElement),
 };
 
 let api: DashboardApi | null = null;
@@ -50,23 +56,28 @@ function clearMessages(): void {
   el.notice.textContent = '';
 }
 
-const refreshRollout = wireRollout(
-  { get: (...args) => connected().get(...args), send: (...args) => connected().send(...args) },
-  byId('confirm', HTMLDialogElement),
-  {
-    async changed(notice) {
-      clearMessages();
-      await loadModel();
-      el.notice.textContent = notice;
-    },
-    failed: showError,
+// The views keep this API, which answers as whichever key is signed in at the time of each call.
+const lazyApi: DashboardApi = {
+  get: (...args) => connected().get(...args),
+  send: (...args) => connected().send(...args),
+};
+
+const refreshRollout = wireRollout(lazyApi, byId('confirm', HTMLDialogElement), {
+  async changed(notice) {
+    clearMessages();
+    await loadModel();
+    el.notice.textContent = notice;
   },
-);
+  failed: showError,
+});
 
 function connected(): DashboardApi {
   if (!api) throw new Error('not signed in');
   return api;
 }
+
+const refreshTimeline = wireTimeline(lazyApi, byId('timeline-alias', HTMLSelectElement), byId('timeline', HTMLElement));
+const refreshCard = wireCard(lazyApi, byId('card-version', HTMLSelectElement), byId('model-card', HTMLElement));
 
 // Loads run one after another: two at once (a model change, then a version change) would both
 // clear the views before either draws, leaving each chart twice.
@@ -126,6 +137,18 @@ async function loadModel(): Promise<void> {
     el.version.value || String(production ?? model.latestVersion),
   );
   refreshRollout(model.name, registry);
+  await Promise.all([
+    showRounds(connected(), model.name, parents),
+    refreshTimeline(
+      model.name,
+      registry.aliases.map((a) => a.alias),
+    ),
+    refreshCard(
+      model.name,
+      registry.versions.map((info) => info.version),
+      production,
+    ),
+  ]);
   await loadVersion();
 }
 
