@@ -40,6 +40,13 @@ export const InitOptions = v.strictObject({
    * (acknowledged events, then sent predictions' inputs) are dropped. Labels are never dropped.
    */
   maxStoredItems: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100)), 50_000),
+  /**
+   * Take part in federated rounds on its own: after a sync (at most once a minute, never while
+   * predictions wait) the worker asks for the loaded model's open round and, with enough labels,
+   * trains locally and sends a clipped weight delta (worker/federated). Off by default;
+   * `participate()` works either way.
+   */
+  federated: v.optional(v.boolean(), false),
 });
 export type InitOptions = v.InferInput<typeof InitOptions>;
 
@@ -267,6 +274,91 @@ export const PersonalState = v.object({
 });
 export type PersonalState = v.InferOutput<typeof PersonalState>;
 
+/** `participate`'s options: none yet beyond the protocol version. */
+export const ParticipateOptions = v.strictObject({ v: v.literal(1) });
+export type ParticipateOptions = v.InferInput<typeof ParticipateOptions>;
+
+/** A stored update: waiting to be sent (retried by syncs), acknowledged, or refused for good. */
+export const UpdateState = v.picklist(['pending', 'sent', 'rejected']);
+export type UpdateState = v.InferOutput<typeof UpdateState>;
+
+const Refusal = v.object({ code: v.string(), message: v.string() });
+
+/**
+ * `participate`'s answer. `no-round`: none is open for the loaded model. `already`: this device
+ * took part in the open round (its update's `state`); nothing is sent twice. `not-enough-examples`:
+ * fewer labelled predictions of the base's lineage (`examples`) than the round needs (`needed`).
+ * `mismatch`: the base's weights are not what the round describes (`reason`). Otherwise the
+ * update was trained and stored: `sent` (the edge took it; `duplicate` when it had the same bytes
+ * already), `pending` (the send failed with `error` and a later sync retries it) or `rejected`
+ * (refused for good with `rejection`). `norm` is the delta's L2 norm before clipping to
+ * `clipNorm`; `bytes` the body's size before gzip.
+ */
+export const ParticipateResult = v.variant('status', [
+  v.object({ v: v.literal(1), status: v.literal('no-round'), model: v.string() }),
+  v.object({
+    v: v.literal(1),
+    status: v.literal('already'),
+    model: v.string(),
+    roundId: v.string(),
+    state: UpdateState,
+  }),
+  v.object({
+    v: v.literal(1),
+    status: v.literal('not-enough-examples'),
+    model: v.string(),
+    roundId: v.string(),
+    examples: v.number(),
+    needed: v.number(),
+  }),
+  v.object({
+    v: v.literal(1),
+    status: v.literal('mismatch'),
+    model: v.string(),
+    roundId: v.string(),
+    reason: v.string(),
+  }),
+  v.object({
+    v: v.literal(1),
+    status: v.picklist(['sent', 'pending', 'rejected']),
+    model: v.string(),
+    roundId: v.string(),
+    baseVersion: v.number(),
+    examples: v.number(),
+    norm: v.number(),
+    clipNorm: v.number(),
+    clipped: v.boolean(),
+    bytes: v.number(),
+    durationMs: v.number(),
+    duplicate: v.optional(v.boolean()),
+    error: v.optional(Refusal),
+    rejection: v.optional(Refusal),
+  }),
+]);
+export type ParticipateResult = v.InferOutput<typeof ParticipateResult>;
+
+/**
+ * Federated participation as `status()` reports it: whether the worker takes part on its own
+ * (init `federated`) and the last round it trained an update for, from IndexedDB.
+ */
+export const FederatedStatus = v.object({
+  enabled: v.boolean(),
+  lastRound: v.nullable(
+    v.object({
+      id: v.string(),
+      model: v.string(),
+      state: UpdateState,
+      examples: v.number(),
+      /** L2 norm of the delta before clipping; `clipped` when it was above the round's clipNorm. */
+      norm: v.number(),
+      clipped: v.boolean(),
+      at: v.number(),
+      rejection: v.optional(Refusal),
+    }),
+  ),
+});
+export type FederatedStatus = v.InferOutput<typeof FederatedStatus>;
+
 export const WorkerStatus = v.object({
   v: v.literal(1),
   clientId: v.nullable(v.string()),
@@ -292,6 +384,7 @@ export const WorkerStatus = v.object({
   shadow: v.optional(v.object({ version: v.number(), predictions: v.number(), agreements: v.number() })),
   sync: SyncState,
   storage: StorageState,
+  federated: FederatedStatus,
 });
 export type WorkerStatus = v.InferOutput<typeof WorkerStatus>;
 
@@ -363,4 +456,10 @@ export interface WorkerApi {
   refresh(): Promise<RefreshResult>;
   status(): Promise<WorkerStatus>;
   benchmark(iterations: number): Promise<BenchmarkResult>;
+  /**
+   * Takes part in the loaded model's open federated round: fine-tunes the round's base on this
+   * device's labels (no personal alignment, no gate), stores the clipped weight delta in
+   * IndexedDB and sends it with a sync. What happened is in the result's `status`.
+   */
+  participate(options?: ParticipateOptions): Promise<ParticipateResult>;
 }

@@ -34,6 +34,7 @@ describe('worker api', () => {
       lastSync: null,
       sync: { state: 'idle', attempts: 0 },
       storage: { persisted: null, dropped: { outbox: 0, inputs: 0 } },
+      federated: { enabled: false, lastRound: null },
     });
   });
 

@@ -5,6 +5,8 @@ import {
   ExplainOptions,
   InitOptions,
   LoadOptions,
+  ParticipateOptions,
+  type ParticipateResult,
   PredictOptions,
   type SyncResult,
   type SyncState,
@@ -18,6 +20,9 @@ import { benchmark } from './benchmark.ts';
 import { EdgeloopDb, type IndexedDbSource, readIdentity, withStorage } from './db.ts';
 import type { FetchLike } from './edge-client.ts';
 import { detectEnv, detectSyncPlatform, type RuntimeEnv, type SyncPlatform } from './env.ts';
+import { AutoParticipation } from './federated/auto.ts';
+import { participate } from './federated/participate.ts';
+import { federatedStatus, pendingUpdateCount } from './federated/updates.ts';
 import { recordFeedback } from './feedback.ts';
 import { explain } from './infer/explain.ts';
 import { loadModel } from './infer/load.ts';
@@ -81,6 +86,8 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
   // them half-trained), load disposes the model. Predicts take milliseconds. Syncs queue apart.
   const modelTask = serialQueue();
   const syncTask = serialQueue();
+  // One participation at a time (the page's and the automatic one): the second finds the first's update.
+  const federatedTask = serialQueue();
   const clock = deps.clock ?? systemClock;
   let scheduler: SyncScheduler | null = null;
   let progress: SyncProgress | null = null;
@@ -120,6 +127,24 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
     if (!rt.loaded) throw new EdgeloopError('MODEL_NOT_LOADED', 'call load() first');
     return rt.loaded;
   };
+  // Takes part in the loaded model's round as a training (cancelTraining and dispose stop it).
+  const takePart = async (rt: Runtime, model: LoadedModel): Promise<ParticipateResult> => {
+    const signal = trainings.start();
+    try {
+      const sync = () => scheduler?.run('manual') ?? Promise.resolve();
+      return await participate(rt, model, { modelTask, signal, sync });
+    } finally {
+      trainings.end(signal);
+    }
+  };
+  const auto = new AutoParticipation(clock, {
+    enabled: () => runtime?.options.federated === true && runtime.options.runtime === 'tfjs' && runtime.loaded !== null,
+    run: () => {
+      const rt = ready();
+      const model = loaded(rt);
+      return federatedTask(() => takePart(rt, model));
+    },
+  });
   // After each recorded event: a periodic sync is due, and now and then storage is checked.
   const recorded = (rt: Runtime): void => {
     scheduler?.notePending();
@@ -170,16 +195,19 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       await withStorage('store sync options', () => db.meta.put({ key: 'syncOptions', value: options }));
       const reporter = new SyncProgress(platform, options.dbName, rt.tabId, () => clock.now());
       progress = reporter;
-      const sync = new SyncScheduler(() => syncTask(() => syncAll(rt, () => clock.now(), reporter)), {
-        clock,
-        random: deps.random ?? Math.random,
-      });
+      const synced = async () => {
+        const result = await syncTask(() => syncAll(rt, () => clock.now(), reporter));
+        auto.synced();
+        return result;
+      };
+      const sync = new SyncScheduler(synced, { clock, random: deps.random ?? Math.random });
       scheduler = sync;
       stopOnline = platform.onOnline(() => sync.request('online'));
       // Offline-first: neither registration nor the storage check may fail or delay init for long.
       await checkStorage(rt).catch(() => undefined);
       if (platform.online()) await ensureIdentity(rt).catch(() => undefined);
-      if ((await withStorage('count outbox', () => pendingCount(db))) > 0) sync.notePending();
+      const waiting = (await withStorage('count outbox', () => pendingCount(db))) + (await pendingUpdateCount(db));
+      if (waiting > 0) sync.notePending();
       return { v: 1, clientId: rt.identity?.clientId ?? null };
     },
 
@@ -204,7 +232,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       const rt = ready();
       const pixels = parseInput(PredictInput, input, 'input');
       const { features } = parseInput(PredictOptions, raw ?? {}, 'options');
-      const result = await modelTask(async () => predict(rt, loaded(rt), pixels, features));
+      const result = await auto.around(() => modelTask(async () => predict(rt, loaded(rt), pixels, features)));
       recorded(rt);
       return result;
     },
@@ -253,6 +281,14 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
       } finally {
         trainings.end(signal);
       }
+    },
+
+    async participate(raw) {
+      const rt = ready();
+      parseInput(ParticipateOptions, raw ?? { v: 1 }, 'options');
+      tfjsOnly(rt, 'participate');
+      const model = loaded(rt);
+      return federatedTask(() => takePart(rt, model));
     },
 
     async cancelTraining() {
@@ -309,6 +345,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
           lastSync: null,
           sync: { state: 'idle', attempts: 0 },
           storage: { persisted: null, dropped: { outbox: 0, inputs: 0 } },
+          federated: { enabled: false, lastRound: null },
         };
       }
       const { db, identity, loaded: model, backends, lastSync } = runtime;
@@ -333,6 +370,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
         ...(shadow ? { shadow } : {}),
         sync: syncState(scheduler, progress),
         storage: await storageState(runtime),
+        federated: await federatedStatus(db, runtime.options.federated),
       };
     },
 
@@ -348,8 +386,8 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
 
 const NO_PROFILES: SyncResult['profiles'] = { sent: 0, accepted: 0, duplicates: 0, capped: 0, rejected: 0 };
 
-/** Training, revert and explanations need the tfjs model: refused up front under ONNX Runtime. */
-function tfjsOnly(rt: Runtime, call: 'train' | 'explain' | 'revert'): void {
+/** Training, revert, explanations and federated rounds need the tfjs model: refused up front under ONNX Runtime. */
+function tfjsOnly(rt: Runtime, call: 'train' | 'explain' | 'revert' | 'participate'): void {
   if (rt.options.runtime === 'onnx') {
     throw new EdgeloopError(
       'BACKEND_UNAVAILABLE',

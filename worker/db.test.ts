@@ -118,7 +118,7 @@ describe('db', () => {
     // A legacy database keeps its old id row but has no issued identity until it registers.
     expect(await readIdentity(db)).toBeNull();
     expect(await db.meta.get('clientId')).toEqual({ key: 'clientId', value: 'c_old_client' });
-    expect(db.verno).toBe(3);
+    expect(db.verno).toBe(4);
     expect(await db.predictions.get(id)).toEqual(prediction);
     expect(await db.feedback.where('predictionId').equals(id).count()).toBe(1);
     expect(await db.outbox.where('state').equals('sent').toArray()).toEqual([
@@ -140,6 +140,8 @@ describe('db', () => {
     expect(await db.profiles.where('[model+version+window+state]').equals(['digits', 1, 0, 'open']).count()).toBe(1);
     // v3: personal fine-tunes, none yet.
     expect(await db.personal.count()).toBe(0);
+    // v4: federated updates, none yet; the pending ones are found by state.
+    expect(await db.updates.where('state').equals('pending').count()).toBe(0);
     db.close();
   });
 });

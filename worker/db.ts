@@ -2,7 +2,7 @@ import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
 import { EdgeloopError } from '../protocol/errors.ts';
 import type { Event, FeatureValue } from '../protocol/events.ts';
 import type { Profile } from '../protocol/profile/schema.ts';
-import type { BackendName, InitOptions, PersonalState, SyncResult } from '../protocol/worker-api.ts';
+import type { BackendName, InitOptions, PersonalState, SyncResult, UpdateState } from '../protocol/worker-api.ts';
 import type { StoredWeight } from './train/head.ts';
 
 /** A prediction made on this device; its input stays here (it is not sent with the event). */
@@ -92,6 +92,31 @@ export interface StoredPersonal {
   trainedOn: string[];
 }
 
+/**
+ * A federated update this device trained for a round (worker/federated): one per model and
+ * round, stored before it is sent, so a retry sends the same bytes and a round is never trained
+ * for twice. `bytes` (the clipped delta, float32 little-endian) is kept until the edge settles it.
+ */
+export interface UpdateRow {
+  /** `${model}/${roundId}`. */
+  id: string;
+  model: string;
+  roundId: string;
+  baseVersion: number;
+  bytes: ArrayBuffer | null;
+  examples: number;
+  /** L2 norm of the delta before clipping, the round's clip norm and whether it was clipped. */
+  norm: number;
+  clipNorm: number;
+  clipped: boolean;
+  state: UpdateState;
+  createdAt: number;
+  /** Set when the edge acknowledged (`duplicate`: it had the same bytes already) or refused it. */
+  settledAt?: number;
+  duplicate?: boolean;
+  rejection?: { code: string; message: string };
+}
+
 export type MetaRow =
   /** Legacy: the id a device generated itself before the edge issued ids; replaced by `identity`. */
   | { key: 'clientId'; value: string }
@@ -130,6 +155,7 @@ export class EdgeloopDb extends Dexie {
   meta!: EntityTable<MetaRow, 'key'>;
   profiles!: EntityTable<StoredProfile, 'id'>;
   personal!: EntityTable<StoredPersonal, 'model'>;
+  updates!: EntityTable<UpdateRow, 'id'>;
 
   constructor(name: string, source: IndexedDbSource = {}) {
     super(name, source);
@@ -146,6 +172,8 @@ export class EdgeloopDb extends Dexie {
     this.version(2).stores({ profiles: 'id, [model+version+window+state], [state+window]' });
     // v3: the personal fine-tune of each model.
     this.version(3).stores({ personal: 'model' });
+    // v4: federated updates; pending ones are found by state, the last one by creation time.
+    this.version(4).stores({ updates: 'id, state, createdAt' });
   }
 }
 

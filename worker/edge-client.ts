@@ -24,7 +24,16 @@ export class HttpFailure {
 }
 
 /** Edge codes passed through as the client's own code, since callers act on them. */
-const PASSED_CODES = new Set<string>(['RATE_LIMITED', 'SEQ_GAP', 'INVALID_CLIENT_TOKEN', 'CLIENT_REVOKED']);
+const PASSED_CODES = new Set<string>([
+  'RATE_LIMITED',
+  'SEQ_GAP',
+  'INVALID_CLIENT_TOKEN',
+  'CLIENT_REVOKED',
+  'ROUND_NOT_FOUND',
+  'ROUND_CLOSED',
+  'INVALID_UPDATE',
+  'DUPLICATE_UPDATE',
+]);
 
 export interface EdgeClientOptions {
   /** gzip for large bodies (null: send them plain). */
@@ -92,6 +101,25 @@ export class EdgeClient {
     return parseReply(path, schema, payload);
   }
 
+  /**
+   * A request that carries the client token even as a GET (`…/rounds/current`: the edge counts
+   * who asked), with extra `headers`; `bytes` are POSTed as application/octet-stream, gzipped
+   * when large like JSON bodies. Validates the JSON reply.
+   *
+   * @example
+   * await edge.asClient(`/v1/models/digits/rounds/${id}/updates`, UpdateReceipt, { bytes, headers });
+   */
+  async asClient<S extends v.GenericSchema>(
+    path: string,
+    schema: S,
+    request: { bytes?: Uint8Array<ArrayBuffer>; headers?: Record<string, string> } = {},
+  ): Promise<v.InferOutput<S>> {
+    const headers = { ...request.headers, ...(this.token ? { [CLIENT_TOKEN_HEADER]: this.token } : {}) };
+    const response = await this.#send(path, request.bytes, undefined, headers);
+    const payload = await this.#read(path, () => response.json());
+    return parseReply(path, schema, payload);
+  }
+
   /** GET raw bytes. */
   async bytes(path: string): Promise<ArrayBuffer> {
     const response = await this.#send(path);
@@ -109,8 +137,9 @@ export class EdgeClient {
     if (body !== undefined && this.token) headers[CLIENT_TOKEN_HEADER] = this.token;
     let payload: string | Uint8Array<ArrayBuffer> | undefined;
     if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = await this.#encode(JSON.stringify(body), headers);
+      const binary = body instanceof Uint8Array;
+      headers['content-type'] = binary ? 'application/octet-stream' : 'application/json';
+      payload = await this.#encode(binary ? (body as Uint8Array<ArrayBuffer>) : JSON.stringify(body), headers);
     }
     let response: Response;
     try {
@@ -126,11 +155,14 @@ export class EdgeClient {
     return response;
   }
 
-  /** Compresses a large JSON body (setting Content-Encoding); small ones are not worth the CPU. */
-  async #encode(text: string, headers: Record<string, string>): Promise<string | Uint8Array<ArrayBuffer>> {
-    if (!this.#gzip || text.length <= GZIP_THRESHOLD) return text;
-    const plain = new TextEncoder().encode(text);
-    if (plain.byteLength <= GZIP_THRESHOLD) return text;
+  /** Compresses a large body (setting Content-Encoding); small ones are not worth the CPU. */
+  async #encode(
+    body: string | Uint8Array<ArrayBuffer>,
+    headers: Record<string, string>,
+  ): Promise<string | Uint8Array<ArrayBuffer>> {
+    if (!this.#gzip || body.length <= GZIP_THRESHOLD) return body;
+    const plain = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    if (plain.byteLength <= GZIP_THRESHOLD) return body;
     headers['content-encoding'] = 'gzip';
     return new Uint8Array(await this.#gzip(plain));
   }

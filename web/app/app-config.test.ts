@@ -18,6 +18,11 @@ describe('appConfigFrom', () => {
     expect(client).toMatchObject({ backend: 'wasm', dbName: 'e2e-1' });
   });
 
+  it('takes part in federated rounds on its own only with ?federated=1', () => {
+    expect(appConfigFrom(edge, new URLSearchParams('federated=1')).client.federated).toBe(true);
+    expect(appConfigFrom(edge, new URLSearchParams()).client.federated).toBeUndefined();
+  });
+
   it('rejects an unknown backend and a malformed config with INVALID_INPUT', () => {
     expect(() => appConfigFrom(edge, new URLSearchParams('backend=gpu'))).toThrow(/\?backend=gpu/);
     try {

@@ -15,7 +15,8 @@ export interface AppConfig {
 /**
  * Merges the edge's config with query overrides: `?backend=auto|webgpu|wasm|cpu` picks the
  * backend, `?db=name` a separate IndexedDB database (tests use a fresh one per page),
- * `?model=` and `?alias=` another registry model or alias.
+ * `?model=` and `?alias=` another registry model or alias, `?federated=1` takes part in federated
+ * rounds on its own (off otherwise).
  *
  * @example
  * appConfigFrom(await response.json(), new URLSearchParams('?backend=wasm'));
@@ -40,6 +41,7 @@ export function appConfigFrom(json: unknown, query: URLSearchParams): AppConfig 
   }
   const db = query.get('db');
   if (db !== null) client.dbName = db;
+  if (query.get('federated') === '1') client.federated = true;
   return {
     client,
     model: override(query, 'model', ModelName, config.model),

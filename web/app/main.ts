@@ -41,6 +41,7 @@ const statusView = createStatusView({
   personal: byId('status-personal', HTMLElement),
   pending: byId('status-pending', HTMLElement),
   lastSync: byId('status-last-sync', HTMLElement),
+  federated: byId('status-federated', HTMLElement),
 });
 const training = createTrainView({
   bar: byId('train-bar', HTMLProgressElement),

@@ -1,5 +1,6 @@
 import type { BackendReport, SyncResult, WorkerStatus } from '../../protocol/worker-api.ts';
 import { describeBackend } from './backend-summary.ts';
+import { describeFederated } from './federated-summary.ts';
 import { syncNotes } from './sync-summary.ts';
 
 export interface StatusElements {
@@ -8,6 +9,7 @@ export interface StatusElements {
   personal: HTMLElement;
   pending: HTMLElement;
   lastSync: HTMLElement;
+  federated: HTMLElement;
 }
 
 export interface StatusView {
@@ -18,7 +20,7 @@ export interface StatusView {
 
 /**
  * @example
- * const view = createStatusView({ backend, version, personal, pending, lastSync });
+ * const view = createStatusView({ backend, version, personal, pending, lastSync, federated });
  * view.showBackend(loaded.backend);
  * view.show(await client.status());
  */
@@ -39,6 +41,7 @@ export function createStatusView(elements: StatusElements): StatusView {
       elements.pending.textContent = `${pending} ${pending === 1 ? 'event' : 'events'}`;
       const notes = syncNotes(status);
       elements.lastSync.textContent = [lastSync ? describeSync(lastSync) : 'never', ...notes].join(' · ');
+      elements.federated.textContent = describeFederated(status.federated);
     },
   };
 }

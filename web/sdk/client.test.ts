@@ -67,4 +67,11 @@ describe('parsePredictOptions', () => {
     expect(parseClientOptions({ ...base, shareFeatures: true }).shareFeatures).toBe(true);
     expect(() => parseClientOptions({ ...base, shareFeatures: 'yes' })).toThrow(EdgeloopError);
   });
+
+  it('takes federated in the client options, off by default', () => {
+    const base = { endpoint: 'https://edge.example', key: 'k' };
+    expect(parseClientOptions(base).federated).toBe(false);
+    expect(parseClientOptions({ ...base, federated: true }).federated).toBe(true);
+    expect(() => parseClientOptions({ ...base, federated: 1 })).toThrow(/INVALID_INPUT\] options\.federated/);
+  });
 });

@@ -15,6 +15,8 @@ import type {
   ExplainResult,
   LoadOptions,
   LoadResult,
+  ParticipateOptions,
+  ParticipateResult,
   PredictOptions,
   PredictResult,
   RefreshResult,
@@ -99,6 +101,20 @@ export interface EdgeloopClient {
   status(): Promise<WorkerStatus>;
   /** Times `iterations` predicts inside the worker, without the page ↔ worker hop. */
   benchmark(iterations: number): Promise<BenchmarkResult>;
+  /**
+   * Takes part in the loaded model's open federated round: the round's base is fine-tuned on
+   * this device's labels (its labelled predictions stay here), and only the clipped weight
+   * delta is stored and sent with a sync, once per round. `status` says what happened:
+   * `no-round`, `already`, `not-enough-examples`, `mismatch`, or `sent`, `pending` (a later sync
+   * retries it) or `rejected` (the edge refused it for good). A client created with
+   * `federated: true` does this on its own after syncs; `status().federated` shows the last round.
+   *
+   * @example
+   * const result = await client.participate();
+   * if (result.status === 'sent') console.log(`sent ${result.bytes} bytes for round ${result.roundId}`);
+   * else if (result.status === 'not-enough-examples') console.log(`label ${result.needed - result.examples} more`);
+   */
+  participate(options?: Unversioned<ParticipateOptions>): Promise<ParticipateResult>;
   /** Terminates the worker and removes the page-hide listeners; later calls reject with NOT_INITIALIZED. */
   close(): void;
 }
@@ -128,6 +144,10 @@ export interface EdgeloopClient {
  *
  * // Also send each prediction's app features with its event (off by default):
  * await createClient({ endpoint: 'https://edge.example', key: 'pk_client_…', shareFeatures: true });
+ *
+ * // Take part in federated rounds on its own, after syncs (off by default; participate() works either way):
+ * const federated = await createClient({ endpoint: 'https://edge.example', key: 'pk_client_…', federated: true });
+ * console.log((await federated.status()).federated.lastRound); // { id, state: 'sent', examples, norm, clipped, … } | null
  */
 export function createClient(options: ClientOptions): Promise<EdgeloopClient> {
   return createClientWith(startBundledWorker, options);
@@ -193,6 +213,7 @@ export async function createClientWith(startWorker: () => Worker, options: Clien
     refresh: () => call((api) => api.refresh()),
     status: () => call((api) => api.status()),
     benchmark: (iterations) => call((api) => api.benchmark(iterations)),
+    participate: (options = {}) => call<ParticipateResult>((api) => api.participate({ ...options, v: 1 })),
     close: () => {
       stopWatching();
       background.stop();

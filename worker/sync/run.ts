@@ -1,5 +1,6 @@
 import type { SyncResult } from '../../protocol/worker-api.ts';
 import { withStorage } from '../db.ts';
+import { sendUpdates } from '../federated/send.ts';
 import { syncProfiles } from '../profile/sync.ts';
 import type { SyncRuntime } from '../runtime.ts';
 import { applyRetention } from '../storage/retention.ts';
@@ -12,11 +13,11 @@ import { syncOutbox } from './sync.ts';
 
 /**
  * One whole sync, if this tab gets the sync lock (else the other tab's progress): register when
- * there is no identity yet, send events, then profiles (a failed event sync leaves the profiles
- * for the next one), record the result as `lastSync`, and apply retention (acknowledged rows
- * are what it may drop; its failure does not fail the sync). `progress` tells the other
- * contexts of the database how it goes; each acknowledged batch also renews the sync lease.
- * Callers serialise syncs.
+ * there is no identity yet, send events, then profiles, then stored federated updates (a failed
+ * event sync leaves the profiles and updates for the next one), record the result as
+ * `lastSync`, and apply retention (acknowledged rows are what it may drop; its failure does not
+ * fail the sync). `progress` tells the other contexts of the database how it goes; each
+ * acknowledged batch also renews the sync lease. Callers serialise syncs.
  *
  * @example
  * const result = await syncAll(runtime, Date.now, new SyncProgress(platform, dbName, tabId, Date.now));
@@ -34,6 +35,7 @@ export async function syncAll(runtime: SyncRuntime, now: () => number, progress:
         };
         const events = await syncOutbox(runtime, onBatch);
         const result: SyncResult = { ...events, profiles: await syncProfiles(runtime, renew) };
+        await sendUpdates(runtime, renew);
         await withStorage('record sync', () => runtime.db.meta.put({ key: 'lastSync', value: result }));
         runtime.lastSync = result;
         progress.ended(null);

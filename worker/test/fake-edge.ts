@@ -5,6 +5,7 @@ import { sha256Hex } from '../../protocol/hash.ts';
 import type { FileRole, Manifest } from '../../protocol/manifest.ts';
 import { Profile, ProfileBatch, type ProfileBatchResult, ProfileEnvelope } from '../../protocol/profile/index.ts';
 import type { VersionInfo } from '../../protocol/registry.ts';
+import { FakeRounds } from './fake-rounds.ts';
 import { FakeRuns } from './fake-runs.ts';
 
 export interface FakeFile {
@@ -28,8 +29,8 @@ export interface FakeClient {
 
 /**
  * A small in-memory stand-in for the edge (unit tests only; the real edge runs in workerd and
- * Playwright tests): resolve, version info, file download, idempotent event and profile ingest
- * and experiment runs (`runs`).
+ * Playwright tests): resolve, version info, file download, idempotent event and profile ingest,
+ * experiment runs (`runs`) and the device side of federated rounds (`rounds`).
  */
 export class FakeEdge {
   readonly key = 'test-client-key';
@@ -52,6 +53,8 @@ export class FakeEdge {
   eventsFailures: EventsFailure[] = [];
   /** `/v1/runs`: the runs recorded, and how the calls fail (`runs.failure`). */
   readonly runs = new FakeRuns();
+  /** `/v1/models/{m}/rounds/…`: `rounds.open(model, version)` opens one; current round and updates. */
+  readonly rounds = new FakeRounds(this.versions, this.bytes);
   /** A code to reject an event with, or null to accept it. */
   rejectEvent: (event: Event) => string | null = () => null;
   /** Profiles stored, by `clientId/profileId`: a retried profile is counted once. */
@@ -90,7 +93,7 @@ export class FakeEdge {
     const url = new URL(input);
     const method = init?.method ?? 'GET';
     const headers = new Headers(init?.headers);
-    const { body, bytes: size } = await readBody(init?.body, headers.get('content-encoding'));
+    const { body, bytes: size } = await readBody(init?.body, headers);
     this.requests.push({ method, path: url.pathname + url.search, body, headers, bytes: size });
     const auth = headers.get('authorization');
     if (auth !== `Bearer ${this.key}`) return error(401, 'UNAUTHORIZED', 'bad key');
@@ -106,6 +109,9 @@ export class FakeEdge {
     if (method === 'POST' && url.pathname === '/v1/events') return this.#ingest(body);
     if (method === 'POST' && url.pathname === '/v1/profiles') return this.#ingestProfiles(body);
     if (route[1] === 'v1' && route[2] === 'runs') return this.runs.handle(method, route, body, token);
+    if (route[1] === 'v1' && route[2] === 'models' && route[4] === 'rounds') {
+      return this.#rounds(method, route, token, body, headers);
+    }
     if (method === 'POST' && route[2] === 'clients' && route[4] === 'erase' && route.length === 5)
       return this.#erase(route[3] ?? '', token);
     if (method !== 'GET' || route[1] !== 'v1' || route[2] !== 'models') return error(404, 'NOT_FOUND', url.pathname);
@@ -189,6 +195,19 @@ export class FakeEdge {
       drift: { versions: [] },
     };
     return Response.json(receipt);
+  }
+
+  /** The rounds routes: the client is the one the token was issued to. */
+  #rounds(method: string, route: string[], token: string | null, body: unknown, headers: Headers): Response {
+    const clientId = [...this.clients.entries()].find(([, c]) => token !== null && c.token === token)?.[0];
+    if (!clientId) return error(401, 'INVALID_CLIENT_TOKEN', 'wrong or missing token');
+    if (this.clients.get(clientId)?.revoked) return error(403, 'CLIENT_REVOKED', clientId);
+    const model = route[3] ?? '';
+    if (method === 'GET' && route[5] === 'current' && route.length === 6) return this.rounds.current(model, clientId);
+    if (method === 'POST' && route[6] === 'updates' && route.length === 7 && body instanceof Uint8Array) {
+      return this.rounds.update(model, route[5] ?? '', clientId, body, headers);
+    }
+    return error(404, 'NOT_FOUND', route.join('/'));
   }
 
   #checkToken(clientId: string, token: string | null): Response | null {
@@ -287,11 +306,21 @@ function failed(failure: Exclude<EventsFailure, 'lost-reply'>): Response {
   return error(failure.status, failure.code, 'refused by the test', headers);
 }
 
-/** The JSON body, gunzipped when Content-Encoding says so, and its size on the wire. */
-async function readBody(raw: unknown, encoding: string | null): Promise<{ body: unknown; bytes: number }> {
+/**
+ * The body, gunzipped when Content-Encoding says so (JSON parsed; application/octet-stream kept
+ * as bytes), and its size on the wire.
+ */
+async function readBody(raw: unknown, headers: Headers): Promise<{ body: unknown; bytes: number }> {
   if (typeof raw === 'string') return { body: JSON.parse(raw), bytes: new TextEncoder().encode(raw).byteLength };
   if (!(raw instanceof Uint8Array)) return { body: undefined, bytes: 0 };
-  if (encoding !== 'gzip') return { body: JSON.parse(new TextDecoder().decode(raw)), bytes: raw.byteLength };
-  const stream = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return { body: JSON.parse(await new Response(stream).text()), bytes: raw.byteLength };
+  const plain =
+    headers.get('content-encoding') === 'gzip'
+      ? new Uint8Array(
+          await new Response(
+            new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip')),
+          ).arrayBuffer(),
+        )
+      : raw;
+  const binary = headers.get('content-type') === 'application/octet-stream';
+  return { body: binary ? plain : JSON.parse(new TextDecoder().decode(plain)), bytes: raw.byteLength };
 }

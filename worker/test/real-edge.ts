@@ -137,6 +137,7 @@ export class RealEdge {
         durableObjects: {
           DRIFT: { className: 'DriftAggregator', useSQLite: true },
           RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
+          ROUNDS: { className: 'RoundCoordinator', useSQLite: true },
         },
         bindings: {
           EDGELOOP_VERSION: '0.1.0',
@@ -149,6 +150,7 @@ export class RealEdge {
           EDGELOOP_CLIENTS_IP_PER_HOUR: '1000000',
           EDGELOOP_RATE_CLIENT_PER_MIN: '1000000',
           EDGELOOP_RATE_IP_PER_MIN: '1000000',
+          EDGELOOP_POLICY_CHECK_SECONDS: '60',
           EDGELOOP_ADMIN_KEY: ADMIN_KEY,
           EDGELOOP_CLIENT_KEY: CLIENT_KEY,
           EDGELOOP_TOKEN_SECRET: 'faults-token-secret',

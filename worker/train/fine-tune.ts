@@ -123,7 +123,12 @@ export async function fineTune(
  * The user's examples with their augmented copies (row i·copies + c is copy c of example i): the
  * inputs themselves, for an alignment, and the registry's features of them.
  */
-async function augmentedFeatures(loaded: LoadedModel, examples: UserExamples, augment: boolean, random: () => number) {
+export async function augmentedFeatures(
+  loaded: LoadedModel,
+  examples: UserExamples,
+  augment: boolean,
+  random: () => number,
+) {
   const n = examples.count;
   const copies =
     augment && isImageShape(loaded.inputShape) ? Math.max(2, Math.min(8, Math.floor(AUGMENTED_ROWS / n))) : 1;

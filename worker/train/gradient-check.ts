@@ -14,6 +14,9 @@ export const GRADIENT_TOLERANCE = 1e-3;
 /** Examples in the checked batch. */
 const CHECK_BATCH = 32;
 
+/** What the check reads of a learning cache (a federated fit has no full cache). */
+type CachedHead = Pick<LearningCache, 'split' | 'registryWeights'>;
+
 /** Where a fine-tune trains, and why not where it serves when they differ. */
 export interface TrainingBackend {
   backend: BackendName;
@@ -30,11 +33,7 @@ export interface TrainingBackend {
  * @example
  * const { backend, note } = await trainingBackend(runtime, cache, user);
  */
-export async function trainingBackend(
-  runtime: Runtime,
-  cache: LearningCache,
-  user: Features,
-): Promise<TrainingBackend> {
+export async function trainingBackend(runtime: Runtime, cache: CachedHead, user: Features): Promise<TrainingBackend> {
   const serving = runtime.backends.active ?? 'cpu';
   if (serving !== 'webgpu') return { backend: serving };
   const { env } = runtime;
@@ -70,7 +69,7 @@ export async function trainingBackend(
  * backend and on cpu, each on its own copy of the head. Values are read asynchronously before
  * switching: tensors never move between backends.
  */
-async function compareWithCpu(runtime: Runtime, cache: LearningCache, user: Features): Promise<number> {
+async function compareWithCpu(runtime: Runtime, cache: CachedHead, user: Features): Promise<number> {
   const serving = runtime.backends.active ?? 'cpu';
   const here = await batchGradients(cache, user);
   await runtime.backends.activate('cpu', runtime.env, runtime.backendConfig);
@@ -91,7 +90,7 @@ async function compareWithCpu(runtime: Runtime, cache: LearningCache, user: Feat
   }
 }
 
-async function batchGradients(cache: LearningCache, user: Features): Promise<Float32Array[]> {
+async function batchGradients(cache: CachedHead, user: Features): Promise<Float32Array[]> {
   const { split } = cache;
   const head = cloneHead(split.layers, split.featureShape, cache.registryWeights);
   const n = Math.min(CHECK_BATCH, user.count);
