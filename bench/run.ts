@@ -6,6 +6,7 @@ import { benchBackends } from './browser.ts';
 import { benchBundles } from './bundle.ts';
 import { benchProfiles, benchSketchError } from './drift.ts';
 import { benchEmbed } from './embed.ts';
+import { benchFleets, fleetTable } from './fleet.ts';
 import { benchFlood, benchServedLoad, floodTable, servedLine } from './flood.ts';
 import { benchInfer } from './infer.ts';
 import { benchIngest } from './ingest.ts';
@@ -31,6 +32,7 @@ try {
   const embed = await benchEmbed(server.url, port + 5, keys.clientKey);
   const learning = await benchLearning();
   const active = await benchActiveLearning();
+  const fleet = await benchFleets();
   const results = {
     at: new Date().toISOString(),
     machine: `${process.platform} ${process.arch}`,
@@ -46,6 +48,7 @@ try {
     embed,
     learning,
     active,
+    fleet,
   };
   mkdirSync(`${root}bench/results`, { recursive: true });
   writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
@@ -111,6 +114,10 @@ try {
   console.table(learningTable(learning));
   console.log('labels chosen by suggest() (smallest margin) against at random, accuracy on the style:');
   console.table(activeTable(active));
+  console.log(
+    'fleet learning (federated rounds; simulated devices in Node against the edge in workerd), accuracy % of the served model:',
+  );
+  console.table(fleetTable(fleet));
   console.log('written to bench/results/latest.json');
 } finally {
   server.stop();

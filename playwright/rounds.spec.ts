@@ -100,6 +100,20 @@ test('three browsers take part in a round; its candidate is gated and goes to ca
     expect(card.status).toBe(200);
     const { markdown } = (await card.json()) as { markdown: string };
     expect(markdown).toContain(round.id);
+
+    // The dashboard shows the round, the model's privacy, the policy's canary step and the card.
+    const page = await browser.newPage();
+    await page.goto('/dashboard');
+    await page.getByLabel('API key').fill(adminKey());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Model', { exact: true }).selectOption(MODEL);
+    const rounds = page.getByTestId('rounds');
+    await expect(rounds.locator(`[data-round="${round.id}"]`)).toHaveAttribute('data-status', 'done');
+    await expect(page.getByTestId('privacy')).toContainText('∞');
+    await expect(page.getByTestId('timeline')).toContainText(`candidate v${candidate} blessed`);
+    await page.getByLabel('Card of version').selectOption(String(candidate));
+    await expect(page.getByTestId('model-card')).toContainText(round.id);
+    await page.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
