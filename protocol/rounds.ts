@@ -32,6 +32,12 @@ export const RoundSettings = v.strictObject({
   minExamples: v.optional(Int(1, 100_000)),
   /** The δ the round's (ε, δ) is reported at. */
   delta: v.optional(v.pipe(v.number(), v.gtValue(0), v.ltValue(1))),
+  /**
+   * Seconds the contributors get, once the round is aggregated, to run base and candidate on the
+   * labels they held out of their local training and report the counts (the gate's `fleet` set).
+   * 0: the gate reads the base's holdout file only.
+   */
+  evaluationSeconds: v.optional(Int(0, 86_400)),
 });
 export type RoundSettings = v.InferOutput<typeof RoundSettings>;
 
@@ -50,6 +56,7 @@ export const ROUND_DEFAULTS: Omit<FullRoundSettings, 'deadline'> & { durationMs:
   exampleCap: 100,
   minExamples: 10,
   delta: 1e-5,
+  evaluationSeconds: 0,
 };
 
 /** Body of `POST /v1/models/{model}/rounds`. The base defaults to the version `alias` serves. */
@@ -120,6 +127,7 @@ export const Round = v.object({
     exampleCap: v.number(),
     minExamples: v.number(),
     delta: v.number(),
+    evaluationSeconds: v.number(),
   }),
   openedAt: v.number(),
   closedAt: v.nullable(v.number()),
@@ -165,6 +173,21 @@ export const CurrentRound = v.object({
       weights: v.object({ path: FilePath, sha256: Sha256Hex, values: v.number() }),
     }),
   ),
+  /**
+   * A round this device contributed to that waits for its held-out evaluation: the candidate's
+   * weights (`GET …/rounds/{id}/candidate`, float32 in the base's weights order) to compare with
+   * the base on the labels it did not train on. Absent or null when there is none.
+   */
+  evaluate: v.optional(
+    v.nullable(
+      v.object({
+        id: v.string(),
+        baseVersion: v.number(),
+        candidate: v.object({ sha256: Sha256Hex, values: v.number() }),
+        until: v.number(),
+      }),
+    ),
+  ),
 });
 export type CurrentRound = v.InferOutput<typeof CurrentRound>;
 
@@ -180,6 +203,32 @@ export const UpdateReceipt = v.object({
   duplicate: v.boolean(),
 });
 export type UpdateReceipt = v.InferOutput<typeof UpdateReceipt>;
+
+/**
+ * Body of `POST /v1/models/{model}/rounds/{id}/evaluations`: how many of the device's held-out
+ * labels (never trained on in the round) the base and the candidate got right.
+ */
+export const Evaluation = v.pipe(
+  v.strictObject({
+    v: v.literal(1),
+    examples: Int(1, 100_000),
+    baseCorrect: Int(0, 100_000),
+    candidateCorrect: Int(0, 100_000),
+  }),
+  v.check(
+    (e) => e.baseCorrect <= e.examples && e.candidateCorrect <= e.examples,
+    'correct counts cannot exceed examples',
+  ),
+);
+export type Evaluation = v.InferOutput<typeof Evaluation>;
+
+export const EvaluationReceipt = v.object({
+  v: v.literal(1),
+  roundId: v.string(),
+  clientId: ClientId,
+  duplicate: v.boolean(),
+});
+export type EvaluationReceipt = v.InferOutput<typeof EvaluationReceipt>;
 
 /**
  * Continuous training for an alias (`PUT /v1/models/{model}/aliases/{alias}/policy`): when a

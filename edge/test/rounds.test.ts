@@ -60,7 +60,7 @@ describe('rounds: open, read, cancel', () => {
   it('tells a device the open round and counts it as eligible', async () => {
     await publishRoundModel('rd-current');
     const none = await api('/v1/models/rd-current/rounds/current', { key: CLIENT_KEY });
-    expect(await none.json()).toEqual({ v: 1, round: null });
+    expect(await none.json()).toEqual({ v: 1, round: null, evaluate: null });
     const round = await openRound('rd-current');
     const identity = await registerClient();
     const current = (await (await askCurrent('rd-current', identity)).json()) as { round: Record<string, unknown> };

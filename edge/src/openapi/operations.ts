@@ -30,6 +30,8 @@ import {
 import { ArchiveResult, SetRollout } from '../../../protocol/rollout.ts';
 import {
   CurrentRound,
+  Evaluation,
+  EvaluationReceipt,
   OpenRound,
   Policy,
   PolicyInfo,
@@ -237,6 +239,22 @@ export const operations: readonly Operation[] = [
       "A device's clipped weight delta: float32 little-endian values in the base's weights.bin order (application/octet-stream, gzip allowed), Edgeloop-Examples header, Edgeloop-Client-Token",
     scopes: ['client'],
     response: UpdateReceipt,
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}/rounds/{id}/candidate',
+    summary:
+      "A gating round's candidate weights (float32 LE, the base's weights order), for its contributors to evaluate",
+    scopes: ['client'],
+    bytes: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/models/{model}/rounds/{id}/evaluations',
+    summary: "A contributor's held-out counts of base and candidate (the gate's fleet set), once per client",
+    scopes: ['client'],
+    body: Evaluation,
+    response: EvaluationReceipt,
   },
   {
     method: 'get',

@@ -3,6 +3,8 @@ import { ErrorCode } from '../../../protocol/errors.ts';
 import type {
   CumulativePrivacy,
   CurrentRound,
+  Evaluation,
+  EvaluationReceipt,
   FullRoundSettings,
   Policy,
   PolicyInfo,
@@ -10,7 +12,8 @@ import type {
   Round,
   UpdateReceipt,
 } from '../../../protocol/rounds.ts';
-import { closeRound, deleteUpdates } from './close.ts';
+import { closeRound, deleteUpdates, finishRound } from './close.ts';
+import { candidateFor, evaluationFor, recordEvaluation } from './evaluations.ts';
 import { labelCount, policyInfo, runPolicies, storePolicy } from './policy.ts';
 import { type Refusal, refuse } from './refusal.ts';
 import { cumulativeOf, type RoundRow, type RoundWeights, roundOf } from './rows.ts';
@@ -94,6 +97,11 @@ export class RoundCoordinator extends DurableObject<Env> {
     );
     await this.schedule();
     return roundOf(model, this.row(id) as RoundRow, 0);
+  }
+
+  /** What a device may do: the open round (counted as eligible) and a round it should evaluate. */
+  ask(model: string, clientId: string | null): Omit<CurrentRound, 'v'> {
+    return { round: this.current(model, clientId), evaluate: clientId ? evaluationFor(this.sql, clientId) : null };
   }
 
   /** The open round a device may take part in (null when none); counts the asking client as eligible. */
@@ -189,6 +197,25 @@ export class RoundCoordinator extends DurableObject<Env> {
     return null;
   }
 
+  /** The candidate weights' digest for a contributor evaluating a gating round. */
+  candidate(model: string, roundId: string, clientId: string): { sha256: string } | Refusal {
+    return candidateFor(this.sql, model, roundId, clientId);
+  }
+
+  /** A contributor's held-out counts; the last one to come decides the round at once. */
+  async evaluation(
+    model: string,
+    roundId: string,
+    clientId: string,
+    body: Evaluation,
+  ): Promise<EvaluationReceipt | Refusal> {
+    const answer = recordEvaluation(this.sql, model, roundId, clientId, body);
+    if ('refused' in answer) return answer;
+    const { complete, ...receipt } = answer;
+    if (complete) await this.ctx.storage.setAlarm(Date.now());
+    return receipt;
+  }
+
   /** Cancels an open round: its updates are deleted and nothing is released. */
   async cancel(model: string, id: string, keyId: string): Promise<Round | Refusal> {
     const row = this.row(id);
@@ -249,6 +276,15 @@ export class RoundCoordinator extends DurableObject<Env> {
         await closeRound(this.env, this.sql, model, row, this.eligible(row.id));
       }
     }
+    for (const row of this.sql
+      .exec<RoundRow>("SELECT * FROM rounds WHERE status = 'gating' AND evaluate_until IS NOT NULL")
+      .toArray()) {
+      const reported = this.sql
+        .exec<{ n: number }>('SELECT COUNT(*) AS n FROM evaluations WHERE round_id = ?', row.id)
+        .one().n;
+      if ((row.evaluate_until as number) <= now || reported >= row.contributors)
+        await finishRound(this.env, this.sql, model, row.id);
+    }
     await runPolicies(this.env, this.sql, model, (alias, input) => this.openFromPolicy(model, alias, input));
     await this.schedule();
   }
@@ -263,6 +299,11 @@ export class RoundCoordinator extends DurableObject<Env> {
     const times: number[] = [];
     for (const row of this.sql.exec<{ settings: string }>("SELECT settings FROM rounds WHERE status = 'open'")) {
       times.push((JSON.parse(row.settings) as FullRoundSettings).deadline);
+    }
+    for (const row of this.sql.exec<{ until: number }>(
+      "SELECT evaluate_until AS until FROM rounds WHERE status = 'gating' AND evaluate_until IS NOT NULL",
+    )) {
+      times.push(row.until);
     }
     if (this.sql.exec('SELECT 1 FROM policies WHERE json_extract(policy, ?) = 1', '$.enabled').toArray().length > 0) {
       times.push(Date.now() + policyCheckMs(this.env));

@@ -75,16 +75,20 @@ const points = (x: number) => `${(x * 100).toFixed(2)}%`;
  * threshold checked gives a reason, passed or not.
  *
  * @example
- * decideGate([{ set: 'holdout', examples: 2000, baseline: 0.95, candidate: 0.948 }], { maxDrop: 0.01 });
+ * decideGate([{ set: 'holdout', examples: 2000, baseline: 0.95, candidate: 0.948 }], { maxDrop: 0.01 }, []);
  */
-export function decideGate(metrics: readonly GateMetric[], gate: Policy['gate'], problem: string | null): GateDecision {
+export function decideGate(
+  metrics: readonly GateMetric[],
+  gate: Policy['gate'],
+  problems: readonly string[],
+): GateDecision {
   const reasons: string[] = [];
   let blessed = true;
   const check = (ok: boolean, text: string) => {
     reasons.push(`${ok ? 'pass' : 'fail'}: ${text}`);
     if (!ok) blessed = false;
   };
-  if (problem) check(false, problem);
+  for (const problem of problems) check(false, problem);
   for (const m of metrics) {
     const what = `${m.set} accuracy ${points(m.candidate)} on ${m.examples}`;
     if (gate.minAccuracy !== undefined) check(m.candidate >= gate.minAccuracy, `${what} ≥ ${points(gate.minAccuracy)}`);
@@ -98,6 +102,6 @@ export function decideGate(metrics: readonly GateMetric[], gate: Policy['gate'],
     if (gate.minGain !== undefined)
       check(change >= gate.minGain, `gain ${(change * 100).toFixed(2)} points ≥ ${(gate.minGain * 100).toFixed(2)}`);
   }
-  if (metrics.length === 0 && !problem) check(false, 'nothing to evaluate the candidate on');
+  if (metrics.length === 0 && problems.length === 0) check(false, 'nothing to evaluate the candidate on');
   return { blessed, reasons, metrics: [...metrics], at: Date.now() };
 }

@@ -4,6 +4,8 @@ import { ErrorCode } from '../../../protocol/errors.ts';
 import { sha256Hex } from '../../../protocol/hash.ts';
 import {
   type CurrentRound,
+  Evaluation,
+  type EvaluationReceipt,
   EXAMPLES_HEADER,
   type FullRoundSettings,
   MAX_ROUND_MS,
@@ -26,6 +28,7 @@ import { rejectInvalid, strictJson } from '../http/validate.ts';
 import { requireModel } from '../routes/require-model.ts';
 import { aliasRow } from '../storage/aliases.ts';
 import { getVersion } from '../storage/registry.ts';
+import { readVerifiedBlob } from '../storage/verify.ts';
 import { updateProblem } from './aggregate.ts';
 import { roundBase } from './base.ts';
 import { orThrow } from './refusal.ts';
@@ -59,8 +62,8 @@ export const rounds = new Hono<AppEnv>()
   .get('/:model/rounds/current', requireScope('client'), rateLimit(), async (c) => {
     const model = modelParam(c);
     const clientId = await tokenClient(c);
-    const round = await roundsStub(c.env, model).current(model, clientId);
-    return c.json<CurrentRound>({ v: 1, round });
+    const answer = await roundsStub(c.env, model).ask(model, clientId);
+    return c.json<CurrentRound>({ v: 1, ...answer });
   })
   .post(
     '/:model/rounds',
@@ -120,6 +123,33 @@ export const rounds = new Hono<AppEnv>()
     const id = roundParam(c);
     return c.json<Round>(orThrow(await roundsStub(c.env, model).cancel(model, id, c.var.caller.keyId)));
   })
+  .get('/:model/rounds/:id/candidate', requireScope('client'), rateLimit(), async (c) => {
+    const model = modelParam(c);
+    const id = roundParam(c);
+    const clientId = await requireDevice(c);
+    const { sha256 } = orThrow(await roundsStub(c.env, model).candidate(model, id, clientId));
+    const bytes = await readVerifiedBlob(c.env.ARTIFACTS, sha256, `${model} round ${id} candidate`);
+    return c.body(bytes, 200, {
+      'Content-Type': 'application/octet-stream',
+      ETag: `"${sha256}"`,
+      'Cache-Control': 'private, no-store',
+    });
+  })
+  .post(
+    '/:model/rounds/:id/evaluations',
+    requireScope('client'),
+    rateLimit(),
+    limitBody(MAX_SMALL_BODY_BYTES),
+    strictJson,
+    sValidator('json', Evaluation, rejectInvalid),
+    async (c) => {
+      const model = modelParam(c);
+      const id = roundParam(c);
+      const clientId = await requireDevice(c);
+      const receipt = orThrow(await roundsStub(c.env, model).evaluation(model, id, clientId, c.req.valid('json')));
+      return c.json<EvaluationReceipt>(receipt);
+    },
+  )
   .post('/:model/rounds/:id/updates', requireScope('client'), rateLimit(), async (c) => {
     const model = modelParam(c);
     const id = roundParam(c);

@@ -1,4 +1,11 @@
-import type { CumulativePrivacy, GateDecision, PrivacySpent, Round, RoundStatus } from '../../../protocol/rounds.ts';
+import type {
+  CumulativePrivacy,
+  FullRoundSettings,
+  GateDecision,
+  PrivacySpent,
+  Round,
+  RoundStatus,
+} from '../../../protocol/rounds.ts';
 import { privacySpent } from './privacy.ts';
 
 /** A round as its SQLite row holds it. */
@@ -19,6 +26,9 @@ export interface RoundRow {
   candidate_version: number | null;
   gate: string | null;
   reason: string | null;
+  candidate_sha: string | null;
+  evaluate_until: number | null;
+  holdout: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -27,6 +37,14 @@ export interface RoundWeights {
   path: string;
   sha256: string;
   values: number;
+}
+
+/** A round's stored settings; rounds stored before fleet evaluation have none (0). */
+export function settingsOf(row: Pick<RoundRow, 'settings'>): FullRoundSettings {
+  const stored = JSON.parse(row.settings) as Omit<FullRoundSettings, 'evaluationSeconds'> & {
+    evaluationSeconds?: number;
+  };
+  return { ...stored, evaluationSeconds: stored.evaluationSeconds ?? 0 };
 }
 
 /** The row as the API shows it; `eligible` is counted from `askers` by the caller. */
@@ -38,7 +56,7 @@ export function roundOf(model: string, row: RoundRow, eligible: number): Round {
     alias: row.alias,
     baseVersion: row.base_version,
     status: row.status,
-    settings: JSON.parse(row.settings) as Round['settings'],
+    settings: settingsOf(row),
     openedAt: row.opened_at,
     closedAt: row.closed_at,
     eligible: Math.max(eligible, row.contributors),

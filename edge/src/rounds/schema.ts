@@ -7,6 +7,7 @@
  * - `updates`: one accepted update per (round, client); its bytes are in R2 at `r2_key`.
  * - `askers`: clients that asked for an open round (the eligible fleet of its sampling rate).
  * - `policies`: an alias's continuous-training policy and what it is watching.
+ * - `evaluations` (2): contributors' held-out counts of base and candidate for a gating round.
  */
 export const ROUND_MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +49,20 @@ export const ROUND_MIGRATIONS: readonly string[] = [
      last_round_at INTEGER,
      labels_at_last_round INTEGER NOT NULL DEFAULT 0
    );`,
+  // Fleet held-out evaluation: the candidate's weights (a blob by sha256) and its holdout metrics
+  // wait with the round in 'gating' until `evaluate_until`; contributors' counts in `evaluations`.
+  `ALTER TABLE rounds ADD COLUMN candidate_sha TEXT;
+   ALTER TABLE rounds ADD COLUMN evaluate_until INTEGER;
+   ALTER TABLE rounds ADD COLUMN holdout TEXT;
+   CREATE TABLE evaluations (
+     round_id TEXT NOT NULL,
+     client_id TEXT NOT NULL,
+     examples INTEGER NOT NULL,
+     base_correct INTEGER NOT NULL,
+     candidate_correct INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     PRIMARY KEY (round_id, client_id)
+   ) WITHOUT ROWID;`,
 ];
 
 /** Applies the migrations `sql` has not seen yet, each in the object's implicit transaction. */
