@@ -40,7 +40,7 @@ Flags of policy set:
   --min-labelled <n>      labelled predictions needed from canary and stable (default 50)
   --disable               store the policy switched off
   --min-clients, --max-clients, --epochs, --learning-rate, --clip-norm, --noise,
-  --aggregator, --example-cap, --min-examples, --delta
+  --aggregator, --example-cap, --min-examples, --delta, --evaluation-seconds
                           the settings of the rounds it opens (see "edgeloop rounds --help")`,
   options: { file: { type: 'string' }, ...optionsOf(POLICY_FIELDS) },
   async run(ctx) {

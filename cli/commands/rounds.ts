@@ -33,7 +33,8 @@ Flags of rounds open (the edge's defaults for any left out):
   --aggregator <name>        fedavg, trimmed-mean or median (default fedavg)
   --example-cap <n>          examples an update counts for at most (default 100)
   --min-examples <n>         labelled examples a device needs to take part (default 10)
-  --delta <x>                the δ the round's (ε, δ) is reported at (default 1e-5)`,
+  --delta <x>                the δ the round's (ε, δ) is reported at (default 1e-5)
+  --evaluation-seconds <s>   time the contributors get to evaluate the candidate on labels they held out (default 0: holdout file only)`,
   options: optionsOf(OPEN_FIELDS),
   async run(ctx) {
     const [name, ...rest] = ctx.positionals;

@@ -25,6 +25,7 @@ const settingsFields = (prefix: string): FlagField[] => [
   { flag: 'example-cap', path: [prefix, 'exampleCap'], type: 'number' },
   { flag: 'min-examples', path: [prefix, 'minExamples'], type: 'number' },
   { flag: 'delta', path: [prefix, 'delta'], type: 'number' },
+  { flag: 'evaluation-seconds', path: [prefix, 'evaluationSeconds'], type: 'number' },
 ];
 
 /** The flags of `edgeloop rounds open`. */

@@ -72,6 +72,9 @@ export function printRound(out: Out, r: Round): void {
     `  training   ${s.localEpochs} epochs at learning rate ${s.learningRate}, at least ${s.minExamples} examples a device`,
   );
   out(`  aggregate  ${s.aggregator}, clip norm ${s.clipNorm}, noise multiplier ${s.noiseMultiplier}`);
+  out(
+    `  evaluation ${s.evaluationSeconds > 0 ? `${s.evaluationSeconds} s for the contributors' held-out counts` : 'holdout file only'}`,
+  );
   const p = r.privacy;
   out(
     p

@@ -34,6 +34,7 @@ function round(overrides: Partial<Round> = {}): Round {
       exampleCap: 100,
       minExamples: 10,
       delta: 1e-5,
+      evaluationSeconds: 0,
     },
     openedAt: T - 360_000,
     closedAt: null,
