@@ -1,9 +1,7 @@
-import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { type CardBody, ModelCard } from '../../protocol/card.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import type { Run } from '../../protocol/runs.ts';
-import { renderCard } from '../src/cards/markdown.ts';
+import { card, cells, ok, path, published, section } from './card-helpers.ts';
 import { envelope, hourAgo, postProfiles, publishDrift, shifted } from './drift-helpers.ts';
 import {
   ADMIN_KEY,
@@ -13,49 +11,9 @@ import {
   makeKey,
   manifest,
   modelFiles,
-  publish,
   publishAliased,
-  registerClient,
   sendJson,
 } from './helpers.ts';
-import { askCurrent, delta, HELPFUL, openRound, publishRoundModel, sendUpdate, settledRound } from './round-helpers.ts';
-
-const path = (model: string, version: number | string) => `/v1/models/${model}/versions/${version}/card`;
-
-/** The card of model@version, read with `key` and checked against its schema. */
-async function card(model: string, version: number, key = ADMIN_KEY): Promise<ModelCard> {
-  const res = await api(path(model, version), { key });
-  expect(res.status, await res.clone().text()).toBe(200);
-  return v.parse(ModelCard, await res.json());
-}
-
-async function published(model: string, files: Record<string, Uint8Array>, man?: Manifest): Promise<number> {
-  const res = await publish(model, files, man);
-  expect(res.status, await res.clone().text()).toBe(201);
-  return ((await res.json()) as { version: number }).version;
-}
-
-async function ok(res: Promise<Response>): Promise<unknown> {
-  const answer = await res;
-  expect(answer.status, await answer.clone().text()).toBeLessThan(300);
-  return answer.json();
-}
-
-/** The cells of a Markdown table row: split on `|` not escaped by a backslash. */
-const cells = (line: string) =>
-  line
-    .split(/(?<!\\)\|/)
-    .slice(1, -1)
-    .map((cell) => cell.trim());
-
-/** The lines of a Markdown section, from its `## heading` to the next. */
-function section(markdown: string, heading: string): string[] {
-  const lines = markdown.split('\n');
-  const start = lines.indexOf(heading);
-  expect(start, heading).toBeGreaterThanOrEqual(0);
-  const end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
-  return lines.slice(start + 1, end < 0 ? undefined : end).filter((line) => line !== '');
-}
 
 describe('GET /v1/models/{model}/versions/{version}/card: a version published by hand', () => {
   const MODEL = 'card-hand';
@@ -270,77 +228,6 @@ describe('card of a version with round lineage', () => {
     expect(section(markdown, '## Training runs')).toEqual([
       'none',
       'Run run_missing named by the lineage: run not found.',
-    ]);
-  });
-});
-
-describe('card of a version a round made', () => {
-  const MODEL = 'card-round';
-  let candidateVersion = 0;
-  const body = (d: Float32Array) => new Uint8Array(d.buffer.slice(0));
-
-  it('shows the round: settings, contributors, privacy spent (ε = ∞ without noise) and the gate', async () => {
-    const base = await publishRoundModel(MODEL);
-    const round = await openRound(MODEL, { maxClients: 3 });
-    const identities = [];
-    for (let i = 0; i < 3; i++) {
-      const identity = await registerClient();
-      expect((await askCurrent(MODEL, identity)).status).toBe(200);
-      identities.push(identity);
-    }
-    for (const identity of identities)
-      expect((await sendUpdate(MODEL, round.id, identity, body(delta({ [HELPFUL]: 1 })))).status).toBe(200);
-    const done = await settledRound(MODEL, round.id);
-    expect(done.status).toBe('done');
-    const version = done.candidateVersion as number;
-    candidateVersion = version;
-
-    const { card: c, markdown } = await card(MODEL, version);
-    expect(c.lineage).toMatchObject({ parentVersion: base, roundId: round.id, contributors: 3, examples: 60 });
-    expect(c.round).toEqual({ state: 'found', id: round.id, round: done });
-    expect(c.privacy).toEqual({ epsilon: null, delta: 1e-5, rounds: 1 });
-    expect(section(markdown, '## Lineage')).toContain('| ε (epsilon) | ∞ (the round added no noise) |');
-    const lines = section(markdown, '## Federated round');
-    expect(lines).toContain(`| Round | ${round.id} |`);
-    expect(lines).toContain('| Status | done |');
-    expect(lines).toContain(`| Base version | v${base} |`);
-    expect(lines).toContain(`| Candidate version | v${version} |`);
-    expect(lines).toContain('| Contributors | 3 |');
-    expect(lines).toContain('| Examples | 60 |');
-    expect(lines).toContain('| Aggregator | fedavg |');
-    expect(lines).toContain('| Noise multiplier | 0 |');
-    expect(lines).toContain(
-      'ε = ∞: no noise was added, so no finite ε bounds what this release reveals about a contributor.',
-    );
-    expect(lines.some((l) => /^Blessed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\.$/.test(l))).toBe(true);
-    for (const reason of done.gate?.reasons ?? []) expect(lines).toContain(`- ${reason}`);
-    const holdout = done.gate?.metrics[0];
-    const candidate = String(Number(holdout?.candidate.toPrecision(6)));
-    expect(lines.some((l) => l.startsWith('| holdout | 300 | ') && l.endsWith(` | ${candidate} |`))).toBe(true);
-    expect(section(markdown, '## Privacy of the model (all rounds)')).toEqual([
-      "ε = ∞ over 1 round(s) (δ = 0.00001): at least one round added no noise, so no finite ε bounds what the model's releases reveal.",
-    ]);
-    // The base was published by hand: no round made it, but the model's privacy is the same.
-    const baseCard = await card(MODEL, base);
-    expect(baseCard.card.round).toEqual({ state: 'none' });
-    expect(baseCard.card.privacy).toEqual(c.privacy);
-  });
-
-  it('states a finite ε with its δ when every round added noise', async () => {
-    const { card: c } = await card(MODEL, candidateVersion);
-    if (c.round.state !== 'found' || !c.round.round.privacy) throw new Error('the round card is missing');
-    const noised: CardBody = {
-      ...c,
-      round: {
-        ...c.round,
-        round: { ...c.round.round, privacy: { ...c.round.round.privacy, epsilon: 1.234567, noiseMultiplier: 1.1 } },
-      },
-      privacy: { epsilon: 2.5, delta: 1e-5, rounds: 2 },
-    };
-    const markdown = renderCard(noised);
-    expect(section(markdown, '## Federated round')).toContain('| ε (epsilon) | 1.23457 |');
-    expect(section(markdown, '## Privacy of the model (all rounds)')).toEqual([
-      'ε = 2.5, δ = 0.00001 over 2 round(s), composed by Rényi DP.',
     ]);
   });
 });
