@@ -1,6 +1,8 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Round, RoundList } from '../../protocol/rounds.ts';
+import type { RoundCoordinator } from '../src/rounds/coordinator.ts';
 import { ADMIN_KEY, api, CLIENT_KEY, expectError, modelFiles, publish, registerClient, sendJson } from './helpers.ts';
 import {
   askCurrent,
@@ -209,5 +211,25 @@ describe('rounds: closing', () => {
     expect(second?.privacy?.epsilon).toBeCloseTo(one, 10);
     expect(list.privacy.epsilon).toBeGreaterThan(one);
     expect(list.privacy.epsilon).toBeLessThan(2 * one);
+  });
+});
+
+describe('rounds: an interrupted close', () => {
+  it('closes again from the start when the alarm is retried mid-aggregation, and publishes once', async () => {
+    await publishRoundModel('rd-retry');
+    const round = await openRound('rd-retry', { minClients: 2, deadline: Date.now() + 300 });
+    await contribute('rd-retry', round, delta({ [HELPFUL]: 1 }), 2);
+    // As an alarm killed after it marked the round: status written, nothing else done.
+    const stub = env.ROUNDS.get(env.ROUNDS.idFromName('rd-retry'));
+    await runInDurableObject(stub, async (instance, state) => {
+      state.storage.sql.exec("UPDATE rounds SET status = 'aggregating' WHERE id = ?", round.id);
+      await (instance as RoundCoordinator).alarm();
+    });
+    const done = await settledRound('rd-retry', round.id);
+    expect(done).toMatchObject({ status: 'done', contributors: 2 });
+    const versions = (await (await api('/v1/models/rd-retry/versions', { key: ADMIN_KEY })).json()) as {
+      versions: unknown[];
+    };
+    expect(versions.versions).toHaveLength(2);
   });
 });

@@ -81,3 +81,12 @@ export async function publishCandidate(
     now: Date.now(),
   });
 }
+
+/** The version round `roundId` published, or null. */
+export async function roundVersion(db: D1Database, model: string, roundId: string): Promise<number | null> {
+  const row = await db
+    .prepare("SELECT version FROM versions WHERE model = ? AND json_extract(manifest, '$.lineage.roundId') = ?")
+    .bind(model, roundId)
+    .first<{ version: number }>();
+  return row?.version ?? null;
+}

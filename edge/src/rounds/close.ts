@@ -6,7 +6,7 @@ import { getVersion } from '../storage/registry.ts';
 import { readVerifiedBlob } from '../storage/verify.ts';
 import { aggregate, type ClientUpdate } from './aggregate.ts';
 import { roundBase } from './base.ts';
-import { candidateWeights, publishCandidate } from './candidate.ts';
+import { candidateWeights, publishCandidate, roundVersion } from './candidate.ts';
 import { accuracyOn, DEFAULT_GATE, decideGate, readHeldOut } from './gate.ts';
 import { canaryBlessed, storedPolicy } from './policy.ts';
 import { privacySpent } from './privacy.ts';
@@ -159,21 +159,24 @@ export async function finishRound(env: Env, sql: SqlStorage, model: string, id: 
       .toArray();
     const data = await sha256Hex(new TextEncoder().encode(names.map((u) => `${u.client_id}:${u.sha256}`).join('\n')));
     const privacy = JSON.parse(row.privacy ?? 'null') as PrivacySpent | null;
-    const version = await publishCandidate(
-      env,
-      base,
-      info,
-      weights,
-      {
-        roundId: id,
-        contributors: row.contributors,
-        examples: row.examples,
-        epsilon: privacy?.epsilon ?? null,
-        delta: settings.delta,
-        data: `sha256:${data}`,
-      },
-      Object.fromEntries(metrics.map((m) => [`${m.set}_accuracy`, m.candidate])),
-    );
+    // A decision interrupted after publishing finds its version instead of publishing another.
+    const version =
+      (await roundVersion(env.DB, model, id)) ??
+      (await publishCandidate(
+        env,
+        base,
+        info,
+        weights,
+        {
+          roundId: id,
+          contributors: row.contributors,
+          examples: row.examples,
+          epsilon: privacy?.epsilon ?? null,
+          delta: settings.delta,
+          data: `sha256:${data}`,
+        },
+        Object.fromEntries(metrics.map((m) => [`${m.set}_accuracy`, m.candidate])),
+      ));
     sql.exec('UPDATE rounds SET candidate_version = ?, gate = ? WHERE id = ?', version, JSON.stringify(gate), id);
     const rollout = gate.blessed && policy?.enabled ? await canaryBlessed(env, sql, model, row, version, policy) : null;
     finish(sql, id, 'done', {

@@ -265,25 +265,32 @@ export class RoundCoordinator extends DurableObject<Env> {
     return policyInfo(this.sql, model, alias);
   }
 
-  /** Closes rounds that are due, runs the policies, and schedules the next alarm. */
+  /**
+   * Closes rounds that are due, decides gating rounds whose evaluations are in or whose time is
+   * up, runs the policies, and schedules the next alarm. Alarms run one at a time and are
+   * retried when interrupted, so a round found half-closed here was interrupted: its close (the
+   * updates are deleted only once it is done) or its decision runs again.
+   */
   override async alarm(): Promise<void> {
     const model = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'model'").toArray()[0]?.value;
     if (!model) return;
     const now = Date.now();
-    for (const row of this.sql.exec<RoundRow>("SELECT * FROM rounds WHERE status = 'open'").toArray()) {
+    const rounds = (where: string) => this.sql.exec<RoundRow>(`SELECT * FROM rounds WHERE ${where}`).toArray();
+    for (const row of rounds("status = 'aggregating' OR (status = 'gating' AND candidate_sha IS NULL)")) {
+      await closeRound(this.env, this.sql, model, row, this.eligible(row.id));
+    }
+    for (const row of rounds("status = 'open'")) {
       const settings = JSON.parse(row.settings) as FullRoundSettings;
       if (settings.deadline <= now || row.contributors >= settings.maxClients) {
         await closeRound(this.env, this.sql, model, row, this.eligible(row.id));
       }
     }
-    for (const row of this.sql
-      .exec<RoundRow>("SELECT * FROM rounds WHERE status = 'gating' AND evaluate_until IS NOT NULL")
-      .toArray()) {
+    for (const row of rounds("status = 'gating' AND candidate_sha IS NOT NULL")) {
       const reported = this.sql
         .exec<{ n: number }>('SELECT COUNT(*) AS n FROM evaluations WHERE round_id = ?', row.id)
         .one().n;
-      if ((row.evaluate_until as number) <= now || reported >= row.contributors)
-        await finishRound(this.env, this.sql, model, row.id);
+      const due = row.evaluate_until === null || row.evaluate_until <= now || reported >= row.contributors;
+      if (due) await finishRound(this.env, this.sql, model, row.id);
     }
     await runPolicies(this.env, this.sql, model, (alias, input) => this.openFromPolicy(model, alias, input));
     await this.schedule();
