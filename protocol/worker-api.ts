@@ -292,10 +292,27 @@ const Refusal = v.object({ code: v.string(), message: v.string() });
  * update was trained and stored: `sent` (the edge took it; `duplicate` when it had the same bytes
  * already), `pending` (the send failed with `error` and a later sync retries it) or `rejected`
  * (refused for good with `rejection`). `norm` is the delta's L2 norm before clipping to
- * `clipNorm`; `bytes` the body's size before gzip.
+ * `clipNorm`; `bytes` the body's size before gzip; `examples` the labels it trained on (a fifth
+ * of them, from 10 labels on, is held out of the fit). `evaluated`: a round this device
+ * contributed to asked for its held-out evaluation, which came first (the next call trains for
+ * an open round): of `examples` held-out labels the base got `baseCorrect` right and the
+ * round's candidate `candidateCorrect`; the counts' `state` as for an update.
  */
 export const ParticipateResult = v.variant('status', [
   v.object({ v: v.literal(1), status: v.literal('no-round'), model: v.string() }),
+  v.object({
+    v: v.literal(1),
+    status: v.literal('evaluated'),
+    model: v.string(),
+    roundId: v.string(),
+    examples: v.number(),
+    baseCorrect: v.number(),
+    candidateCorrect: v.number(),
+    state: UpdateState,
+    duplicate: v.optional(v.boolean()),
+    error: v.optional(Refusal),
+    rejection: v.optional(Refusal),
+  }),
   v.object({
     v: v.literal(1),
     status: v.literal('already'),
@@ -354,6 +371,18 @@ export const FederatedStatus = v.object({
       clipped: v.boolean(),
       at: v.number(),
       rejection: v.optional(Refusal),
+      /** Labels held out of the fit (absent: none, below 10 labels). */
+      heldOut: v.optional(v.number()),
+      /** The round's candidate judged on them, once the edge asked: the counts and what became of them. */
+      evaluation: v.optional(
+        v.object({
+          state: UpdateState,
+          examples: v.number(),
+          baseCorrect: v.number(),
+          candidateCorrect: v.number(),
+          rejection: v.optional(Refusal),
+        }),
+      ),
     }),
   ),
 });
@@ -458,8 +487,10 @@ export interface WorkerApi {
   benchmark(iterations: number): Promise<BenchmarkResult>;
   /**
    * Takes part in the loaded model's open federated round: fine-tunes the round's base on this
-   * device's labels (no personal alignment, no gate), stores the clipped weight delta in
-   * IndexedDB and sends it with a sync. What happened is in the result's `status`.
+   * device's labels (no personal alignment, no gate; a fifth held out from 10 labels on), stores
+   * the clipped weight delta in IndexedDB and sends it with a sync. When the edge asks for this
+   * device's held-out evaluation of a round it contributed to, that comes first (`evaluated`)
+   * and the next call trains. What happened is in the result's `status`.
    */
   participate(options?: ParticipateOptions): Promise<ParticipateResult>;
 }

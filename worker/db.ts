@@ -104,6 +104,7 @@ export interface UpdateRow {
   roundId: string;
   baseVersion: number;
   bytes: ArrayBuffer | null;
+  /** The examples it trained on (`Edgeloop-Examples`), the held-out ones not counted. */
   examples: number;
   /** L2 norm of the delta before clipping, the round's clip norm and whether it was clipped. */
   norm: number;
@@ -112,6 +113,22 @@ export interface UpdateRow {
   state: UpdateState;
   createdAt: number;
   /** Set when the edge acknowledged (`duplicate`: it had the same bytes already) or refused it. */
+  settledAt?: number;
+  duplicate?: boolean;
+  rejection?: { code: string; message: string };
+  /** Prediction ids held out of the fit (absent or empty: none, below 10 examples); the candidate is judged on them. */
+  heldOut?: string[];
+  /** The held-out evaluation of the round's candidate, stored before it is sent: a retry sends these counts. */
+  evaluation?: StoredEvaluation;
+}
+
+/** Counts of a held-out evaluation (protocol/rounds.ts `Evaluation`) and what the edge made of them. */
+export interface StoredEvaluation {
+  examples: number;
+  baseCorrect: number;
+  candidateCorrect: number;
+  state: UpdateState;
+  createdAt: number;
   settledAt?: number;
   duplicate?: boolean;
   rejection?: { code: string; message: string };

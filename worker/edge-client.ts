@@ -120,9 +120,10 @@ export class EdgeClient {
     return parseReply(path, schema, payload);
   }
 
-  /** GET raw bytes. */
-  async bytes(path: string): Promise<ArrayBuffer> {
-    const response = await this.#send(path);
+  /** GET raw bytes; `asClient` sends the client token too (`…/rounds/{id}/candidate`: contributors only). */
+  async bytes(path: string, options: { asClient?: boolean } = {}): Promise<ArrayBuffer> {
+    const token: Record<string, string> = options.asClient && this.token ? { [CLIENT_TOKEN_HEADER]: this.token } : {};
+    const response = await this.#send(path, undefined, undefined, token);
     return this.#read(path, () => response.arrayBuffer());
   }
 

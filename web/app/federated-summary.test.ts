@@ -20,4 +20,19 @@ describe('describeFederated', () => {
       /update waiting to be sent/,
     );
   });
+
+  it('adds the labels held out and the held-out evaluation of the candidate, with a refusal’s code', () => {
+    const last = { id: 'r_2', model: 'digits', examples: 40, norm: 1, clipped: false, at: 0, state: 'sent' as const };
+    const evaluation = { state: 'sent' as const, examples: 10, baseCorrect: 6, candidateCorrect: 8 };
+    expect(describeFederated({ enabled: true, lastRound: { ...last, heldOut: 10, evaluation } })).toBe(
+      'taking part on its own · round r_2: update sent, 40 labels, 10 held out, norm 1.000 · held-out evaluation sent: base 6/10, candidate 8/10',
+    );
+    const rejection = { code: 'ROUND_CLOSED', message: 'closed' };
+    expect(
+      describeFederated({
+        enabled: true,
+        lastRound: { ...last, heldOut: 10, evaluation: { ...evaluation, state: 'rejected', rejection } },
+      }),
+    ).toMatch(/held-out evaluation refused \(ROUND_CLOSED\): base 6\/10, candidate 8\/10$/);
+  });
 });

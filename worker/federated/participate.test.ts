@@ -1,92 +1,19 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { userStyle } from '../../models/digits/user-styles.ts';
-import { EdgeloopError } from '../../protocol/errors.ts';
-import { parseModelJson } from '../../protocol/model-json.ts';
-import { seededRandom } from '../../protocol/random.ts';
-import type { InitOptions } from '../../protocol/worker-api.ts';
-import type { WorkerDeps } from '../api.ts';
 import { detectSyncPlatform } from '../env.ts';
-import { buildModel } from '../infer/model-artifacts.ts';
-import { holdoutDigits, publishDigits } from '../test/digits.ts';
+import { publishDigits } from '../test/digits.ts';
 import { FakeEdge } from '../test/fake-edge.ts';
+import {
+  accuracyWith,
+  CONV_VALUES,
+  DIGITS_VALUES,
+  digitsWorker,
+  failure,
+  label,
+  norm,
+  tilted,
+  updatePosts,
+} from '../test/federated.ts';
 import { startWorker } from '../test/harness.ts';
-
-type Worker = Awaited<ReturnType<typeof startWorker>>;
-
-const digits = holdoutDigits();
-/** The digits model's conv weights come first in weights.bin (3·3·1·16 + 16 + 3·3·16·32 + 32 values), then the dense ones. */
-const CONV_VALUES = 4800;
-const DIGITS_VALUES = 30_762;
-const UPDATES = '/v1/models/digits/rounds/';
-
-/** A worker on tfjs-cpu with the real digits model loaded (v1 on production); `init` adds init options. */
-async function digitsWorker(
-  options: { edge?: FakeEdge; init?: Partial<InitOptions>; deps?: Partial<WorkerDeps> } = {},
-) {
-  const edge = options.edge ?? new FakeEdge();
-  if (!edge.versions.has('digits/1')) await publishDigits(edge);
-  const worker = await startWorker({ ...options, edge, backend: 'cpu' });
-  await worker.api.load({ v: 1, model: 'digits' });
-  return worker;
-}
-
-/** Held-out digits `from … from + count`, tilted as one user writes them. */
-function tilted(from: number, count: number) {
-  const random = seededRandom(from + 1);
-  const { apply } = userStyle('tilted');
-  return {
-    images: digits.images.slice(from, from + count).map((image) => apply(image, random)),
-    labels: digits.labels.slice(from, from + count),
-  };
-}
-
-/** Predicts and labels `count` tilted digits. */
-async function label({ api }: Worker, count: number): Promise<void> {
-  const { images, labels } = tilted(0, count);
-  for (const [i, image] of images.entries()) {
-    const { predictionId } = await api.predict(image);
-    await api.feedback(predictionId, labels[i] ?? 0);
-  }
-}
-
-const updatePosts = (edge: FakeEdge) => edge.requests.filter((r) => r.method === 'POST' && r.path.startsWith(UPDATES));
-const norm = (values: Float32Array) => Math.sqrt(values.reduce((sum, x) => sum + x * x, 0));
-
-/** Accuracy of the digits model with weights.bin + `delta` (or the base's weights alone) on `images`. */
-async function accuracyWith(edge: FakeEdge, delta: Float32Array | null, images: Float32Array[], labels: number[]) {
-  const bytes = edge.bytes.get('digits/1/weights.bin') as Uint8Array;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const weights = Float32Array.from({ length: bytes.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
-  for (let i = 0; delta && i < weights.length; i++) weights[i] = (weights[i] as number) + (delta[i] as number);
-  const modelJson = parseModelJson((edge.bytes.get('digits/1/model.json') as Uint8Array).slice().buffer, 'model.json');
-  const model: tfl.LayersModel = await buildModel(modelJson, [weights.buffer]);
-  try {
-    const predicted = tf.tidy(() =>
-      tf.argMax(
-        model.predict(
-          tf.tensor(
-            images.flatMap((i) => [...i]),
-            [images.length, 28, 28, 1],
-          ),
-        ) as tf.Tensor,
-        1,
-      ),
-    );
-    const labelsOut = (await predicted.data()) as Int32Array;
-    predicted.dispose();
-    return labelsOut.filter((l, i) => l === labels[i]).length / images.length;
-  } finally {
-    model.dispose();
-  }
-}
-
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: unknown) => EdgeloopError.from(e),
-  );
 
 describe('participate', () => {
   it('refuses before init and before load, and checks its options', async () => {
@@ -154,14 +81,15 @@ describe('participate', () => {
       status: 'sent',
       roundId: round.id,
       baseVersion: 1,
-      examples: 50,
+      // 10 of the 50 labels are held out of the fit (held-out.test.ts).
+      examples: 40,
       clipped: false,
       duplicate: false,
       bytes: DIGITS_VALUES * 4,
     });
     const update = edge.rounds.get(round.id).updates.get(clientId ?? '');
     if (!update || result.status !== 'sent') throw new Error('no update arrived');
-    expect(update.examples).toBe(50);
+    expect(update.examples).toBe(40);
     expect(update.values).toHaveLength(DIGITS_VALUES);
     expect(update.values.subarray(0, CONV_VALUES).every((x) => x === 0)).toBe(true);
     const dense = update.values.subarray(CONV_VALUES);
@@ -205,73 +133,13 @@ describe('participate', () => {
         id: round.id,
         model: 'digits',
         state: 'sent',
-        examples: 20,
+        examples: 16,
         norm: result.norm,
         clipped: true,
         at: expect.any(Number),
+        heldOut: 4,
       },
     });
-    await api.dispose();
-  });
-
-  it('resends the same stored bytes after a lost reply: the edge counts one update', async () => {
-    const worker = await digitsWorker();
-    const { api, edge, clientId } = worker;
-    await label(worker, 10);
-    const round = edge.rounds.open('digits', 1);
-    edge.rounds.updatesFailures = ['lost-reply'];
-    const result = await api.participate();
-    expect(result).toMatchObject({ status: 'pending', error: { code: 'NETWORK' } });
-    expect((await api.status()).sync.state).toBe('waiting');
-    await api.sync();
-    const [first, second] = updatePosts(edge);
-    expect(updatePosts(edge)).toHaveLength(2);
-    expect(second?.body).toEqual(first?.body);
-    expect(edge.rounds.get(round.id).updates.size).toBe(1);
-    expect(edge.rounds.get(round.id).updates.has(clientId ?? '')).toBe(true);
-    expect((await api.status()).federated.lastRound).toMatchObject({ id: round.id, state: 'sent' });
-    const row = await worker.db().updates.get(`digits/${round.id}`);
-    expect(row).toMatchObject({ state: 'sent', duplicate: true, bytes: null });
-    await api.dispose();
-  });
-
-  it('keeps a pending update across a worker restart on the same database; the next sync sends it', async () => {
-    const first = await digitsWorker();
-    const { edge, storage, clientId } = first;
-    await label(first, 10);
-    const round = edge.rounds.open('digits', 1);
-    edge.rounds.updatesFailures = ['network'];
-    expect(await first.api.participate()).toMatchObject({ status: 'pending', error: { code: 'NETWORK' } });
-    const sent = updatePosts(edge)[0]?.body;
-    await first.api.dispose();
-    expect(edge.rounds.get(round.id).updates.size).toBe(0);
-
-    const second = await startWorker({ edge, storage, backend: 'cpu' });
-    expect(second.clientId).toBe(clientId);
-    expect((await second.api.status()).federated.lastRound).toMatchObject({ id: round.id, state: 'pending' });
-    await second.api.sync();
-    expect(edge.rounds.get(round.id).updates.get(clientId ?? '')?.bytes).toEqual(sent);
-    expect((await second.api.status()).federated.lastRound).toMatchObject({ id: round.id, state: 'sent' });
-    await second.api.dispose();
-  });
-
-  it('retries an update after a 429, and marks one the edge refuses (ROUND_CLOSED) rejected, never sent again', async () => {
-    const worker = await digitsWorker();
-    const { api, edge } = worker;
-    await label(worker, 10);
-    const round = edge.rounds.open('digits', 1);
-    edge.rounds.updatesFailures = [{ status: 429, code: 'RATE_LIMITED' }];
-    expect(await api.participate()).toMatchObject({ status: 'pending', error: { code: 'RATE_LIMITED' } });
-    expect((await api.status()).sync.state).toBe('waiting');
-    edge.rounds.close(round.id);
-    await api.sync();
-    expect((await api.status()).federated.lastRound).toMatchObject({
-      id: round.id,
-      state: 'rejected',
-      rejection: { code: 'ROUND_CLOSED' },
-    });
-    expect((await api.sync()).pending).toBe(0);
-    expect(updatePosts(edge)).toHaveLength(2);
     await api.dispose();
   });
 
@@ -312,7 +180,7 @@ describe('participate', () => {
     const { api, clientId } = worker;
     await label(worker, 10);
     const round = edge.rounds.open('digits', 2);
-    expect(await api.participate()).toMatchObject({ status: 'sent', baseVersion: 2, examples: 10 });
+    expect(await api.participate()).toMatchObject({ status: 'sent', baseVersion: 2, examples: 8 });
     expect(edge.count('/v1/models/digits/versions/2')).toBeGreaterThan(0);
     const values = edge.rounds.get(round.id).updates.get(clientId ?? '')?.values;
     expect(values?.subarray(0, CONV_VALUES).every((x) => x === 0)).toBe(true);

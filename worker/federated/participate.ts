@@ -6,6 +6,8 @@ import { ensureIdentity } from '../sync/identity.ts';
 import { lineageVersions, userExamples } from '../train/examples.ts';
 import { baseInfo, roundBase, type Step } from './base.ts';
 import { clipDelta, float32Bytes, weightDelta, weightLayout } from './delta.ts';
+import { evaluateIfAsked } from './evaluate.ts';
+import { holdOut } from './held-out.ts';
 import { fitRoundHead } from './local-fit.ts';
 import { currentRound } from './round.ts';
 import { findUpdate, storeUpdate, updateId } from './updates.ts';
@@ -21,13 +23,16 @@ export interface ParticipateContext {
 
 /**
  * Takes part in the open round of the loaded model (README.md in this folder): registers if
- * need be, asks for the round (`no-round`), skips a round this database already trained for
- * (`already`: never two updates), gathers the labelled examples of the base's lineage
- * (`not-enough-examples` below the round's `minExamples`), fine-tunes the base's head with the
- * round's epochs and learning rate, lays out fine-tuned − base over model.json's weights
- * (`mismatch` when that is not the round's weights file), clips it to the round's `clipNorm`,
- * stores it in IndexedDB and only then runs a sync, which sends it. The result's status is the
- * stored update's state after that sync: `sent`, `pending` (retried by later syncs) or `rejected`.
+ * need be and asks for the round. When the edge asks for this device's held-out evaluation of
+ * a gating round, that comes first (`evaluated`; the next call trains). Then: `no-round` when
+ * none is open; skips a round this database already trained for (`already`: never two
+ * updates); gathers the labelled examples of the base's lineage (`not-enough-examples` below
+ * the round's `minExamples`), holds a fifth of them out (from 10 on), fine-tunes the base's
+ * head on the rest with the round's epochs and learning rate, lays out fine-tuned − base over
+ * model.json's weights (`mismatch` when that is not the round's weights file), clips it to the
+ * round's `clipNorm`, stores it in IndexedDB and only then runs a sync, which sends it. The
+ * result's status is the stored update's state after that sync: `sent`, `pending` (retried by
+ * later syncs) or `rejected`.
  *
  * @example
  * const result = await participate(runtime, runtime.loaded, { modelTask, signal, sync: () => scheduler.run('manual') });
@@ -40,7 +45,11 @@ export async function participate(
   const start = performance.now();
   const model = loaded.name;
   await ensureIdentity(runtime);
-  const round = await currentRound(runtime, model);
+  const current = await currentRound(runtime, model);
+  const step = guardedStep(runtime, loaded, context);
+  const evaluated = await evaluateIfAsked(runtime, loaded, current.evaluate, step);
+  if (evaluated) return evaluated;
+  const { round } = current;
   if (!round) return { v: 1, status: 'no-round', model };
   const earlier = await findUpdate(runtime.db, model, round.id);
   if (earlier) return already(earlier);
@@ -56,18 +65,18 @@ export async function participate(
   if (file?.sha256 !== round.weights.sha256) {
     return mismatch(`${model} v${info.version} has no ${round.weights.path} with sha256 ${round.weights.sha256}`);
   }
-  const examples = await userExamples(runtime, loaded, lineageVersions({ ...loaded, version: info.version, info }));
-  if (examples.count < round.minExamples) {
+  const all = await userExamples(runtime, loaded, lineageVersions({ ...loaded, version: info.version, info }));
+  if (all.count < round.minExamples) {
     return {
       v: 1,
       status: 'not-enough-examples',
       model,
       roundId: round.id,
-      examples: examples.count,
+      examples: all.count,
       needed: round.minExamples,
     };
   }
-  const step = guardedStep(runtime, loaded, context);
+  const { train: examples, heldOut } = holdOut(all, round.id);
   const base = await roundBase(runtime, loaded, info, step);
   let delta: Float32Array | string;
   try {
@@ -107,6 +116,7 @@ export async function participate(
     clipped,
     state: 'pending',
     createdAt: Date.now(),
+    heldOut,
   };
   const stored = await storeUpdate(runtime.db, row);
   if (stored !== row) return already(stored);

@@ -33,7 +33,7 @@ export async function sendUpdates(runtime: SyncRuntime, renew: () => Promise<voi
 }
 
 /** The edge's final refusal of an update, or null when it is worth sending again (or needs a person). */
-function refusal(error: unknown): { code: string; message: string } | null {
+export function refusal(error: unknown): { code: string; message: string } | null {
   if (isRetryable(error)) return null;
   const e = EdgeloopError.from(error);
   const status = e.cause instanceof HttpFailure ? e.cause.status : null;

@@ -1,5 +1,6 @@
+import { EdgeloopError } from '../../protocol/errors.ts';
 import type { FederatedStatus } from '../../protocol/worker-api.ts';
-import { type EdgeloopDb, type UpdateRow, withStorage } from '../db.ts';
+import { type EdgeloopDb, type StoredEvaluation, type UpdateRow, withStorage } from '../db.ts';
 
 /** The key of a model's update for a round. */
 export const updateId = (model: string, roundId: string): string => `${model}/${roundId}`;
@@ -78,9 +79,71 @@ export async function federatedStatus(db: EdgeloopDb, enabled: boolean): Promise
           clipped: last.clipped,
           at: last.settledAt ?? last.createdAt,
           ...(last.rejection ? { rejection: last.rejection } : {}),
+          ...(last.heldOut?.length ? { heldOut: last.heldOut.length } : {}),
+          ...(last.evaluation ? { evaluation: evaluationStatus(last.evaluation) } : {}),
         }
       : null,
   };
+}
+
+function evaluationStatus(e: StoredEvaluation) {
+  const { state, examples, baseCorrect, candidateCorrect, rejection } = e;
+  return { state, examples, baseCorrect, candidateCorrect, ...(rejection ? { rejection } : {}) };
+}
+
+/**
+ * The model's update whose held-out evaluation waits to be sent again (its reply was lost), if any.
+ *
+ * @example
+ * const waiting = await pendingEvaluation(db, 'digits'); // { row, evaluation } | undefined
+ */
+export async function pendingEvaluation(
+  db: EdgeloopDb,
+  model: string,
+): Promise<{ row: UpdateRow; evaluation: StoredEvaluation } | undefined> {
+  const row = await withStorage('read federated evaluations', () =>
+    db.updates.filter((r) => r.model === model && r.evaluation?.state === 'pending').first(),
+  );
+  return row?.evaluation ? { row, evaluation: row.evaluation } : undefined;
+}
+
+/**
+ * Stores a round's evaluation unless one is there already (another tab counted first): that one
+ * is returned then, so every retry sends the same counts.
+ *
+ * @example
+ * const stored = await storeEvaluation(db, row.id, { examples: 10, baseCorrect: 6, candidateCorrect: 8, state: 'pending', createdAt });
+ */
+export function storeEvaluation(db: EdgeloopDb, id: string, evaluation: StoredEvaluation): Promise<StoredEvaluation> {
+  return withStorage('store federated evaluation', () =>
+    db.transaction('rw', db.updates, async () => {
+      const row = await db.updates.get(id);
+      if (!row) throw new EdgeloopError('STORAGE', `store federated evaluation: update ${id} is gone`);
+      if (row.evaluation) return row.evaluation;
+      await db.updates.update(id, { evaluation });
+      return evaluation;
+    }),
+  );
+}
+
+/** Records the edge's answer to an evaluation (acknowledged, or refused for good) and returns it as stored. */
+export function settleEvaluation(
+  db: EdgeloopDb,
+  id: string,
+  evaluation: StoredEvaluation,
+  outcome: { duplicate: boolean } | { rejection: { code: string; message: string } },
+): Promise<StoredEvaluation> {
+  const settled: StoredEvaluation = {
+    ...evaluation,
+    ...('rejection' in outcome
+      ? { state: 'rejected', rejection: outcome.rejection }
+      : { state: 'sent', duplicate: outcome.duplicate }),
+    settledAt: Date.now(),
+  };
+  return withStorage('mark federated evaluation', async () => {
+    await db.updates.update(id, { evaluation: settled });
+    return settled;
+  });
 }
 
 /** Number of updates waiting to be sent. */

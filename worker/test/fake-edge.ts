@@ -53,7 +53,7 @@ export class FakeEdge {
   eventsFailures: EventsFailure[] = [];
   /** `/v1/runs`: the runs recorded, and how the calls fail (`runs.failure`). */
   readonly runs = new FakeRuns();
-  /** `/v1/models/{m}/rounds/…`: `rounds.open(model, version)` opens one; current round and updates. */
+  /** `/v1/models/{m}/rounds/…`: `rounds.open(model, version)` opens one, `rounds.gate(id, weights)` gates it. */
   readonly rounds = new FakeRounds(this.versions, this.bytes);
   /** A code to reject an event with, or null to accept it. */
   rejectEvent: (event: Event) => string | null = () => null;
@@ -202,12 +202,7 @@ export class FakeEdge {
     const clientId = [...this.clients.entries()].find(([, c]) => token !== null && c.token === token)?.[0];
     if (!clientId) return error(401, 'INVALID_CLIENT_TOKEN', 'wrong or missing token');
     if (this.clients.get(clientId)?.revoked) return error(403, 'CLIENT_REVOKED', clientId);
-    const model = route[3] ?? '';
-    if (method === 'GET' && route[5] === 'current' && route.length === 6) return this.rounds.current(model, clientId);
-    if (method === 'POST' && route[6] === 'updates' && route.length === 7 && body instanceof Uint8Array) {
-      return this.rounds.update(model, route[5] ?? '', clientId, body, headers);
-    }
-    return error(404, 'NOT_FOUND', route.join('/'));
+    return this.rounds.handle(method, route, clientId, body, headers);
   }
 
   #checkToken(clientId: string, token: string | null): Response | null {
