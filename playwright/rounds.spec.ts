@@ -39,23 +39,34 @@ test('three browsers take part in a round; its candidate is gated and goes to ca
   try {
     const base = (await publishDir(edge, dir)).version;
     await send(edge, AliasInfo, 'PUT', `/v1/models/${MODEL}/aliases/production`, { version: base });
-    // Three devices' few labels make a small step: the gate allows 2 points on the standard set.
+    // This spec checks the loop, not the gain (bench/fleet.ts measures that): three devices' few
+    // labels make a small step, and their 9 held-out labels judge it coarsely (one label is 11
+    // points), so the gate here allows what one label can swing.
     await send(edge, PolicyInfo, 'PUT', `/v1/models/${MODEL}/aliases/production/policy`, {
       v: 1,
-      gate: { maxDrop: 0.02 },
+      gate: { maxDrop: 0.12 },
       canary: { percent: 50 },
     });
     const round = await send(edge, Round, 'POST', `/v1/models/${MODEL}/rounds`, {
       v: 1,
-      settings: { minClients: 3, maxClients: 3, minExamples: 8, localEpochs: 2, deadline: Date.now() + 480_000 },
+      settings: {
+        minClients: 3,
+        maxClients: 3,
+        minExamples: 8,
+        localEpochs: 2,
+        evaluationSeconds: 300,
+        deadline: Date.now() + 480_000,
+      },
     });
 
     const outcomes = [];
+    const devices = [];
     for (const [i, style] of STYLES.entries()) {
       const context = await browser.newContext();
       const page = await context.newPage();
+      devices.push(context);
       await openApp(page, { model: MODEL, backend: 'wasm' });
-      const digits = heldOutDigits(12, 100 + 12 * i).map((d) => styled(style, d));
+      const digits = heldOutDigits(15, 100 + 15 * i).map((d) => styled(style, d));
       const outcome = await page.evaluate(async (inputs) => {
         const { client } = window.edgeloop;
         for (const input of inputs) {
@@ -67,15 +78,26 @@ test('three browsers take part in a round; its candidate is gated and goes to ca
         return { participation, pending: synced.pending, status: await client.status() };
       }, digits);
       outcomes.push(outcome);
-      await context.close();
     }
     for (const outcome of outcomes) {
       expect(outcome.participation).toMatchObject({ status: 'sent', roundId: round.id });
       expect(outcome.pending).toBe(0);
-      expect(outcome.status.federated?.lastRound).toMatchObject({ id: round.id, state: 'sent' });
+      expect(outcome.status.federated?.lastRound).toMatchObject({ id: round.id, state: 'sent', heldOut: 3 });
     }
 
-    // The third update fills the round: the edge closes it at once.
+    // The third update fills the round: the edge aggregates it and asks its contributors to
+    // judge the candidate on the labels they held out (3 each of 15); only counts come back.
+    await expect
+      .poll(async () => (await edge.request(Round, `/v1/models/${MODEL}/rounds/${round.id}`)).status)
+      .toBe('gating');
+    for (const context of devices) {
+      const [page] = context.pages();
+      const evaluated = await page?.evaluate(() => window.edgeloop.client.participate());
+      expect(evaluated).toMatchObject({ status: 'evaluated', roundId: round.id, examples: 3, state: 'sent' });
+      await context.close();
+    }
+
+    // The last evaluation decides the round at once.
     let done = round;
     await expect
       .poll(
@@ -89,7 +111,10 @@ test('three browsers take part in a round; its candidate is gated and goes to ca
     expect(done).toMatchObject({ contributors: 3, eligible: 3, baseVersion: base });
     const candidate = done.candidateVersion as number;
     expect(candidate).toBeGreaterThan(base);
-    expect(done.gate?.metrics[0]).toMatchObject({ set: 'holdout', examples: 2000 });
+    expect(done.gate?.metrics).toMatchObject([
+      { set: 'holdout', examples: 2000 },
+      { set: 'fleet', examples: 9 },
+    ]);
     expect(done.gate?.blessed, done.gate?.reasons.join('; ')).toBe(true);
     const alias = await edge.request(AliasInfo, `/v1/models/${MODEL}/aliases/production`);
     expect(alias.rollout.canary).toEqual({ version: candidate, percent: 50 });

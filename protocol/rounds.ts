@@ -194,6 +194,12 @@ export type CurrentRound = v.InferOutput<typeof CurrentRound>;
 /** Request header of an update: the examples it was trained on (an integer ≥ 1). */
 export const EXAMPLES_HEADER = 'Edgeloop-Examples';
 
+/**
+ * Request header of an update: labels the device held out of its fit (an integer ≥ 0, default
+ * 0). Only contributors that held some out are asked for a held-out evaluation.
+ */
+export const HELD_OUT_HEADER = 'Edgeloop-Held-Out';
+
 /** Answer of `POST /v1/models/{model}/rounds/{id}/updates`; `duplicate` when the same bytes came before. */
 export const UpdateReceipt = v.object({
   v: v.literal(1),

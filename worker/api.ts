@@ -1,12 +1,11 @@
 import * as v from 'valibot';
 import { EdgeloopError } from '../protocol/errors.ts';
+import { ParticipateOptions, type ParticipateResult } from '../protocol/participate.ts';
 import { SuggestOptions, TrainOptions, type TrainProgress } from '../protocol/train.ts';
 import {
   ExplainOptions,
   InitOptions,
   LoadOptions,
-  ParticipateOptions,
-  type ParticipateResult,
   PredictOptions,
   type SyncResult,
   type SyncState,

@@ -1,8 +1,9 @@
 import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
 import { EdgeloopError } from '../protocol/errors.ts';
 import type { Event, FeatureValue } from '../protocol/events.ts';
+import type { UpdateState } from '../protocol/participate.ts';
 import type { Profile } from '../protocol/profile/schema.ts';
-import type { BackendName, InitOptions, PersonalState, SyncResult, UpdateState } from '../protocol/worker-api.ts';
+import type { BackendName, InitOptions, PersonalState, SyncResult } from '../protocol/worker-api.ts';
 import type { StoredWeight } from './train/head.ts';
 
 /** A prediction made on this device; its input stays here (it is not sent with the event). */

@@ -17,17 +17,19 @@ import {
 
 const body = (d: Float32Array) => new Uint8Array(d.buffer.slice(0));
 
-/** A round with fleet evaluation, filled by three contributors; waits until it is gating. */
+/** A round with fleet evaluation, filled by three contributors (the first `heldOutBy` held labels out); waits until it is gating. */
 async function gatingRound(
   name: string,
   evaluationSeconds = 60,
+  heldOutBy = 3,
 ): Promise<{ round: Round; contributors: ClientIdentity[] }> {
   await publishRoundModel(name);
   const round = await openRound(name, { maxClients: 3, evaluationSeconds });
   const contributors: ClientIdentity[] = [];
   for (let i = 0; i < 3; i++) {
     const identity = await registerClient();
-    expect((await sendUpdate(name, round.id, identity, body(delta({ [HELPFUL]: 1 })))).status).toBe(200);
+    const headers = { 'Edgeloop-Examples': '20', 'Edgeloop-Held-Out': i < heldOutBy ? '5' : '0' };
+    expect((await sendUpdate(name, round.id, identity, body(delta({ [HELPFUL]: 1 })), headers)).status).toBe(200);
     contributors.push(identity);
   }
   await runRoundAlarm(name);
@@ -123,6 +125,33 @@ describe('rounds: the fleet evaluates the candidate on the labels it held out', 
       expect.stringMatching(/^fail: fleet accuracy 60\.00% on 60 vs baseline 90\.00%/),
     );
     expect(done.gate?.reasons).toContainEqual(expect.stringMatching(/^pass: holdout accuracy/));
+  });
+
+  it('asks only contributors that held labels out, and decides once they have all reported', async () => {
+    const { round, contributors } = await gatingRound('re-some', 60, 2);
+    const [a, b, c] = contributors as [ClientIdentity, ClientIdentity, ClientIdentity];
+    expect(((await (await askCurrent('re-some', c)).json()) as CurrentRound).evaluate).toBeNull();
+    await evaluate('re-some', round.id, a, { examples: 5, baseCorrect: 3, candidateCorrect: 5 });
+    expect((await readRound('re-some', round.id)).status).toBe('gating');
+    await evaluate('re-some', round.id, b, { examples: 5, baseCorrect: 3, candidateCorrect: 4 });
+    const done = await settledRound('re-some', round.id);
+    expect(done.gate?.metrics.find((m) => m.set === 'fleet')).toMatchObject({
+      examples: 10,
+      baseline: 0.6,
+      candidate: 0.9,
+    });
+  });
+
+  it('refuses a bad held-out count', async () => {
+    await publishRoundModel('re-bad');
+    const round = await openRound('re-bad');
+    for (const heldOut of ['-1', '2.5', 'some']) {
+      const res = await sendUpdate('re-bad', round.id, await registerClient(), body(delta({})), {
+        'Edgeloop-Examples': '5',
+        'Edgeloop-Held-Out': heldOut,
+      });
+      await expectError(res, 422, 'INVALID_UPDATE');
+    }
   });
 
   it('fails the fleet check when no contributor reports in time, and then takes no counts', async () => {

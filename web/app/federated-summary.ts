@@ -1,4 +1,4 @@
-import type { FederatedStatus } from '../../protocol/worker-api.ts';
+import type { FederatedStatus } from '../../protocol/participate.ts';
 
 const STATES = { pending: 'update waiting to be sent', sent: 'update sent', rejected: 'update refused' } as const;
 const EVALUATIONS = { pending: 'waiting to be sent', sent: 'sent', rejected: 'refused' } as const;

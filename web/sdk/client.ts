@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import type { EraseResult } from '../../protocol/clients.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
+import type { ParticipateOptions, ParticipateResult } from '../../protocol/participate.ts';
 import type {
   RevertResult,
   SuggestOptions,
@@ -15,8 +16,6 @@ import type {
   ExplainResult,
   LoadOptions,
   LoadResult,
-  ParticipateOptions,
-  ParticipateResult,
   PredictOptions,
   PredictResult,
   RefreshResult,

@@ -2,15 +2,14 @@
 
 export type { EraseReceipt, EraseResult } from '../../protocol/clients.ts';
 export { EdgeloopError, ErrorCode } from '../../protocol/errors.ts';
+export type { FederatedStatus, ParticipateResult } from '../../protocol/participate.ts';
 export type { RevertResult, Suggestion, SuggestResult, TrainProgress, TrainResult } from '../../protocol/train.ts';
 export type {
   BackendName,
   BackendPreference,
   BackendReport,
   BenchmarkResult,
-  FederatedStatus,
   LoadResult,
-  ParticipateResult,
   PredictOptions,
   PredictResult,
   RefreshResult,

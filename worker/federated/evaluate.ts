@@ -1,6 +1,6 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
 import { sha256Hex } from '../../protocol/hash.ts';
-import type { ParticipateResult } from '../../protocol/worker-api.ts';
+import type { ParticipateResult } from '../../protocol/participate.ts';
 import type { StoredEvaluation, UpdateRow } from '../db.ts';
 import { HttpFailure } from '../edge-client.ts';
 import { buildModel } from '../infer/model-artifacts.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXAMPLES_HEADER } from '../../protocol/rounds.ts';
+import { EXAMPLES_HEADER, HELD_OUT_HEADER } from '../../protocol/rounds.ts';
 import { digitsWorker, label, updatePosts } from '../test/federated.ts';
 import type { UserExamples } from '../train/examples.ts';
 import { holdOut } from './held-out.ts';
@@ -48,6 +48,7 @@ describe('held-out split of a round', () => {
     const round = edge.rounds.open('digits', 1, { minExamples: 50 });
     expect(await api.participate()).toMatchObject({ status: 'sent', examples: 40 });
     expect(updatePosts(edge)[0]?.headers.get(EXAMPLES_HEADER)).toBe('40');
+    expect(updatePosts(edge)[0]?.headers.get(HELD_OUT_HEADER)).toBe('10');
     expect(edge.rounds.get(round.id).updates.get(clientId ?? '')?.examples).toBe(40);
     const row = await worker.db().updates.get(`digits/${round.id}`);
     expect(row?.examples).toBe(40);
@@ -65,6 +66,7 @@ describe('held-out split of a round', () => {
     const round = edge.rounds.open('digits', 1, { minExamples: 5 });
     expect(await api.participate()).toMatchObject({ status: 'sent', examples: 9 });
     expect(updatePosts(edge)[0]?.headers.get(EXAMPLES_HEADER)).toBe('9');
+    expect(updatePosts(edge)[0]?.headers.get(HELD_OUT_HEADER)).toBe('0');
     expect((await worker.db().updates.get(`digits/${round.id}`))?.heldOut).toEqual([]);
     expect((await api.status()).federated.lastRound).not.toHaveProperty('heldOut');
     await api.dispose();

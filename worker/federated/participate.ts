@@ -1,5 +1,5 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
-import type { ParticipateResult } from '../../protocol/worker-api.ts';
+import type { ParticipateResult } from '../../protocol/participate.ts';
 import type { UpdateRow } from '../db.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { ensureIdentity } from '../sync/identity.ts';

@@ -4,6 +4,7 @@ import {
   type Evaluation,
   EvaluationReceipt,
   EXAMPLES_HEADER,
+  HELD_OUT_HEADER,
   UpdateReceipt,
 } from '../../protocol/rounds.ts';
 import { pathSegments } from '../edge-client.ts';
@@ -43,13 +44,13 @@ export async function currentRound(
  */
 export async function postUpdate(
   runtime: Pick<SyncRuntime, 'edge'>,
-  update: { model: string; roundId: string; examples: number },
+  update: { model: string; roundId: string; examples: number; heldOut?: readonly string[] },
   bytes: ArrayBuffer,
 ): Promise<UpdateReceipt> {
   const path = `/v1/models/${pathSegments(update.model, 'rounds', update.roundId, 'updates')}`;
   const receipt = await runtime.edge.asClient(path, UpdateReceipt, {
     bytes: new Uint8Array(bytes),
-    headers: { [EXAMPLES_HEADER]: String(update.examples) },
+    headers: { [EXAMPLES_HEADER]: String(update.examples), [HELD_OUT_HEADER]: String(update.heldOut?.length ?? 0) },
   });
   if (receipt.roundId !== update.roundId) {
     throw new EdgeloopError('EDGE_ERROR', `${path} answered for round ${receipt.roundId}`);

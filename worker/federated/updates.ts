@@ -1,5 +1,5 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
-import type { FederatedStatus } from '../../protocol/worker-api.ts';
+import type { FederatedStatus } from '../../protocol/participate.ts';
 import { type EdgeloopDb, type StoredEvaluation, type UpdateRow, withStorage } from '../db.ts';
 
 /** The key of a model's update for a round. */

@@ -23,6 +23,7 @@ export const apiCors = cors({
     'If-None-Match',
     'Edgeloop-Client-Token',
     'Edgeloop-Examples',
+    'Edgeloop-Held-Out',
   ],
   // Retry-After is not CORS-safelisted: the browser worker reads it to back off after a 429.
   exposeHeaders: ['ETag', 'Retry-After'],

@@ -94,7 +94,7 @@ export async function closeRound(
             noiseMultiplier: settings.noiseMultiplier,
           };
     sql.exec(
-      "UPDATE rounds SET status = 'gating', clipped = ?, privacy = ? WHERE id = ?",
+      'UPDATE rounds SET clipped = ?, privacy = ? WHERE id = ?',
       result.clipped,
       JSON.stringify(privacy),
       row.id,
@@ -106,7 +106,7 @@ export async function closeRound(
     const holdout = await evaluate(env, info, base.modelJson, baseBytes, weights);
     const until = settings.evaluationSeconds > 0 ? Date.now() + settings.evaluationSeconds * 1000 : null;
     sql.exec(
-      'UPDATE rounds SET candidate_sha = ?, holdout = ?, evaluate_until = ? WHERE id = ?',
+      "UPDATE rounds SET status = 'gating', candidate_sha = ?, holdout = ?, evaluate_until = ? WHERE id = ?",
       sha,
       JSON.stringify(holdout),
       until,

@@ -37,6 +37,8 @@ export interface UpdateInput {
   roundId: string;
   clientId: string;
   examples: number;
+  /** Labels the device held out of its fit (it is asked to evaluate only when some). */
+  heldOut: number;
   sha256: string;
   bytes: ArrayBuffer;
 }
@@ -170,7 +172,8 @@ export class RoundCoordinator extends DurableObject<Env> {
       return refuse(409, ErrorCode.ROUND_CLOSED, `round ${roundId} ${closedNow}`);
     }
     this.sql.exec(
-      `INSERT INTO updates (round_id, client_id, examples, sha256, bytes, r2_key, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO updates (round_id, client_id, examples, sha256, bytes, r2_key, received_at, held_out)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       roundId,
       clientId,
       examples,
@@ -178,6 +181,7 @@ export class RoundCoordinator extends DurableObject<Env> {
       update.bytes.byteLength,
       key,
       Date.now(),
+      update.heldOut,
     );
     this.sql.exec('INSERT OR IGNORE INTO askers (round_id, client_id) VALUES (?, ?)', roundId, clientId);
     this.sql.exec(
@@ -276,7 +280,7 @@ export class RoundCoordinator extends DurableObject<Env> {
     if (!model) return;
     const now = Date.now();
     const rounds = (where: string) => this.sql.exec<RoundRow>(`SELECT * FROM rounds WHERE ${where}`).toArray();
-    for (const row of rounds("status = 'aggregating' OR (status = 'gating' AND candidate_sha IS NULL)")) {
+    for (const row of rounds("status = 'aggregating'")) {
       await closeRound(this.env, this.sql, model, row, this.eligible(row.id));
     }
     for (const row of rounds("status = 'open'")) {
@@ -286,10 +290,14 @@ export class RoundCoordinator extends DurableObject<Env> {
       }
     }
     for (const row of rounds("status = 'gating' AND candidate_sha IS NOT NULL")) {
-      const reported = this.sql
-        .exec<{ n: number }>('SELECT COUNT(*) AS n FROM evaluations WHERE round_id = ?', row.id)
-        .one().n;
-      const due = row.evaluate_until === null || row.evaluate_until <= now || reported >= row.contributors;
+      const { reported, asked } = this.sql
+        .exec<{ reported: number; asked: number }>(
+          `SELECT (SELECT COUNT(*) FROM evaluations WHERE round_id = ?1) AS reported,
+             (SELECT COUNT(*) FROM updates WHERE round_id = ?1 AND held_out > 0) AS asked`,
+          row.id,
+        )
+        .one();
+      const due = row.evaluate_until === null || row.evaluate_until <= now || reported >= asked;
       if (due) await finishRound(this.env, this.sql, model, row.id);
     }
     await runPolicies(this.env, this.sql, model, (alias, input) => this.openFromPolicy(model, alias, input));

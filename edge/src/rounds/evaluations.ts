@@ -14,7 +14,7 @@ const contributed = (sql: SqlStorage, roundId: string, clientId: string): boolea
 export function evaluationFor(sql: SqlStorage, clientId: string): NonNullable<CurrentRound['evaluate']> | null {
   const row = sql
     .exec<RoundRow>(
-      `SELECT r.* FROM rounds r JOIN updates u ON u.round_id = r.id AND u.client_id = ?1
+      `SELECT r.* FROM rounds r JOIN updates u ON u.round_id = r.id AND u.client_id = ?1 AND u.held_out > 0
        WHERE r.status = 'gating' AND r.evaluate_until > ?2 AND r.candidate_sha IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.round_id = r.id AND e.client_id = ?1)
        ORDER BY r.opened_at DESC LIMIT 1`,
@@ -64,7 +64,7 @@ export function candidateFor(
 
 /**
  * Records a contributor's counts once (the same counts again are a duplicate); `complete` when
- * every contributor has reported, so the round can be decided now.
+ * every contributor that held labels out has reported, so the round can be decided now.
  */
 export function recordEvaluation(
   sql: SqlStorage,
@@ -109,7 +109,8 @@ export function recordEvaluation(
   );
   const counts = sql
     .exec<{ done: number; total: number }>(
-      `SELECT (SELECT COUNT(*) FROM evaluations WHERE round_id = ?1) AS done, (SELECT contributors FROM rounds WHERE id = ?1) AS total`,
+      `SELECT (SELECT COUNT(*) FROM evaluations WHERE round_id = ?1) AS done,
+         (SELECT COUNT(*) FROM updates WHERE round_id = ?1 AND held_out > 0) AS total`,
       roundId,
     )
     .one();

@@ -8,6 +8,7 @@ import {
   type EvaluationReceipt,
   EXAMPLES_HEADER,
   type FullRoundSettings,
+  HELD_OUT_HEADER,
   MAX_ROUND_MS,
   OpenRound,
   ROUND_DEFAULTS,
@@ -157,6 +158,8 @@ export const rounds = new Hono<AppEnv>()
     const examples = Number(c.req.header(EXAMPLES_HEADER));
     if (!Number.isInteger(examples) || examples < 1)
       throw invalid(`send ${EXAMPLES_HEADER}: the examples the update was trained on (an integer ≥ 1)`);
+    const heldOut = Number(c.req.header(HELD_OUT_HEADER) ?? 0);
+    if (!Number.isInteger(heldOut) || heldOut < 0) throw invalid(`${HELD_OUT_HEADER} must be an integer ≥ 0`);
     const stub = roundsStub(c.env, model);
     const round = await stub.get(model, id);
     if (!round) throw new ApiError(404, ErrorCode.ROUND_NOT_FOUND, `${model} has no round ${id}`);
@@ -174,6 +177,7 @@ export const rounds = new Hono<AppEnv>()
         roundId: id,
         clientId,
         examples,
+        heldOut,
         sha256: await sha256Hex(bytes),
         bytes: bytes.slice().buffer,
       }),

@@ -63,6 +63,8 @@ export const ROUND_MIGRATIONS: readonly string[] = [
      received_at INTEGER NOT NULL,
      PRIMARY KEY (round_id, client_id)
    ) WITHOUT ROWID;`,
+  // Labels each contributor held out of its fit: only those that held some out are asked.
+  'ALTER TABLE updates ADD COLUMN held_out INTEGER NOT NULL DEFAULT 0;',
 ];
 
 /** Applies the migrations `sql` has not seen yet, each in the object's implicit transaction. */
