@@ -1,45 +1,12 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { Policy, type PolicyInfo, type Round } from '../../protocol/rounds.ts';
+import { sampleRound } from '../../protocol/test/rounds.ts';
 import { epsilon, printPolicy, printRound, printRounds, privacyLine, roundRows } from './rounds-view.ts';
 
 const T = Date.UTC(2026, 10, 29, 10, 0, 0);
 
-function round(overrides: Partial<Round> = {}): Round {
-  return {
-    v: 1,
-    id: 'r_open',
-    model: 'digits',
-    alias: 'production',
-    baseVersion: 2,
-    status: 'open',
-    settings: {
-      minClients: 3,
-      maxClients: 100,
-      deadline: T + 600_000,
-      localEpochs: 3,
-      learningRate: 0.003,
-      clipNorm: 1,
-      noiseMultiplier: 0,
-      aggregator: 'fedavg',
-      exampleCap: 100,
-      minExamples: 10,
-      delta: 1e-5,
-      evaluationSeconds: 0,
-    },
-    openedAt: T,
-    closedAt: null,
-    eligible: 7,
-    contributors: 2,
-    examples: 120,
-    clipped: 0,
-    privacy: null,
-    candidateVersion: null,
-    gate: null,
-    reason: null,
-    ...overrides,
-  };
-}
+const round = (overrides: Partial<Round> = {}): Round => sampleRound(T, 600_000, overrides);
 
 const done = round({
   id: 'r_done',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AliasInfo } from '../../../protocol/registry.ts';
 import type { Round } from '../../../protocol/rounds.ts';
+import { sampleRound } from '../../../protocol/test/rounds.ts';
 import {
   epsilonText,
   gateText,
@@ -14,41 +15,8 @@ import {
 
 const T = Date.UTC(2026, 10, 29, 10, 0, 0);
 
-function round(overrides: Partial<Round> = {}): Round {
-  return {
-    v: 1,
-    id: 'r_1',
-    model: 'digits',
-    alias: 'production',
-    baseVersion: 2,
-    status: 'open',
-    settings: {
-      minClients: 3,
-      maxClients: 100,
-      deadline: T + 240_000,
-      localEpochs: 3,
-      learningRate: 0.003,
-      clipNorm: 1,
-      noiseMultiplier: 0,
-      aggregator: 'fedavg',
-      exampleCap: 100,
-      minExamples: 10,
-      delta: 1e-5,
-      evaluationSeconds: 0,
-    },
-    openedAt: T - 360_000,
-    closedAt: null,
-    eligible: 4,
-    contributors: 1,
-    examples: 12,
-    clipped: 0,
-    privacy: null,
-    candidateVersion: null,
-    gate: null,
-    reason: null,
-    ...overrides,
-  };
-}
+const round = (overrides: Partial<Round> = {}): Round =>
+  sampleRound(T - 360_000, 600_000, { id: 'r_1', eligible: 4, contributors: 1, examples: 12, ...overrides });
 
 describe('timeLeft', () => {
   it.each([
