@@ -90,13 +90,16 @@ export interface FleetRun {
     seconds: number;
     bytesPerDevice: number;
     accuracy: Record<string, number>;
+    /** The gate's fleet set: base and candidate accuracy on the labels the devices held out. */
+    fleet: { examples: number; base: number | null; candidate: number } | null;
   }[];
   base: Record<string, number>;
 }
 
 /**
  * One fleet of `fleet` devices through `rounds` rounds at `noise`: each round every device labels
- * `labels` new digits in its mix (70% its own style, 30% the next one) and takes part; a blessed
+ * `labels` new digits in its mix (70% its own style, 30% the next one) and takes part, then
+ * evaluates the candidate on the labels it held out when the round asks; a blessed
  * candidate is promoted by hand before the next round (the policy's canary step is measured by
  * the edge tests and the Playwright spec, not here).
  */
@@ -125,6 +128,7 @@ export async function benchFleet(options: {
           exampleCap: options.labels,
           minExamples: 5,
           noiseMultiplier: options.noise,
+          evaluationSeconds: 3_600,
           deadline: Date.now() + 3_600_000,
         },
       })) as Round;
@@ -141,11 +145,23 @@ export async function benchFleet(options: {
         if (result.status !== 'sent') throw new Error(`device ${k} round ${r}: ${JSON.stringify(result)}`);
         bytes += result.bytes;
       }
-      let done = round;
-      while (['open', 'aggregating', 'gating'].includes(done.status)) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        done = (await admin(edge, 'GET', `/v1/models/${MODEL}/rounds/${round.id}`)) as Round;
+      const settled = async (live: readonly string[]) => {
+        let now = (await admin(edge, 'GET', `/v1/models/${MODEL}/rounds/${round.id}`)) as Round;
+        while (live.includes(now.status)) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          now = (await admin(edge, 'GET', `/v1/models/${MODEL}/rounds/${round.id}`)) as Round;
+        }
+        return now;
+      };
+      // Aggregated, the round asks its contributors for their held-out counts.
+      if ((await settled(['open', 'aggregating'])).status === 'gating') {
+        for (const [k, api] of devices.entries()) {
+          const result = await api.participate({ v: 1 });
+          if (result.status !== 'evaluated') throw new Error(`device ${k} round ${r}: ${JSON.stringify(result)}`);
+        }
       }
+      const done = await settled(['open', 'aggregating', 'gating']);
+      const fleetSet = done.gate?.metrics.find((m) => m.set === 'fleet');
       const seconds = (performance.now() - started) / 1000;
       const blessed = done.gate?.blessed ?? null;
       if (blessed && done.candidateVersion) {
@@ -168,6 +184,9 @@ export async function benchFleet(options: {
         seconds,
         bytesPerDevice: bytes / options.fleet,
         accuracy: await measure(probe),
+        fleet: fleetSet
+          ? { examples: fleetSet.examples, base: fleetSet.baseline, candidate: fleetSet.candidate }
+          : null,
       });
       console.error(
         `fleet ${options.fleet} σ=${options.noise} round ${r}: ${done.status} ${blessed ? 'blessed' : 'not blessed'} ${seconds.toFixed(0)} s`,
@@ -199,6 +218,9 @@ export function fleetTable(runs: readonly FleetRun[]) {
       round: r.round,
       ...Object.fromEntries(Object.entries(r.accuracy).map(([k, x]) => [k, pct(x)])),
       gate: r.blessed === null ? r.status : r.blessed ? 'blessed' : 'rejected',
+      'fleet held-out base → candidate': r.fleet
+        ? `${pct(r.fleet.base ?? 0)} → ${pct(r.fleet.candidate)} (${r.fleet.examples})`
+        : '-',
       'ε (δ 1e-5)': r.cumulativeEpsilon === null ? '∞' : r.cumulativeEpsilon.toFixed(2),
       's/round': r.seconds.toFixed(0),
       'KB/device': (r.bytesPerDevice / 1024).toFixed(0),
