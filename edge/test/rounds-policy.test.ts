@@ -1,7 +1,10 @@
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ClientIdentity } from '../../protocol/clients.ts';
+import type { DriftReport } from '../../protocol/profile/index.ts';
 import type { AliasInfo } from '../../protocol/registry.ts';
 import type { PolicyInfo, RoundList } from '../../protocol/rounds.ts';
+import { insertDriftAlert } from '../src/storage/drift.ts';
 import { ADMIN_KEY, api, CLIENT_KEY, expectError, registerClient, sendEvents, sendJson } from './helpers.ts';
 import {
   delta,
@@ -148,5 +151,43 @@ describe('alias policy: automatic canary, promotion and rollback', () => {
     const [opened] = await rounds();
     expect(opened).toMatchObject({ status: 'open', baseVersion: base, settings: { minClients: 2 } });
     expect((opened?.settings.deadline ?? 0) - (opened?.openedAt ?? 0)).toBeGreaterThan(115_000);
+  });
+});
+
+describe('alias policy: schedule and drift triggers', () => {
+  const rounds = async (name: string) =>
+    ((await (await api(`/v1/models/${name}/rounds`, { key: ADMIN_KEY })).json()) as RoundList).rounds;
+  const policy = (name: string, trigger: Record<string, unknown>) =>
+    sendJson(
+      'PUT',
+      `/v1/models/${name}/aliases/production/policy`,
+      { v: 1, trigger, round: { minClients: 1 } },
+      ADMIN_KEY,
+    );
+
+  it('opens a round on its schedule, and the next one only when the period has passed again', async () => {
+    await publishRoundModel('rp-hours');
+    expect((await policy('rp-hours', { everyHours: 1 })).status).toBe(200);
+    await runRoundAlarm('rp-hours');
+    const [first] = await rounds('rp-hours');
+    expect(first?.status).toBe('open');
+    await sendJson('POST', `/v1/models/rp-hours/rounds/${first?.id}/cancel`, {}, ADMIN_KEY);
+    await runRoundAlarm('rp-hours');
+    expect(await rounds('rp-hours')).toHaveLength(1);
+  });
+
+  it('opens a round when the served version drifts after the last round, once per alert', async () => {
+    const version = await publishRoundModel('rp-drift');
+    expect((await policy('rp-drift', { onDrift: true })).status).toBe(200);
+    await runRoundAlarm('rp-drift');
+    expect(await rounds('rp-drift')).toHaveLength(0);
+    const report = { dataset: { driftedShare: 1, drifted: true } } as unknown as DriftReport;
+    await insertDriftAlert(env.DB, { model: 'rp-drift', version, window: 0, drifted: ['x'], report, now: Date.now() });
+    await runRoundAlarm('rp-drift');
+    const [opened] = await rounds('rp-drift');
+    expect(opened).toMatchObject({ status: 'open', baseVersion: version });
+    await sendJson('POST', `/v1/models/rp-drift/rounds/${opened?.id}/cancel`, {}, ADMIN_KEY);
+    await runRoundAlarm('rp-drift');
+    expect(await rounds('rp-drift')).toHaveLength(1);
   });
 });

@@ -1,6 +1,5 @@
 import { type FullRoundSettings, type Policy, type PolicyInfo, ROUND_DEFAULTS } from '../../../protocol/rounds.ts';
 import { aliasRow, setAlias } from '../storage/aliases.ts';
-import { attentionByModel } from '../storage/drift.ts';
 import { getVersion } from '../storage/registry.ts';
 import { setRollout } from '../storage/rollout.ts';
 import { roundBase } from './base.ts';
@@ -91,6 +90,17 @@ export async function labelCount(db: D1Database, model: string): Promise<number>
     .bind(model)
     .first<{ n: number }>();
   return row?.n ?? 0;
+}
+
+/** Whether model@version has an unacknowledged drift alert raised after `since` (the last round). */
+async function driftedSince(db: D1Database, model: string, version: number, since: number): Promise<boolean> {
+  const row = await db
+    .prepare(
+      'SELECT 1 FROM drift_alerts WHERE model = ? AND version = ? AND acknowledged_at IS NULL AND created_at > ? LIMIT 1',
+    )
+    .bind(model, version, since)
+    .first();
+  return row !== null;
 }
 
 /**
@@ -187,7 +197,7 @@ async function maybeOpen(
     why = `${labels - row.labels_at_last_round} new labels`;
   else if (everyHours !== undefined && (row.last_round_at === null || now - row.last_round_at >= everyHours * 3600_000))
     why = `${everyHours} h schedule`;
-  else if (onDrift && (await attentionByModel(env.DB)).get(model)?.[row.alias]?.version === alias.version)
+  else if (onDrift && (await driftedSince(env.DB, model, alias.version, row.last_round_at ?? 0)))
     why = `drift on v${alias.version}`;
   if (!why) return;
   const info = await getVersion(env.DB, model, alias.version);
