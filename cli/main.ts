@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { archive } from './commands/archive.ts';
 import { card } from './commands/card.ts';
 import { drift } from './commands/drift.ts';
+import { init } from './commands/init.ts';
 import { keys } from './commands/keys.ts';
 import { list } from './commands/list.ts';
 import { policy } from './commands/policy.ts';
@@ -20,6 +21,7 @@ import { CliError, EXIT_FAILURE, usageError } from './lib/errors.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8787';
 const commands: Command[] = [
+  init,
   publish,
   list,
   show,

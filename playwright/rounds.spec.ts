@@ -40,8 +40,8 @@ test('three browsers take part in a round; its candidate is gated and goes to ca
     const base = (await publishDir(edge, dir)).version;
     await send(edge, AliasInfo, 'PUT', `/v1/models/${MODEL}/aliases/production`, { version: base });
     // This spec checks the loop, not the gain (bench/fleet.ts measures that): three devices' few
-    // labels make a small step, and their 9 held-out labels judge it coarsely (one label is 11
-    // points), so the gate here allows what one label can swing.
+    // labels make a small step; their 9 held-out labels are counted but too few for the gate to
+    // judge (fewer than its minExamples, 30), so the holdout decides.
     await send(edge, PolicyInfo, 'PUT', `/v1/models/${MODEL}/aliases/production/policy`, {
       v: 1,
       gate: { maxDrop: 0.12 },
@@ -116,6 +116,9 @@ test('three browsers take part in a round; its candidate is gated and goes to ca
       { set: 'fleet', examples: 9 },
     ]);
     expect(done.gate?.blessed, done.gate?.reasons.join('; ')).toBe(true);
+    expect(done.gate?.reasons).toContainEqual(
+      expect.stringMatching(/^skip: fleet accuracy .* on 9: fewer than 30 examples/),
+    );
     const alias = await edge.request(AliasInfo, `/v1/models/${MODEL}/aliases/production`);
     expect(alias.rollout.canary).toEqual({ version: candidate, percent: 50 });
     expect(alias.history[0]?.reason).toContain(`round ${round.id} candidate v${candidate} blessed`);

@@ -1,9 +1,16 @@
 import * as v from 'valibot';
 import { FilePath, jsonRecord, ModelName, Sha256Hex, VersionNumber } from './names.ts';
 
+/**
+ * Element types a model's inputs and outputs may have. tfjs has no int64 (its converter stores
+ * int64 as int32, so a tfjs-graph int64 input is fed as int32); ONNX models take them as they are.
+ */
+export const TensorDtype = v.picklist(['float32', 'int32', 'int64', 'uint8', 'bool']);
+export type TensorDtype = v.InferOutput<typeof TensorDtype>;
+
 export const TensorSpec = v.strictObject({
-  name: v.string(),
-  dtype: v.picklist(['float32', 'int32']),
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  dtype: TensorDtype,
   /** -1 marks the batch dimension. */
   shape: v.array(v.pipe(v.number(), v.integer(), v.minValue(-1))),
 });
@@ -13,16 +20,20 @@ export type TensorSpec = v.InferOutput<typeof TensorSpec>;
 export const DriftMethod = v.picklist(['psi', 'ks', 'wasserstein', 'jensenshannon', 'chisquare']);
 
 /**
- * How the worker computes a feature from the model's input (one example, row-major). `stat`
- * summarises the whole input: `mean`, `std`, `ink` (share of values >= `threshold`, default
- * 0.5), `centroid_x`/`centroid_y` (value-weighted centre of an image input [-1, H, W, C], in
- * [0, 1]); `index` takes one element. A feature without a source is supplied by the app with
+ * How the worker and the edge compute a feature from the model's first input (one example,
+ * row-major), with the same code (protocol/profile/features.ts). `stat` summarises the input:
+ * `mean`, `std`, `l2` (Euclidean norm), `ink` (share of values >= `threshold`, default 0.5),
+ * `centroid_x`/`centroid_y` (value-weighted centre of an image input [-1, H, W, C], in [0, 1]);
+ * with `channel`, `mean` and `std` read only that channel, along `axis` (default the last: NHWC;
+ * 1 for NCHW). `index` takes one element. A feature without a source is supplied by the app with
  * each prediction, and is missing when it does not.
  */
 export const FeatureSource = v.union([
   v.strictObject({
-    stat: v.picklist(['mean', 'std', 'ink', 'centroid_x', 'centroid_y']),
+    stat: v.picklist(['mean', 'std', 'l2', 'ink', 'centroid_x', 'centroid_y']),
     threshold: v.optional(v.pipe(v.number(), v.finite())),
+    channel: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    axis: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   }),
   v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
 ]);
@@ -40,11 +51,14 @@ export const FeatureSpec = v.object({
     }),
   ),
 });
+export type FeatureSpec = v.InferOutput<typeof FeatureSpec>;
 
 /**
  * What a file in a version is for; the worker downloads `model`/`weights` to predict, the rest on
- * demand. `onnx` is the version's ONNX export of its tfjs model (e.g. `model.onnx`, written by
- * `edgeloop publish --onnx`): same input/output names, NHWC shapes and float32 data.
+ * demand. `model` is the model itself: a tfjs `model.json` (whose shards are the `weights`
+ * files) or, for format `onnx`, the `.onnx` file. `onnx` is the ONNX export of a tfjs-layers
+ * version (e.g. `model.onnx`, written by `edgeloop publish --onnx`): same input/output names,
+ * NHWC shapes and float32 data.
  */
 export const FileRole = v.picklist(['model', 'weights', 'onnx', 'replay', 'holdout', 'reference', 'other']);
 export type FileRole = v.InferOutput<typeof FileRole>;
@@ -68,6 +82,18 @@ export const MAX_VERSION_FILES = 256;
  */
 export const MAX_VERSION_BYTES = 25 * 1024 * 1024;
 
+/** What a model's first output means; see Manifest.task. */
+export const ModelTask = v.picklist(['classification', 'regression', 'embedding']);
+export type ModelTask = v.InferOutput<typeof ModelTask>;
+
+/**
+ * How a version's model is stored: a tfjs layers model (`model.json` with a Keras topology),
+ * a tfjs graph model (`model.json` of TensorFlow's converter: a GraphDef of ops) or an ONNX
+ * ModelProto (`.onnx`).
+ */
+export const ModelFormat = v.picklist(['tfjs-layers', 'tfjs-graph', 'onnx']);
+export type ModelFormat = v.InferOutput<typeof ModelFormat>;
+
 /**
  * A model version's manifest, as published. The edge adds `files[].sha256/size`
  * from what it stored.
@@ -76,10 +102,16 @@ export const Manifest = v.pipe(
   v.object({
     v: v.literal(1),
     name: ModelName,
-    format: v.picklist(['tfjs-layers']),
+    format: ModelFormat,
     description: v.optional(v.string()),
     inputs: v.pipe(v.array(TensorSpec), v.minLength(1)),
     outputs: v.pipe(v.array(TensorSpec), v.minLength(1)),
+    /**
+     * What the first output is: class scores (`classification`, the default), values
+     * (`regression`) or a vector (`embedding`). Feedback labels follow it: a class index or
+     * name, a number, or none.
+     */
+    task: v.optional(ModelTask),
     /** Class labels for classifier outputs, by index. */
     labels: v.optional(v.array(v.string())),
     features: v.object({ features: v.pipe(v.array(FeatureSpec), v.maxLength(256)) }),

@@ -1,9 +1,15 @@
 import * as v from 'valibot';
 import { EdgeloopError } from './errors.ts';
 
-/** The parts of a tfjs-layers `model.json` Edgeloop reads (the worker and the edge load it). */
+/**
+ * The parts of a tfjs `model.json` Edgeloop reads (the worker and the edge load it): a layers
+ * model's Keras topology or a graph model's GraphDef, its weights manifest and, for graph
+ * models, the signature naming their inputs and outputs.
+ */
 const ModelJson = v.looseObject({
+  format: v.optional(v.string()),
   modelTopology: v.record(v.string(), v.unknown()),
+  signature: v.optional(v.record(v.string(), v.unknown())),
   weightsManifest: v.array(
     v.object({
       paths: v.array(v.string()),

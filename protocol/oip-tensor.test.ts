@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OipInferInput, OipTensorMetadata } from './oip.ts';
-import { readInput } from './oip-tensor.ts';
+import { asFloat32, jsonData, readInput } from './oip-tensor.ts';
 
 const spec: OipTensorMetadata = { name: 'x', datatype: 'FP32', shape: [-1, 2, 3] };
 const input = (over: Partial<OipInferInput>): OipInferInput => ({
@@ -84,5 +84,40 @@ describe('readInput', () => {
     for (const x of [0.5, 2 ** 31, -(2 ** 31) - 1]) {
       expect(() => readInput({ name: 'ids', datatype: 'INT32', shape: [1], data: [x] }, ids)).toThrow('is not INT32');
     }
+  });
+
+  it('reads INT64, UINT8 and BOOL into their arrays, and answers them back as JSON', () => {
+    const big = readInput(
+      { name: 't', datatype: 'INT64', shape: [2], data: [2 ** 53 - 1, -7] },
+      { name: 't', datatype: 'INT64', shape: [-1] },
+    );
+    expect(big.data).toBeInstanceOf(BigInt64Array);
+    expect([...big.data]).toEqual([2n ** 53n - 1n, -7n]);
+    expect(jsonData(big.data, 'INT64')).toEqual([2 ** 53 - 1, -7]);
+    const bytes = readInput(
+      { name: 'u', datatype: 'UINT8', shape: [1, 3], data: [[0, 128, 255]] },
+      { name: 'u', datatype: 'UINT8', shape: [-1, 3] },
+    );
+    expect(bytes.data).toBeInstanceOf(Uint8Array);
+    expect([...bytes.data]).toEqual([0, 128, 255]);
+    const flags = readInput(
+      { name: 'b', datatype: 'BOOL', shape: [3], data: [true, false, true] },
+      { name: 'b', datatype: 'BOOL', shape: [-1] },
+    );
+    expect([...flags.data]).toEqual([1, 0, 1]);
+    expect(jsonData(flags.data, 'BOOL')).toEqual([true, false, true]);
+    expect([...asFloat32(big.data)]).toEqual([2 ** 53, -7]);
+  });
+
+  it.each([
+    ['INT64', 2 ** 53],
+    ['INT64', 1.5],
+    ['UINT8', 256],
+    ['UINT8', -1],
+    ['BOOL', 1],
+    ['BOOL', 'true'],
+  ] as const)('refuses a %s element %s', (datatype, x) => {
+    const meta = { name: 'x', datatype, shape: [-1] };
+    expect(() => readInput({ name: 'x', datatype, shape: [1], data: [x] }, meta)).toThrow(`is not ${datatype}`);
   });
 });

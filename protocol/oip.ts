@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { Manifest } from './manifest.ts';
+import type { Manifest, ModelFormat, TensorDtype } from './manifest.ts';
 
 // Open Inference Protocol v2 (KServe, Triton), the JSON/REST binding: the edge serves it under
 // /v2. Its bodies are the protocol's, not Edgeloop's, so they carry no `v` field: the path
@@ -143,9 +143,20 @@ export const CLIENT_ID_HEADER = 'Edgeloop-Client-Id';
 export const OIP_ERROR_CODE_HEADER = 'Edgeloop-Error-Code';
 
 /** The platform string of a manifest format, as Triton and KServe name them. */
-const PLATFORMS: Record<Manifest['format'], string> = { 'tfjs-layers': 'tensorflowjs_layers' };
+const PLATFORMS: Record<ModelFormat, string> = {
+  'tfjs-layers': 'tensorflowjs_layers',
+  'tfjs-graph': 'tensorflowjs_graph',
+  onnx: 'onnxruntime_onnx',
+};
 
-const DATATYPES: Record<Manifest['inputs'][number]['dtype'], OipDatatype> = { float32: 'FP32', int32: 'INT32' };
+/** The protocol's datatype of each manifest dtype. */
+export const DATATYPES: Record<TensorDtype, OipDatatype> = {
+  float32: 'FP32',
+  int32: 'INT32',
+  int64: 'INT64',
+  uint8: 'UINT8',
+  bool: 'BOOL',
+};
 
 /**
  * A model version's metadata in the protocol's terms, from its manifest.

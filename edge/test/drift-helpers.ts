@@ -8,7 +8,8 @@ import { driftStub } from '../src/drift/stub.ts';
 import { bytes, CLIENT_KEY, modelFiles, publish, registerClient, sendAsClient } from './helpers.ts';
 
 // Drift fixtures: a model with a numeric feature `x` (reference N(0, 1)) and a categorical
-// `color` (mostly red), three output classes, and a reference profile made with buildProfile.
+// `color` (mostly red), two input values and three output classes (a Dense layer, 2 → 3), and
+// a reference profile made with buildProfile.
 
 export const FEATURES: Manifest['features'] = {
   features: [
@@ -44,7 +45,14 @@ export const profileOf = (data: readonly ProfileRow[]): Profile => buildProfile(
 export const inDistribution = (n: number, seed: number): Profile => profileOf(rows(n, seed));
 export const shifted = (n: number, seed: number): Profile => profileOf(rows(n, seed, 3, [0.1, 0.1, 0.8]));
 
-/** A manifest with the drift features, 3 output classes and (unless `reference` is false) a reference file. */
+/** The files of the drift model `tag`, x [-1, 2] → `units` scores (3 by default), as {@link driftManifest} lists them. */
+export const driftModelFiles = (tag: string, units = 3): Record<string, Uint8Array> =>
+  modelFiles(tag, { inputs: 2, units });
+
+/**
+ * A manifest with the drift features, the signature of {@link driftModelFiles}' model (3 output
+ * classes) and (unless `reference` is false) a reference file.
+ */
 export function driftManifest(name: string, reference = true): Manifest {
   return {
     v: 1,
@@ -55,6 +63,7 @@ export function driftManifest(name: string, reference = true): Manifest {
     features: FEATURES,
     files: [
       { path: 'model.json', role: 'model' },
+      { path: 'weights.bin', role: 'weights' },
       ...(reference ? [{ path: 'reference.json', role: 'reference' as const }] : []),
     ],
     ...(reference ? { reference: { path: 'reference.json' } } : {}),
@@ -63,7 +72,7 @@ export function driftManifest(name: string, reference = true): Manifest {
 
 /** Publishes the next version of `model` with a reference of 2000 in-distribution rows; returns its number. */
 export async function publishDrift(model: string, reference = true): Promise<number> {
-  const files: Record<string, Uint8Array> = modelFiles(model, { weights: false });
+  const files = driftModelFiles(model);
   if (reference) files['reference.json'] = bytes(JSON.stringify(inDistribution(2000, 7)));
   const res = await publish(model, files, driftManifest(model, reference));
   expect(res.status, await res.clone().text()).toBe(201);

@@ -86,38 +86,72 @@ export async function count(table: string, where = '1 = 1', ...args: unknown[]):
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-/** A valid manifest for `name` listing `paths` (first one the model, the rest weights). */
-export function manifest(name: string, paths: string[] = ['model.json', 'weights.bin']): Manifest {
+/** The shape of {@link modelFiles}' models: `inputs` values in, `units` values out. */
+export type DenseShape = { inputs?: number; units?: number };
+
+/**
+ * A valid manifest for `name` listing `paths` (first one the model, the rest weights), with the
+ * signature of {@link modelFiles}' models: `pixels` [-1, inputs] in, `probs` [-1, units] out.
+ */
+export function manifest(
+  name: string,
+  paths: string[] = ['model.json', 'weights.bin'],
+  { inputs = 1, units = 1 }: DenseShape = {},
+): Manifest {
   return {
     v: 1,
     name,
     format: 'tfjs-layers',
-    inputs: [{ name: 'pixels', dtype: 'float32', shape: [-1, 784] }],
-    outputs: [{ name: 'probs', dtype: 'float32', shape: [-1, 10] }],
+    inputs: [{ name: 'pixels', dtype: 'float32', shape: [-1, inputs] }],
+    outputs: [{ name: 'probs', dtype: 'float32', shape: [-1, units] }],
     features: { features: [{ name: 'pixels', kind: 'numeric' }] },
     files: paths.map((path, i) => ({ path, role: i === 0 ? 'model' : 'weights' })),
   };
 }
 
 /**
- * The files of a tiny valid tfjs-layers model named `tag` (so tags give different bytes): with
- * weights, one bias-free Dense unit on one input (model.json + a 4-byte weights.bin holding
- * `weight`); without, one linear Activation (model.json alone, an empty weights manifest).
+ * The model.json object of a Sequential model `tag` of one bias-free Dense layer "d" (`inputs`
+ * → `units`), its kernel "d/kernel" float32 [inputs, units] stored across `paths` in order (tfjs
+ * concatenates a group's shards before reading its weights).
  */
-export function modelFiles(tag = 'm', { weights = true, weight = 1 } = {}): Record<string, Uint8Array> {
-  const layer = weights
-    ? { class_name: 'Dense', config: { units: 1, use_bias: false, batch_input_shape: [null, 1], name: 'd' } }
-    : { class_name: 'Activation', config: { activation: 'linear', batch_input_shape: [null, 1], name: 'a' } };
-  const modelJson = {
+export function denseModelJson(tag: string, { inputs = 1, units = 1 }: DenseShape = {}, paths = ['weights.bin']) {
+  const layer = {
+    class_name: 'Dense',
+    config: { units, use_bias: false, batch_input_shape: [null, inputs], name: 'd' },
+  };
+  return {
     format: 'layers-model',
     modelTopology: { class_name: 'Sequential', config: { name: tag, layers: [layer] } },
-    weightsManifest: weights
-      ? [{ paths: ['weights.bin'], weights: [{ name: 'd/kernel', shape: [1, 1], dtype: 'float32' }] }]
-      : [],
+    weightsManifest: [{ paths, weights: [{ name: 'd/kernel', shape: [inputs, units], dtype: 'float32' }] }],
   };
-  const files: Record<string, Uint8Array> = { 'model.json': bytes(JSON.stringify(modelJson)) };
-  if (weights) files['weights.bin'] = new Uint8Array(Float32Array.of(weight).buffer);
-  return files;
+}
+
+/**
+ * The files of a tiny valid tfjs-layers model named `tag` (so tags give different bytes): with
+ * weights, one bias-free Dense layer of `units` on `inputs` values (model.json + weights.bin, its
+ * kernel filled with `weight`: 4 bytes by default); without, one linear Activation on one value
+ * (model.json alone, an empty weights manifest).
+ */
+export function modelFiles(
+  tag = 'm',
+  { weights = true, weight = 1, inputs = 1, units = 1 }: { weights?: boolean; weight?: number } & DenseShape = {},
+): Record<string, Uint8Array> {
+  if (!weights) {
+    const layer = {
+      class_name: 'Activation',
+      config: { activation: 'linear', batch_input_shape: [null, 1], name: 'a' },
+    };
+    const modelJson = {
+      format: 'layers-model',
+      modelTopology: { class_name: 'Sequential', config: { name: tag, layers: [layer] } },
+      weightsManifest: [],
+    };
+    return { 'model.json': bytes(JSON.stringify(modelJson)) };
+  }
+  return {
+    'model.json': bytes(JSON.stringify(denseModelJson(tag, { inputs, units }))),
+    'weights.bin': new Uint8Array(new Float32Array(inputs * units).fill(weight).buffer),
+  };
 }
 
 /** A publish form: the manifest part plus one file part per entry of `files`. */

@@ -4,7 +4,17 @@ import { exportOnnx } from '../../models/onnx/export.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { parseModelJson } from '../../protocol/model-json.ts';
 import { DENSE_WEIGHTS, denseFiles, denseManifest } from './dense-model.ts';
-import { bytes, count, expectError, manifest, modelFiles, publish } from './helpers.ts';
+import {
+  ADMIN_KEY,
+  bytes,
+  count,
+  denseModelJson,
+  expectError,
+  manifest,
+  modelFiles,
+  publish,
+  sendJson,
+} from './helpers.ts';
 import { gemmModel } from './onnx-model.ts';
 
 // Publish checks that a version's model files are models of their format before storing them:
@@ -19,7 +29,8 @@ async function snapshot() {
 }
 
 const json = (value: unknown) => bytes(JSON.stringify(value));
-const topology = { class_name: 'Sequential', config: { name: 'm', layers: [] } };
+/** The topology of helpers.ts' model: one bias-free Dense layer "d" on one input, its kernel "d/kernel" [1, 1]. */
+const { modelTopology: topology } = denseModelJson('m');
 const f32 = (n: number) => new Uint8Array(n * 4);
 
 /** A model.json with one weights group of `paths` holding `weights`. */
@@ -29,6 +40,54 @@ const layersJson = (paths: string[], weights: object[], extra: object = {}) =>
 const withOnnx = (man: Manifest, path = 'model.onnx'): Manifest => ({
   ...man,
   files: [...man.files, { path, role: 'onnx' }],
+});
+
+/** float16 bits of [[1, 0.5, -1], [2, 0, 0.25]]. */
+const HALF_KERNEL = [0x3c00, 0x3800, 0xbc00, 0x4000, 0x0000, 0x3400];
+
+/**
+ * A Dense 2 → 3 → 1 stored as the converter stores a big model: under model/, a first group
+ * quantized (d1/kernel float16, d1/bias uint8, d2/kernel uint16) across two shards, then
+ * `extra` weights (of `extraBytes`, zeros), and d2/bias float32 in a second group. It answers
+ * 4.75 for [1, 2]: h = [1, 2]·K1 + [0, −1, 1] = [5, −0.5, 0.5], y = h·[1, 2, 0.5] + 0.5.
+ */
+function quantizedModel(extra: object[] = [], extraBytes = 0): Record<string, Uint8Array> {
+  const dense = (name: string, units: number, more: object = {}) => ({
+    class_name: 'Dense',
+    config: { name, units, use_bias: true, activation: 'linear', ...more },
+  });
+  const layers = [dense('d1', 3, { batch_input_shape: [null, 2] }), dense('d2', 1)];
+  const group1 = [
+    { name: 'd1/kernel', shape: [2, 3], dtype: 'float32', quantization: { dtype: 'float16' } },
+    { name: 'd1/bias', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
+    { name: 'd2/kernel', shape: [3, 1], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.25, min: 0 } },
+    ...extra,
+  ];
+  const modelJson = {
+    format: 'layers-model',
+    modelTopology: { class_name: 'Sequential', config: { name: 'mv-quantized', layers } },
+    weightsManifest: [
+      { paths: ['group1-shard1of2.bin', './group1-shard2of2.bin'], weights: group1 },
+      { paths: ['group2-shard1of1.bin'], weights: [{ name: 'd2/bias', shape: [1], dtype: 'float32' }] },
+    ],
+  };
+  // The second shard: d1/bias (3 bytes: 2, 0, 4), d2/kernel (uint16 4, 8, 2), then the extra weights.
+  const rest = new Uint8Array(9 + extraBytes);
+  rest.set([2, 0, 4]);
+  rest.set(new Uint8Array(Uint16Array.of(4, 8, 2).buffer), 3);
+  return {
+    'model/model.json': json(modelJson),
+    'model/group1-shard1of2.bin': new Uint8Array(Uint16Array.from(HALF_KERNEL).buffer),
+    'model/group1-shard2of2.bin': rest,
+    'model/group2-shard1of1.bin': new Uint8Array(Float32Array.of(0.5).buffer),
+  };
+}
+
+/** The manifest of {@link quantizedModel}'s `files`: x [-1, 2] → y [-1, 1]. */
+const quantizedManifest = (name: string, files: Record<string, Uint8Array>): Manifest => ({
+  ...manifest(name, Object.keys(files)),
+  inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2] }],
+  outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
 });
 
 /** Publishing `files` under `man` is refused with INVALID_MODEL, writing nothing; returns the message. */
@@ -57,7 +116,7 @@ describe('publish checks a tfjs-layers model.json', () => {
   });
 
   it('refuses a weights manifest that does not name exactly the version’s weight files', async () => {
-    const spec = [{ name: 'k', shape: [1], dtype: 'float32' }];
+    const spec = [{ name: 'd/kernel', shape: [1, 1], dtype: 'float32' }];
     const other = { 'model.json': layersJson(['other.bin'], spec), 'weights.bin': f32(1) };
     expect(await refusedModel('mv-paths', other)).toContain('"other.bin", which is not a file of the version');
     const unnamed = { 'model.json': layersJson(['a.bin'], spec), 'a.bin': f32(1), 'b.bin': f32(1) };
@@ -94,6 +153,11 @@ describe('publish checks a tfjs-layers model.json', () => {
     expect(await refusedModel('mv-bytes', unquantized)).toContain('needs 4 bytes');
     const strings = { 'model.json': layersJson(['weights.bin'], [{ name: 's', shape: [1], dtype: 'string' }]) };
     expect(await refusedModel('mv-bytes', { ...strings, 'weights.bin': f32(1) })).toContain('dtype');
+    // A bool takes one byte a value; a weight of no values takes none.
+    const flags = { 'model.json': layersJson(['weights.bin'], [{ name: 'b', shape: [3], dtype: 'bool' }]) };
+    expect(await refusedModel('mv-bytes', { ...flags, 'weights.bin': f32(1) })).toContain('needs 3 bytes');
+    const empty = { 'model.json': layersJson(['weights.bin'], [{ name: 'z', shape: [0, 4], dtype: 'float32' }]) };
+    expect(await refusedModel('mv-bytes', { ...empty, 'weights.bin': f32(1) })).toContain('needs 0 bytes');
   });
 
   it('refuses a tfjs-layers version without exactly one model file', async () => {
@@ -105,25 +169,37 @@ describe('publish checks a tfjs-layers model.json', () => {
   it('takes real tfjs models: saved by tfjs, nested shard paths, quantized and several groups', async () => {
     const dense = await denseFiles(DENSE_WEIGHTS);
     expect((await publish('mv-ok', dense, denseManifest('mv-ok'))).status).toBe(201);
-    const nested = {
-      'model/model.json': layersJson(
-        ['group1-shard1of2.bin', './group1-shard2of2.bin'],
-        [
-          { name: 'k', shape: [2, 3], dtype: 'float32', quantization: { dtype: 'float16', scale: 1, min: 0 } },
-          { name: 'q', shape: [5], dtype: 'int32', quantization: { dtype: 'uint8', scale: 1, min: 0 } },
-          { name: 'z', shape: [0, 4], dtype: 'float32' },
-          { name: 'b', shape: [3], dtype: 'bool' },
-        ],
-      ),
-      'model/group1-shard1of2.bin': new Uint8Array(12),
-      'model/group1-shard2of2.bin': new Uint8Array(8),
-    };
-    const res = await publish('mv-ok', nested, manifest('mv-ok', Object.keys(nested)));
+    const nested = quantizedModel();
+    const res = await publish('mv-ok', nested, quantizedManifest('mv-ok', nested));
     expect(res.status, await res.clone().text()).toBe(201);
+    // tfjs read every weight from its shards and dequantized it: the answer is the hand-made one.
+    const { version } = (await res.json()) as { version: number };
+    const body = { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] };
+    const answer = await sendJson('POST', `/v2/models/mv-ok/versions/${version}/infer`, body, ADMIN_KEY);
+    expect(answer.status, await answer.clone().text()).toBe(200);
+    const [y] = ((await answer.json()) as { outputs: { data: number[] }[] }).outputs;
+    expect(y?.data).toHaveLength(1);
+    expect(y?.data[0]).toBeCloseTo(4.75, 5);
     expect((await publish('mv-ok', modelFiles('no-weights', { weights: false }))).status).toBe(201);
     // Keras's saved form wraps the topology in model_config.
-    const keras = { 'model.json': json({ modelTopology: { model_config: topology }, weightsManifest: [] }) };
-    expect((await publish('mv-ok', keras, manifest('mv-ok', ['model.json']))).status).toBe(201);
+    const { weightsManifest } = denseModelJson('keras');
+    const keras = {
+      ...modelFiles('keras'),
+      'model.json': json({ modelTopology: { model_config: topology }, weightsManifest }),
+    };
+    expect((await publish('mv-ok', keras)).status).toBe(201);
+  });
+
+  it('refuses a model.json whose weights fill their shards but are no layer’s, naming the file and the weight', async () => {
+    // int32 and bool weights fit the byte check, but no layer of the model holds them: tfjs cannot load it.
+    const extra = [
+      { name: 'q', shape: [5], dtype: 'int32', quantization: { dtype: 'uint8', scale: 1, min: 0 } },
+      { name: 'b', shape: [3], dtype: 'bool' },
+    ];
+    const files = quantizedModel(extra, 8);
+    const message = await refusedModel('mv-unused', files, quantizedManifest('mv-unused', files));
+    expect(message).toMatch(/^model\/model\.json: tfjs cannot load it/);
+    expect(message).toContain('q');
   });
 });
 
@@ -145,10 +221,24 @@ describe('publish checks an ONNX file', () => {
     );
   });
 
+  it('refuses an onnx file that cannot run on the manifest’s inputs or answers other outputs, naming the file', async () => {
+    // gemmModel takes x [N, 4]: not the pixels [-1, 1] of the version's manifest.
+    const files = { ...modelFiles('mv-onnx-bad'), 'model.onnx': gemmModel() };
+    const man = withOnnx(manifest('mv-onnx-bad', Object.keys(modelFiles('mv-onnx-bad'))));
+    expect(await refusedModel('mv-onnx-bad', files, man)).toContain('model.onnx');
+    // Fed right, but its probs are [N, 3], not the manifest's [-1, 1].
+    const x = { ...man, inputs: [{ name: 'x', dtype: 'float32' as const, shape: [-1, 4] }] };
+    const wide = { ...modelFiles('mv-onnx-bad', { inputs: 4 }), 'model.onnx': gemmModel() };
+    expect(await refusedModel('mv-onnx-bad', wide, x)).toContain('model.onnx: manifest.outputs[0] ("probs") is [-1,1]');
+  });
+
   it('takes a real ONNX model and the export of the version’s own tfjs model', async () => {
-    const files = modelFiles('mv-onnx-ok');
-    const man = withOnnx(manifest('mv-onnx-ok', Object.keys(files)));
-    expect((await publish('mv-onnx-ok', { ...files, 'model.onnx': gemmModel() }, man)).status).toBe(201);
+    // gemmModel's signature: x [N, 4] → probs [N, 3] (its `hidden` is not asked for).
+    const files = modelFiles('mv-onnx-ok', { inputs: 4, units: 3 });
+    const gemm = manifest('mv-onnx-ok', Object.keys(files), { inputs: 4, units: 3 });
+    const man = withOnnx({ ...gemm, inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 4] }] });
+    const ok = await publish('mv-onnx-ok', { ...files, 'model.onnx': gemmModel() }, man);
+    expect(ok.status, await ok.clone().text()).toBe(201);
     const dense = await denseFiles(DENSE_WEIGHTS);
     const modelJson = parseModelJson((dense['model.json'] as Uint8Array).slice().buffer, 'model.json');
     const onnx = exportOnnx(modelJson, [(dense['weights.bin'] as Uint8Array).slice().buffer], {

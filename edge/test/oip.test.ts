@@ -34,8 +34,8 @@ describe('OIP v2 model metadata', () => {
       name: 'oip-meta',
       versions: [String(version)],
       platform: 'tensorflowjs_layers',
-      inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 784] }],
-      outputs: [{ name: 'probs', datatype: 'FP32', shape: [-1, 10] }],
+      inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 1] }],
+      outputs: [{ name: 'probs', datatype: 'FP32', shape: [-1, 1] }],
     });
     const viaAlias = await api('/v2/models/oip-meta', { key: CLIENT_KEY });
     expect(viaAlias.status).toBe(200);

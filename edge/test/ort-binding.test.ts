@@ -29,9 +29,10 @@ async function apiError(promise: Promise<unknown>): Promise<ApiError> {
   return error as ApiError;
 }
 
-const expectClose = (actual: ArrayLike<number>, expected: number[]) => {
+const expectClose = (actual: ArrayLike<number | bigint>, expected: number[]) => {
   expect(actual.length).toBe(expected.length);
-  for (const [i, x] of expected.entries()) expect(Math.abs((actual[i] ?? Number.NaN) - x)).toBeLessThanOrEqual(1e-5);
+  for (const [i, x] of expected.entries())
+    expect(Math.abs(Number(actual[i] ?? Number.NaN) - x)).toBeLessThanOrEqual(1e-5);
 };
 
 let gemm: string;

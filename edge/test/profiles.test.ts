@@ -6,6 +6,7 @@ import { buildProfile, ProfileBatchResult, WINDOW_MS } from '../../protocol/prof
 import { driftStub } from '../src/drift/stub.ts';
 import {
   driftManifest,
+  driftModelFiles,
   envelope,
   FEATURES,
   hourAgo,
@@ -20,7 +21,6 @@ import {
   CLIENT_KEY,
   count,
   expectError,
-  modelFiles,
   publish,
   registerClient,
   sendAsClient,
@@ -176,7 +176,7 @@ describe('POST /v1/profiles', () => {
   it('rejects by index a profile that cannot merge with its window, leaving the window as it was', async () => {
     // One output: the manifest says nothing of classes, so only the merge can tell.
     const man = { ...driftManifest('pr-merge', false), outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }] };
-    const res = await publish('pr-merge', modelFiles('pr-merge', { weights: false }), man);
+    const res = await publish('pr-merge', driftModelFiles('pr-merge', 1), man);
     expect(res.status).toBe(201);
     const w = hourAgo(2);
     const withClasses = (counts: number[]) => ({ ...inDistribution(10, 1), outputs: { kind: 'classes', counts } });

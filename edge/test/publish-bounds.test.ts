@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { MAX_VERSION_BYTES, MAX_VERSION_FILES } from '../../protocol/manifest.ts';
-import { bytes, count, expectError, manifest, modelFiles, publish } from './helpers.ts';
+import { bytes, count, denseModelJson, expectError, manifest, modelFiles, publish } from './helpers.ts';
 
 // A publish is bounded in files (MAX_VERSION_FILES) and bytes (MAX_VERSION_BYTES): a manifest
 // listing 10,000 files once held the Worker for minutes. Refusals come before any write.
@@ -17,20 +17,20 @@ async function snapshot() {
   };
 }
 
-/** model.json of a tfjs-layers model whose weights are `shards` float32 shards of `values` each. */
+/**
+ * model.json of a tfjs-layers model (a Dense layer of one unit on `shards` × `values` inputs)
+ * whose kernel is split across `shards` float32 shards of `values` each.
+ */
 function layersJson(name: string, shards: number, values: number): string {
   const paths = Array.from({ length: shards }, (_, i) => `w${i}.bin`);
-  return JSON.stringify({
-    modelTopology: { class_name: 'Sequential', config: { name, layers: [] } },
-    weightsManifest: [{ paths, weights: paths.map((_, i) => ({ name: `k${i}`, shape: [values], dtype: 'float32' })) }],
-  });
+  return JSON.stringify(denseModelJson(name, { inputs: shards * values }, paths));
 }
 
 /** The files and manifest of that model, shard i filled with i. */
 function shardedModel(name: string, shards: number, values = 1) {
   const files: Record<string, Uint8Array> = { 'model.json': bytes(layersJson(name, shards, values)) };
   for (let i = 0; i < shards; i++) files[`w${i}.bin`] = new Uint8Array(new Float32Array(values).fill(i).buffer);
-  return { files, man: manifest(name, Object.keys(files)) };
+  return { files, man: manifest(name, Object.keys(files), { inputs: shards * values }) };
 }
 
 describe('publish bounds', () => {
@@ -91,7 +91,7 @@ describe('publish bounds', () => {
       const modelJson = bytes(text.padEnd(MAX_VERSION_BYTES - values * 4, ' '));
       const files = { 'model.json': modelJson, 'w0.bin': new Uint8Array(values * 4) };
       expect(modelJson.byteLength + values * 4).toBe(MAX_VERSION_BYTES);
-      const res = await publish('bounds-fit', files, manifest('bounds-fit', Object.keys(files)));
+      const res = await publish('bounds-fit', files, manifest('bounds-fit', Object.keys(files), { inputs: values }));
       expect(res.status, await res.clone().text()).toBe(201);
     },
     LONG,

@@ -2,7 +2,18 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../protocol/hash.ts';
 import { buildProfile } from '../../protocol/profile/index.ts';
-import { ADMIN_KEY, api, bytes, count, expectError, manifest, modelFiles, publish, publishForm } from './helpers.ts';
+import {
+  ADMIN_KEY,
+  api,
+  bytes,
+  count,
+  denseModelJson,
+  expectError,
+  manifest,
+  modelFiles,
+  publish,
+  publishForm,
+} from './helpers.ts';
 
 async function blobCount(): Promise<number> {
   return (await env.ARTIFACTS.list({ prefix: 'blobs/sha256/' })).objects.length;
@@ -71,16 +82,15 @@ describe('publish', () => {
   });
 
   it('stores the same bytes once, however many versions or paths use them', async () => {
-    const data = bytes('shared-bytes'); // three float32 values, in two shards of one model
-    const modelJson = {
-      modelTopology: { class_name: 'Sequential', config: { layers: [] } },
-      weightsManifest: [{ paths: ['a.bin', 'copy.bin'], weights: [{ name: 'k', shape: [6], dtype: 'float32' }] }],
-    };
+    // Three float32 values (finite), twice: the six-value kernel of one Dense layer, in two shards.
+    const data = bytes('shared-bytes');
+    const modelJson = denseModelJson('pub-dedupe', { inputs: 6 }, ['a.bin', 'copy.bin']);
     const files = { 'model.json': bytes(JSON.stringify(modelJson)), 'a.bin': data, 'copy.bin': data };
+    const man = manifest('pub-dedupe', Object.keys(files), { inputs: 6 });
     const before = await blobCount();
-    const a = await publish('pub-dedupe', files);
+    const a = await publish('pub-dedupe', files, man);
     expect(a.status, await a.clone().text()).toBe(201);
-    const b = await publish('pub-dedupe', files);
+    const b = await publish('pub-dedupe', files, man);
     expect(b.status).toBe(201);
     expect(await blobCount()).toBe(before + 2);
     expect(await count('files', 'model = ? AND sha256 = ?', 'pub-dedupe', await sha256Hex(data))).toBe(4);

@@ -5,8 +5,10 @@ import {
   api,
   bytes,
   CLIENT_KEY,
+  denseModelJson,
   expectError,
   makeKey,
+  manifest,
   modelFiles,
   publish,
   publishAliased,
@@ -99,15 +101,10 @@ describe('registry reads', () => {
   });
 
   it('serves files under nested paths', async () => {
-    const shard = bytes('shard-01'); // two float32 values
-    const modelJson = {
-      modelTopology: { class_name: 'Sequential', config: { layers: [] } },
-      weightsManifest: [
-        { paths: ['shards/group1-shard1of1.bin'], weights: [{ name: 'k', shape: [2], dtype: 'float32' }] },
-      ],
-    };
+    const shard = bytes('shard-01'); // two float32 values (finite): the kernel of a Dense layer on two inputs
+    const modelJson = denseModelJson('read-nested', { inputs: 2 }, ['shards/group1-shard1of1.bin']);
     const files = { 'model.json': bytes(JSON.stringify(modelJson)), 'shards/group1-shard1of1.bin': shard };
-    const res = await publish('read-nested', files);
+    const res = await publish('read-nested', files, manifest('read-nested', Object.keys(files), { inputs: 2 }));
     expect(res.status).toBe(201);
     const file = await api('/v1/models/read-nested/versions/1/files/shards/group1-shard1of1.bin', { key: ADMIN_KEY });
     expect(file.status).toBe(200);

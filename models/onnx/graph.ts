@@ -17,6 +17,9 @@ export interface Value {
 /** Converts one layer: adds its nodes to `g` and returns its output. */
 export type Converter = (g: GraphBuilder, layer: LayerSpec, x: Value, weights: Weights) => Value;
 
+/** Converts one layer that takes several inputs (a merge). */
+export type MergeConverter = (g: GraphBuilder, layer: LayerSpec, xs: Value[]) => Value;
+
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
 
@@ -25,6 +28,8 @@ export class GraphBuilder {
   readonly nodes: OnnxNode[] = [];
   readonly initializers: OnnxTensor[] = [];
   private readonly names = new Set<string>();
+  /** Transposes already made, by `<value>→<layout>`, so a value several layers take is transposed once. */
+  readonly transposed = new Map<string, string>();
 
   /** Claims `base`, or `base_1`, `base_2`… when taken. */
   unique(base: string): string {
@@ -63,8 +68,14 @@ export class GraphBuilder {
 /** `x` in `layout`, transposed if it is a rank-4 tensor in the other one. */
 export function inLayout(g: GraphBuilder, x: Value, layout: Value['layout']): Value {
   if (x.shape.length !== 3 || x.layout === layout) return { ...x, layout };
-  const perm = layout === 'nchw' ? TO_NCHW : TO_NHWC;
-  return { ...x, layout, name: g.node('Transpose', [x.name], `${x.name}/${layout}`, { perm: { ints: perm } }) };
+  const key = `${x.name}→${layout}`;
+  let name = g.transposed.get(key);
+  if (name === undefined) {
+    const perm = layout === 'nchw' ? TO_NCHW : TO_NHWC;
+    name = g.node('Transpose', [x.name], `${x.name}/${layout}`, { perm: { ints: perm } });
+    g.transposed.set(key, name);
+  }
+  return { ...x, layout, name };
 }
 
 /** The ONNX axis holding x's last tfjs axis (channels, which NCHW keeps at 1). */

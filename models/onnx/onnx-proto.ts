@@ -26,7 +26,7 @@ const SHAPE = { dim: 1 };
 const DIMENSION = { dimValue: 1, dimParam: 2 };
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, BOOL: 9 } as const;
 
 /** An attribute value: a float, an int, a list of ints, or a string. */
 export type Attribute = { f: number } | { i: number } | { ints: readonly number[] } | { s: string };
@@ -46,10 +46,11 @@ export interface OnnxTensor {
   data: Float32Array | BigInt64Array;
 }
 
-/** A graph input/output: float32, each dimension a size or a symbolic name (e.g. "batch"). */
+/** A graph input/output: float32 unless `elemType` says, each dimension a size or a symbolic name (e.g. "batch"). */
 export interface OnnxValueInfo {
   name: string;
   shape: (number | string)[];
+  elemType?: (typeof DataType)[keyof typeof DataType];
 }
 
 export interface OnnxModel {
@@ -147,7 +148,7 @@ function writeValueInfo(w: BinaryWriter, info: OnnxValueInfo): void {
   w.tag(VALUE_INFO.name, WireType.LengthDelimited).string(info.name);
   message(w, VALUE_INFO.type, () =>
     message(w, TYPE.tensorType, () => {
-      w.tag(TENSOR_TYPE.elemType, WireType.Varint).int32(DataType.FLOAT);
+      w.tag(TENSOR_TYPE.elemType, WireType.Varint).int32(info.elemType ?? DataType.FLOAT);
       message(w, TENSOR_TYPE.shape, () => {
         for (const d of info.shape) {
           message(w, SHAPE.dim, () => {

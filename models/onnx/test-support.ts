@@ -33,6 +33,33 @@ export async function saveArtifacts(model: LayersModel): Promise<{ modelJson: Mo
   return { modelJson, shards: [saved.weights.slice(0, cut), saved.weights.slice(cut)] };
 }
 
+/**
+ * Runs ONNX bytes (or a session of them) on float32 inputs by graph input name; returns every
+ * output, in graph order.
+ *
+ * @example
+ * const { outputs } = await runOnnxFeeds(onnx, { image: { data, dims: [1, 8, 8, 3] }, meta: { data: m, dims: [1, 5] } });
+ */
+export async function runOnnxFeeds(
+  onnx: Uint8Array | ort.InferenceSession,
+  feeds: Record<string, { data: Float32Array; dims: number[] }>,
+): Promise<{
+  outputs: { name: string; data: Float32Array; dims: readonly number[] }[];
+  session: ort.InferenceSession;
+}> {
+  const session = onnx instanceof Uint8Array ? await ort.InferenceSession.create(onnx) : onnx;
+  const tensors = Object.fromEntries(
+    Object.entries(feeds).map(([name, { data, dims }]) => [name, new ort.Tensor('float32', data, dims)]),
+  );
+  const result = await session.run(tensors);
+  const outputs = session.outputNames.map((name) => {
+    const output = result[name];
+    if (!output) throw new Error(`no output ${name}`);
+    return { name, data: output.data as Float32Array, dims: output.dims };
+  });
+  return { outputs, session };
+}
+
 /** Runs ONNX bytes on one float32 input; returns the first output. */
 export async function runOnnx(
   onnx: Uint8Array,
@@ -41,12 +68,11 @@ export async function runOnnx(
 ): Promise<{ data: Float32Array; dims: readonly number[]; session: ort.InferenceSession }> {
   const session = await ort.InferenceSession.create(onnx);
   const [inputName] = session.inputNames;
-  const [outputName] = session.outputNames;
-  if (inputName === undefined || outputName === undefined) throw new Error('model without input/output');
-  const result = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
-  const output = result[outputName];
-  if (!output) throw new Error(`no output ${outputName}`);
-  return { data: output.data as Float32Array, dims: output.dims, session };
+  if (inputName === undefined) throw new Error('model without input');
+  const { outputs } = await runOnnxFeeds(session, { [inputName]: { data, dims } });
+  const [output] = outputs;
+  if (!output) throw new Error('model without output');
+  return { ...output, session };
 }
 
 /** Seeded uniform values in [-2, 2). */
@@ -62,29 +88,62 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
+export interface Comparison {
+  /** The largest absolute difference over all outputs. */
+  diff: number;
+  /** The first output's shapes. */
+  tfjsShape: number[];
+  onnxShape: number[];
+  /** Every output's shapes and difference, in the model's order. */
+  outputs: { diff: number; tfjsShape: number[]; onnxShape: number[] }[];
+  session: ort.InferenceSession;
+}
+
 /**
- * Exports `model`, runs both on the same seeded batch, and returns the largest absolute
- * difference with both output shapes.
+ * Runs `onnx` and `model` on the same seeded batch (input i seeded `seed + 1000·i`, fed to the
+ * ONNX input at the same position) and compares every output.
+ *
+ * @example
+ * const { diff, outputs } = await compareOnnx(loadedModel, exportOnnx(modelJson, shards), { batch: 4 });
  */
+export async function compareOnnx(
+  model: LayersModel,
+  onnx: Uint8Array,
+  { batch = 3, seed = 1 }: { batch?: number; seed?: number } = {},
+): Promise<Comparison> {
+  const session = await ort.InferenceSession.create(onnx);
+  const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
+  const xs = model.inputs.map((input, i) => {
+    const dims = [batch, ...(input.shape.slice(1) as number[])];
+    const data = randomInput(
+      dims.reduce((n, d) => n * d, 1),
+      seed + 1000 * i,
+    );
+    feeds[session.inputNames[i] as string] = { data, dims };
+    return tensor(data, dims);
+  });
+  const predicted = model.predict(xs.length === 1 ? (xs[0] as Tensor) : xs);
+  const ys = Array.isArray(predicted) ? predicted : [predicted];
+  const actual = await runOnnxFeeds(session, feeds);
+  const outputs = ys.map((y, i) => {
+    const onnxOutput = actual.outputs[i];
+    if (!onnxOutput) throw new Error(`ONNX has no output ${i}`);
+    const diff = maxAbsDiff(y.dataSync() as Float32Array, onnxOutput.data);
+    return { diff, tfjsShape: y.shape, onnxShape: [...onnxOutput.dims] };
+  });
+  for (const t of [...xs, ...ys]) t.dispose();
+  if (outputs.length !== actual.outputs.length) throw new Error(`${outputs.length} ≠ ${actual.outputs.length} outputs`);
+  const first = outputs[0] as Comparison['outputs'][number];
+  const diff = Math.max(...outputs.map((o) => o.diff));
+  return { diff, tfjsShape: first.tfjsShape, onnxShape: first.onnxShape, outputs, session: actual.session };
+}
+
+/** Exports `model` (saved as Edgeloop stores it) and compares it with tfjs via {@link compareOnnx}. */
 export async function compareWithTfjs(
   model: LayersModel,
   options: { batch?: number; seed?: number } & OnnxExportOptions = {},
-): Promise<{ diff: number; tfjsShape: number[]; onnxShape: number[]; session: ort.InferenceSession }> {
-  const { batch = 3, seed = 1, ...exportOptions } = options;
+): Promise<Comparison> {
+  const { batch, seed, ...exportOptions } = options;
   const { modelJson, shards } = await saveArtifacts(model);
-  const onnx = exportOnnx(modelJson, shards, exportOptions);
-  const inputShape = model.inputs[0]?.shape.slice(1) as number[];
-  const dims = [batch, ...inputShape];
-  const data = randomInput(
-    dims.reduce((n, d) => n * d, 1),
-    seed,
-  );
-  const x = tensor(data, dims);
-  const y = model.predict(x) as Tensor;
-  const expected = y.dataSync() as Float32Array;
-  const tfjsShape = y.shape;
-  x.dispose();
-  y.dispose();
-  const actual = await runOnnx(onnx, data, dims);
-  return { diff: maxAbsDiff(expected, actual.data), tfjsShape, onnxShape: [...actual.dims], session: actual.session };
+  return compareOnnx(model, exportOnnx(modelJson, shards, exportOptions), { batch, seed });
 }

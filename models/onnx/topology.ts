@@ -1,23 +1,37 @@
 import { type LayerSpec, unsupported } from './layer-spec.ts';
 
-/** A model as a chain of layers from one input to one output (what the exporter handles). */
-export interface Chain {
+/** One layer of the model with the layers whose outputs it takes, in call order. */
+export interface GraphLayer {
+  spec: LayerSpec;
+  inputs: string[];
+}
+
+/** A model as a graph of layers from its inputs to its outputs (what the exporter handles). */
+export interface Topology {
   modelName: string;
-  /** The tfjs input's name and shape without the batch dimension. */
-  input: { name: string; shape: number[] };
-  /** The layers after the input, in order. */
-  layers: LayerSpec[];
+  /** The tfjs inputs (InputLayer names, or `<first layer>_input`) and shapes without the batch dimension. */
+  inputs: { name: string; shape: number[] }[];
+  /** The layers after the inputs, each after every layer it takes an output of. */
+  layers: GraphLayer[];
+  /** The names of the layers whose outputs are the model's, in the model's order. */
+  outputs: string[];
 }
 
 type Json = Record<string, unknown>;
 
 const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
+const MODEL_CLASSES = ['Sequential', 'Model', 'Functional'];
+
 /**
- * Reads a `modelTopology` (Sequential, or a functional Model whose layers form a single chain)
- * into a {@link Chain}. Branches, merges, shared layers and nested models are refused.
+ * Reads a `modelTopology` (Sequential, or a functional Model: a DAG of single-use layers, with
+ * merges, several inputs and several outputs) into a {@link Topology}. Shared layers, nested
+ * models, cycles and layers that feed no output are refused.
+ *
+ * @example
+ * const { inputs, layers, outputs } = readTopology(modelJson.modelTopology);
  */
-export function readChain(topology: Json): Chain {
+export function readTopology(topology: Json): Topology {
   // Keras-converted files nest the model under model_config; tfjs saves it at the top.
   const model = isObject(topology.model_config) ? topology.model_config : topology;
   const className = model.class_name;
@@ -33,73 +47,110 @@ function layerSpec(raw: unknown): LayerSpec {
   }
   const name = raw.config.name ?? raw.name;
   if (typeof name !== 'string') throw unsupported(undefined, `a ${raw.class_name} layer without a name`);
-  return { className: raw.class_name, name, config: raw.config };
+  const spec = { className: raw.class_name, name, config: raw.config };
+  if (MODEL_CLASSES.includes(spec.className)) throw unsupported(spec, 'nested models are not supported');
+  return spec;
 }
 
-function sequential(config: unknown): Chain {
+function sequential(config: unknown): Topology {
   // Old Keras files store the layer list itself as the config.
   const rawLayers = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
   if (!Array.isArray(rawLayers)) throw unsupported(undefined, 'Sequential model without layers');
-  const layers = rawLayers.map(layerSpec);
-  const first = layers[0];
+  const specs = rawLayers.map(layerSpec);
+  const first = specs[0];
   if (!first) throw unsupported(undefined, 'Sequential model without layers');
   const modelName = isObject(config) && typeof config.name === 'string' ? config.name : 'model';
   // tfjs names a Sequential model's implicit input after its first layer.
   const isInput = first.className === 'InputLayer';
   const input = { name: isInput ? first.name : `${first.name}_input`, shape: inputShape(first) };
-  const rest = isInput ? layers.slice(1) : layers;
-  if (rest.length === 0) throw unsupported(undefined, 'the model has no layers after its input');
-  return { modelName, input, layers: rest };
+  const rest = isInput ? specs.slice(1) : specs;
+  const last = rest.at(-1);
+  if (!last) throw unsupported(undefined, 'the model has no layers after its input');
+  const layers = rest.map((spec, i) => ({ spec, inputs: [i === 0 ? input.name : (rest[i - 1] as LayerSpec).name] }));
+  return { modelName, inputs: [input], layers, outputs: [last.name] };
 }
 
-function functional(config: Json): Chain {
+function functional(config: Json): Topology {
   const rawLayers = Array.isArray(config.layers) ? config.layers : [];
-  const byName = new Map<string, { spec: LayerSpec; inbound: unknown }>();
+  const byName = new Map<string, GraphLayer>();
   for (const raw of rawLayers) {
     const spec = layerSpec(raw);
-    byName.set(spec.name, { spec, inbound: isObject(raw) ? raw.inbound_nodes : undefined });
+    if (byName.has(spec.name)) throw unsupported(spec, 'two layers have this name');
+    const inputs = spec.className === 'InputLayer' ? [] : inboundLayers(spec, isObject(raw) ? raw.inbound_nodes : []);
+    byName.set(spec.name, { spec, inputs });
   }
-  const inputs = endpoints(config.input_layers, 'input');
+  const inputNames = endpoints(config.input_layers, 'input');
+  const inputs = inputNames.map((name) => {
+    const spec = byName.get(name)?.spec;
+    if (spec?.className !== 'InputLayer') throw unsupported(undefined, `model input ${name} is not an InputLayer`);
+    return { name, shape: inputShape(spec) };
+  });
   const outputs = endpoints(config.output_layers, 'output');
-  const inputLayer = byName.get(inputs)?.spec;
-  if (inputLayer?.className !== 'InputLayer') throw unsupported(undefined, `input ${inputs} not found`);
-  // Walk back from the output: every layer must have exactly one inbound tensor.
-  const chain: LayerSpec[] = [];
-  for (let name = outputs; name !== inputs; ) {
-    const entry = byName.get(name);
-    if (!entry) throw unsupported(undefined, `layer ${name} not found`);
-    if (chain.includes(entry.spec)) throw unsupported(entry.spec, 'the graph has a cycle');
-    chain.unshift(entry.spec);
-    name = singleInbound(entry.spec, entry.inbound);
-  }
-  if (chain.length === 0) throw unsupported(undefined, 'the model has no layers after its input');
-  if (chain.length + 1 !== byName.size) {
-    const used = new Set([inputs, ...chain.map((l) => l.name)]);
-    const extra = [...byName.keys()].filter((n) => !used.has(n));
-    throw unsupported(undefined, `only single-chain models; layers off the input→output path: ${extra.join(', ')}`);
+  // Depth-first from the outputs, so each layer comes after the layers it takes.
+  const layers: GraphLayer[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, from: string): void => {
+    if (state.get(name) === 'done' || inputNames.includes(name)) return;
+    const layer = byName.get(name);
+    if (!layer) throw unsupported(undefined, `layer ${name} (an input of ${from}) not found`);
+    if (layer.spec.className === 'InputLayer') throw unsupported(layer.spec, 'an InputLayer not in input_layers');
+    if (state.get(name) === 'visiting') throw unsupported(layer.spec, 'the graph has a cycle');
+    state.set(name, 'visiting');
+    for (const input of layer.inputs) visit(input, name);
+    state.set(name, 'done');
+    layers.push(layer);
+  };
+  for (const name of outputs) visit(name, 'the model outputs');
+  const extra = [...byName.values()].filter((l) => l.spec.className !== 'InputLayer' && !state.has(l.spec.name));
+  if (extra.length > 0) {
+    throw unsupported(undefined, `layers that feed no model output: ${extra.map((l) => l.spec.name).join(', ')}`);
   }
   const modelName = typeof config.name === 'string' ? config.name : 'model';
-  return { modelName, input: { name: inputs, shape: inputShape(inputLayer) }, layers: chain };
+  return { modelName, inputs, layers, outputs };
 }
 
-/** The one layer name in `input_layers`/`output_layers` ([[name, node, tensor]]). */
-function endpoints(raw: unknown, what: string): string {
-  if (!Array.isArray(raw) || raw.length !== 1 || !Array.isArray(raw[0]) || typeof raw[0][0] !== 'string') {
-    throw unsupported(undefined, `exactly one model ${what} is supported`);
-  }
-  return raw[0][0];
+/** The distinct layer names in `input_layers`/`output_layers` ([[name, node, tensor], …]). */
+function endpoints(raw: unknown, what: string): string[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw unsupported(undefined, `the model lists no ${what}s`);
+  const names = raw.map((entry) => {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string') {
+      throw unsupported(undefined, `model ${what} ${JSON.stringify(entry)} is not [layer, node, tensor]`);
+    }
+    if ((entry[1] ?? 0) !== 0 || (entry[2] ?? 0) !== 0) {
+      throw unsupported(undefined, `model ${what} ${JSON.stringify(entry)}: only a layer's first call and output`);
+    }
+    return entry[0];
+  });
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw unsupported(undefined, `layer ${repeated} is listed twice as a model ${what}`);
+  return names;
 }
 
-/** The name of the layer feeding `layer`; refuses merges and layers applied more than once. */
-function singleInbound(layer: LayerSpec, inbound: unknown): string {
+/**
+ * The layers feeding `layer`'s one call: inbound_nodes is [[[name, node, tensor, kwargs], …]].
+ * Refuses layers called more than once (shared layers) and calls with keyword arguments.
+ */
+function inboundLayers(layer: LayerSpec, inbound: unknown): string[] {
   if (!Array.isArray(inbound) || inbound.length !== 1) {
-    throw unsupported(layer, 'layers called more than once (shared layers) are not supported');
+    const calls = Array.isArray(inbound) ? inbound.length : 0;
+    throw unsupported(layer, `called ${calls} times; only layers called once (no shared layers) are supported`);
   }
   const node = inbound[0];
-  if (!Array.isArray(node) || node.length !== 1 || !Array.isArray(node[0]) || typeof node[0][0] !== 'string') {
-    throw unsupported(layer, 'layers with several inputs (merges) are not supported');
-  }
-  return node[0][0];
+  if (!Array.isArray(node) || node.length === 0)
+    throw unsupported(layer, 'inbound_nodes is not [[layer, node, tensor, kwargs], …]');
+  return node.map((entry: unknown) => {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string') {
+      throw unsupported(layer, `inbound entry ${JSON.stringify(entry)} is not [layer, node, tensor, kwargs]`);
+    }
+    if ((entry[1] ?? 0) !== 0 || (entry[2] ?? 0) !== 0) {
+      throw unsupported(layer, `takes ${JSON.stringify(entry.slice(0, 3))}: only a layer's first call and output`);
+    }
+    const kwargs = entry[3] ?? {};
+    // `training` changes nothing at inference; other keyword arguments (mask, …) would.
+    const keys = isObject(kwargs) ? Object.keys(kwargs).filter((k) => k !== 'training') : ['?'];
+    if (keys.length > 0) throw unsupported(layer, `call arguments ${JSON.stringify(kwargs)}`);
+    return entry[0];
+  });
 }
 
 /** The input shape without batch; every dimension must be known (padding and Flatten need it). */

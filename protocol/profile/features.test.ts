@@ -42,4 +42,33 @@ describe('extractFeatures', () => {
     const flat = { ...image(2, 4), inputs: [{ name: 'x', dtype: 'float32' as const, shape: [-1, 8] }] };
     expect(extractFeatures(flat, new Float32Array(8).fill(1)).cy).toBeNull();
   });
+
+  it('reads one channel of an NHWC or NCHW image for mean and std, and the norm of the whole input', () => {
+    // 2×2 RGB, NHWC: red 0.1 0.2 0.3 0.4, green all 0.5, blue 0 1 0 1.
+    const nhwc = new Float32Array([0.1, 0.5, 0, 0.2, 0.5, 1, 0.3, 0.5, 0, 0.4, 0.5, 1]);
+    const rgb = (axis?: number): Pick<Manifest, 'inputs' | 'features'> => ({
+      inputs: [{ name: 'x', dtype: 'float32', shape: axis === 1 ? [-1, 3, 2, 2] : [-1, 2, 2, 3] }],
+      features: {
+        features: [
+          { name: 'red', kind: 'numeric', source: { stat: 'mean', channel: 0, ...(axis ? { axis } : {}) } },
+          { name: 'green_std', kind: 'numeric', source: { stat: 'std', channel: 1, ...(axis ? { axis } : {}) } },
+          { name: 'blue', kind: 'numeric', source: { stat: 'mean', channel: 2, ...(axis ? { axis } : {}) } },
+          { name: 'none', kind: 'numeric', source: { stat: 'mean', channel: 3 } },
+          { name: 'norm', kind: 'numeric', source: { stat: 'l2' } },
+        ],
+      },
+    });
+    const row = extractFeatures(rgb(), nhwc);
+    expect(row.red).toBeCloseTo(0.25, 6);
+    expect(row.green_std).toBeCloseTo(0, 6);
+    expect(row.blue).toBeCloseTo(0.5, 6);
+    expect(row.none).toBeNull();
+    expect(row.norm).toBeCloseTo(Math.sqrt([...nhwc].reduce((a, x) => a + x * x, 0)), 6);
+    const nchw = new Float32Array([0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5, 0, 1, 0, 1]);
+    const planar = extractFeatures(rgb(1), nchw);
+    expect([planar.red, planar.green_std, planar.blue]).toEqual([row.red, row.green_std, row.blue]);
+    // NCHW of any height and width (an ONNX model's free sizes): read off the input's length.
+    const free = { ...rgb(1), inputs: [{ name: 'x', dtype: 'float32' as const, shape: [-1, 3, -1, -1] }] };
+    expect(extractFeatures(free, nchw).red).toBe(planar.red);
+  });
 });

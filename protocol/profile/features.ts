@@ -24,11 +24,14 @@ export function extractFeatures(manifest: Pick<Manifest, 'inputs' | 'features'>,
 
 function compute(source: FeatureSource, input: Float32Array, shape: readonly number[]): number | null {
   if ('index' in source) return source.index < input.length ? (input[source.index] as number) : null;
+  const values = source.channel === undefined ? input : channelOf(input, shape, source.channel, source.axis);
   switch (source.stat) {
     case 'mean':
-      return input.length ? sum(input) / input.length : null;
+      return values?.length ? sum(values) / values.length : null;
     case 'std':
-      return std(input);
+      return values ? std(values) : null;
+    case 'l2':
+      return Math.sqrt(squares(input));
     case 'ink':
       return inkShare(input, source.threshold ?? DEFAULT_INK_THRESHOLD);
     case 'centroid_x':
@@ -36,6 +39,34 @@ function compute(source: FeatureSource, input: Float32Array, shape: readonly num
     case 'centroid_y':
       return centroid(input, shape, 'y');
   }
+}
+
+function squares(input: Float32Array): number {
+  let total = 0;
+  for (const x of input) total += x * x;
+  return total;
+}
+
+/**
+ * The elements of one channel of an input of `shape` (the batch axis first), along `axis`
+ * (default the last); null when the input has no such channel.
+ */
+function channelOf(input: Float32Array, shape: readonly number[], channel: number, axis?: number): Float32Array | null {
+  const at = axis ?? shape.length - 1;
+  const channels = shape[at] ?? 0;
+  if (at < 1 || at >= shape.length || channel >= channels) return null;
+  // Elements after the channel axis form one run; channels repeat every `channels` runs. Free
+  // sizes there (-1, e.g. NCHW of any height) are read off the input's length.
+  const after = shape.slice(at + 1);
+  const outer = shape.slice(1, at).reduce((n, d) => n * d, 1);
+  const inner = after.some((d) => d < 0) ? input.length / (outer * channels) : after.reduce((n, d) => n * d, 1);
+  if (!Number.isInteger(inner) || inner <= 0 || input.length % (channels * inner) !== 0) return null;
+  const out = new Float32Array(input.length / channels);
+  let k = 0;
+  for (let start = channel * inner; start < input.length; start += channels * inner) {
+    for (let i = 0; i < inner; i++) out[k++] = input[start + i] as number;
+  }
+  return out;
 }
 
 function sum(input: Float32Array): number {

@@ -128,8 +128,16 @@ let edge: RealEdge;
 beforeAll(async () => {
   expect(GZIP, 'no CompressionStream: the suite would not cover gzipped batches').not.toBeNull();
   edge = await RealEdge.start();
-  // The edge checks model.json is a tfjs-layers model: a weightless one will do, nothing runs it.
-  const modelJson = { modelTopology: { class_name: 'Sequential', config: { layers: [] } }, weightsManifest: [] };
+  // The edge runs model.json once on the manifest's inputs: a weightless softmax of x [-1, 2] answers its probs [-1, 2].
+  const softmax = {
+    class_name: 'Activation',
+    config: { activation: 'softmax', batch_input_shape: [null, 2], name: 'p' },
+  };
+  const modelJson = {
+    format: 'layers-model',
+    modelTopology: { class_name: 'Sequential', config: { name: 'faults', layers: [softmax] } },
+    weightsManifest: [],
+  };
   expect(await edge.publish(MODEL, { 'model.json': JSON.stringify(modelJson) })).toBe(VERSION);
 }, 60_000);
 afterAll(async () => {

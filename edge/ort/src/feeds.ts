@@ -21,12 +21,13 @@ function toTensor(input: OrtInput, meta: Metadata): ort.Tensor {
       want.every((d, i) => typeof d === 'string' || d < 0 || d === input.shape[i]);
     if (!fits) throw invalid(`${where} has shape [${input.shape}]; the model takes [${want.map(dimText)}]`);
   }
-  const { data } = input;
-  const integral = () => {
+  // Numbers as doubles: bigints (int64 data) are exact within ±2^53, as JSON carries them.
+  const data: ArrayLike<number> = input.data instanceof BigInt64Array ? Array.from(input.data, Number) : input.data;
+  const integral = (low: number, high: number) => {
     for (let i = 0; i < data.length; i++) {
       const x = data[i] ?? Number.NaN;
-      if (!Number.isSafeInteger(x))
-        throw invalid(`${where}: element ${i} (${x}) is not an integer; the model takes ${meta.type}`);
+      if (!Number.isSafeInteger(x) || x < low || x > high)
+        throw invalid(`${where}: element ${i} (${x}) is not ${meta.type}`);
     }
   };
   switch (meta.type) {
@@ -35,15 +36,21 @@ function toTensor(input: OrtInput, meta: Metadata): ort.Tensor {
     case 'float64':
       return new ort.Tensor('float64', Float64Array.from(data), input.shape);
     case 'int32':
-      integral();
+      integral(-(2 ** 31), 2 ** 31 - 1);
       return new ort.Tensor('int32', data instanceof Int32Array ? data : Int32Array.from(data), input.shape);
     case 'int64':
-      integral();
+      integral(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
       return new ort.Tensor(
         'int64',
-        BigInt64Array.from(data, (x) => BigInt(x)),
+        input.data instanceof BigInt64Array ? input.data : BigInt64Array.from(data, (x) => BigInt(x)),
         input.shape,
       );
+    case 'uint8':
+      integral(0, 255);
+      return new ort.Tensor('uint8', Uint8Array.from(data), input.shape);
+    case 'bool':
+      integral(0, 1);
+      return new ort.Tensor('bool', Uint8Array.from(data), input.shape);
     default:
       throw invalid(`${where}: the model takes ${meta.type}, which this service does not feed`);
   }
@@ -83,14 +90,23 @@ export function outputNames(session: ort.InferenceSession, wanted: readonly stri
 
 const OUTPUT_TYPES: ReadonlySet<string> = new Set<OrtOutputType>(OrtOutputType.options);
 
-/** An ORT output tensor as it crosses the binding: float32 as a Float32Array, other numbers as an array. */
+/**
+ * An ORT output tensor as it crosses the binding: float32, int32, int64, uint8 and bool in
+ * their typed arrays (bool as 0/1 bytes), other numbers as an array.
+ */
 export function fromTensor(name: string, tensor: ort.Tensor): OrtOutput {
   if (!OUTPUT_TYPES.has(tensor.type)) {
     throw new OrtError('INTERNAL', `output "${name}" is ${tensor.type}; this service returns numeric tensors only`);
   }
   const type = tensor.type as OrtOutputType;
   const shape = [...tensor.dims];
-  const raw = tensor.data as ArrayLike<number | bigint | boolean>;
-  const data = raw instanceof Float32Array ? raw.slice() : Array.from(raw, (x) => Number(x));
+  const raw = tensor.data;
+  const typed =
+    raw instanceof Float32Array ||
+    raw instanceof Int32Array ||
+    raw instanceof BigInt64Array ||
+    raw instanceof Uint8Array;
+  // A copy: the tensor's buffer is ORT's and is released after the run.
+  const data = typed ? raw.slice() : Array.from(raw as ArrayLike<number | bigint>, (x) => Number(x));
   return { name, type, shape, data };
 }

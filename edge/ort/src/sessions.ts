@@ -46,3 +46,27 @@ export async function withSession<T>(
 
 /** The sha256s of the sessions kept now, least recently used first. */
 export const cachedModels = (): string[] => cache.keys();
+
+/**
+ * Runs `run` on a session of `bytes` made for this call alone, released after it (a model being
+ * published, checked before it is stored).
+ *
+ * @example
+ * const outputs = await withNewSession(bytes, (session) => session.run(feeds));
+ */
+export async function withNewSession<T>(
+  bytes: Uint8Array,
+  run: (session: ort.InferenceSession) => Promise<T>,
+): Promise<T> {
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(bytes);
+  } catch (error) {
+    throw loadFailure(error, 'the model');
+  }
+  try {
+    return await run(session);
+  } finally {
+    await session.release().catch(() => undefined);
+  }
+}

@@ -1,4 +1,4 @@
-import type { Tensor } from '../../../protocol/oip-tensor.ts';
+import type { Tensor, TensorData } from '../../../protocol/oip-tensor.ts';
 
 // Work on the isolate is cut into chunks with the event loop run between them (infer/lane.ts),
 // so that one request (a big batch, an explanation) never holds the isolate: /healthz and the
@@ -28,10 +28,12 @@ const rowsOf = (inputs: Tensor[], start: number, rows: number): Tensor[] =>
 function concatRows(parts: Tensor[][]): Tensor[] {
   return (parts[0] ?? []).map((first, o) => {
     const pieces = parts.map((part) => part[o] as Tensor);
-    const data = new Float32Array(pieces.reduce((n, p) => n + p.data.length, 0));
+    // The same array type as the pieces: an output keeps its datatype.
+    const Type = first.data.constructor as new (length: number) => TensorData;
+    const data = new Type(pieces.reduce((n, p) => n + p.data.length, 0));
     let at = 0;
     for (const piece of pieces) {
-      data.set(piece.data, at);
+      (data as Float32Array).set(piece.data as Float32Array, at);
       at += piece.data.length;
     }
     const rows = pieces.reduce((n, p) => n + (p.shape[0] ?? 0), 0);

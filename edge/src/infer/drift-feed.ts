@@ -1,4 +1,4 @@
-import type { Tensor } from '../../../protocol/oip-tensor.ts';
+import { asFloat32, type Tensor } from '../../../protocol/oip-tensor.ts';
 import { buildProfile, extractFeatures, type ProfileRow, WINDOW_MS } from '../../../protocol/profile/index.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { SHARED_CONTRIBUTOR } from '../drift/standing.ts';
@@ -23,7 +23,8 @@ export function edgeContributor(clientId: string | null): string {
 function rows(tensor: Tensor): Float32Array[] {
   const n = tensor.shape[0] ?? 0;
   const size = n > 0 ? tensor.data.length / n : 0;
-  return Array.from({ length: n }, (_, i) => Float32Array.from(tensor.data.subarray(i * size, (i + 1) * size)));
+  const data = asFloat32(tensor.data);
+  return Array.from({ length: n }, (_, i) => data.slice(i * size, (i + 1) * size));
 }
 
 /** How long answered rows wait in the isolate before they go to the DriftAggregator as one profile. */

@@ -8,16 +8,17 @@ import {
   type OipInferOutput,
   type OipParameters,
 } from '../../../protocol/oip.ts';
-import type { Tensor } from '../../../protocol/oip-tensor.ts';
+import { asFloat32, type Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { ApiError } from '../http/api-error.ts';
 import { type ExplainWork, forwardWork, gradientRows } from './cost.ts';
 import { lane } from './lane.ts';
-import { runOnnxVersion, type Served, withTfjsModel } from './serve.ts';
+import { runOnnxVersion, runTfjsVersion, type Served, withTfjsModel } from './serve.ts';
 
-// Explanations of /v2 infer (`parameters.explain`): integrated gradients on the tfjs model,
-// occlusion through the ONNX export (ORT gives no gradients). The algorithms live in
-// models/explain/, shared with the browser worker; their input errors become 400s here.
+// Explanations of /v2 infer (`parameters.explain`): integrated gradients on a tfjs layers
+// model, occlusion on graph models and through ONNX Runtime (ORT gives no gradients). The
+// algorithms live in models/explain/, shared with the browser worker; their input errors
+// become 400s here.
 
 /** Runs `explain`, turning the algorithms' INVALID_INPUT errors into the API's. */
 async function translated<T>(explain: () => Promise<T>): Promise<T> {
@@ -82,49 +83,65 @@ export function explainTfjs(
   owner: string,
 ): Promise<Served<Explanation>> {
   return translated(() =>
-    withTfjsModel(bucket, info, (model) =>
-      lane.within(owner, async (turn) => {
+    withTfjsModel(bucket, info, ({ loaded }) => {
+      if (loaded.format !== 'tfjs-layers') throw new Error('integrated gradients take a tfjs layers model');
+      return lane.within(owner, async (turn) => {
         await turn();
-        return integratedGradients(model, input, {
+        return integratedGradients(loaded.model, input, {
           steps: steps ?? DEFAULT_EXPLAIN_STEPS,
-          batchSize: Math.min(MAX_ROWS_PER_CALL, gradientRows(forwardWork(model))),
+          batchSize: Math.min(MAX_ROWS_PER_CALL, gradientRows(forwardWork(loaded.model))),
           pause: turn,
         });
-      }),
-    ),
+      });
+    }),
   );
 }
 
 /**
- * The work explaining `input` takes on the runtime asked for (integrated gradients on tfjs,
- * occlusion on ONNX), for infer/cost.ts.
+ * The work explaining `input` takes on `runtime` (integrated gradients on a tfjs layers model,
+ * occlusion otherwise), for infer/cost.ts.
  *
  * @example
- * requestWork(perExample, 1, explainWork(asked, input));
+ * requestWork(perExample, 1, explainWork(info, 'tfjs', asked, input));
  */
-export function explainWork(asked: EdgeloopInferParameters, input: Tensor): ExplainWork {
-  return asked.runtime === 'onnx'
-    ? { method: 'occlusion', shape: input.shape }
-    : { method: 'integrated-gradients', steps: asked.explain_steps ?? DEFAULT_EXPLAIN_STEPS };
+export function explainWork(
+  info: VersionInfo,
+  runtime: 'tfjs' | 'onnx',
+  asked: EdgeloopInferParameters,
+  input: Tensor,
+): ExplainWork {
+  return runtime === 'tfjs' && info.manifest.format === 'tfjs-layers'
+    ? { method: 'integrated-gradients', steps: asked.explain_steps ?? DEFAULT_EXPLAIN_STEPS }
+    : { method: 'occlusion', shape: input.shape };
 }
 
 /**
- * Occlusion of a version's ONNX export for each example: one ORT call per `rowsPerCall`
- * occluded copies (a chunk's worth, infer/chunks.ts).
+ * Occlusion of a version's model for each example, on `runtime` (a graph model on tfjs, any
+ * ONNX model on ORT): one call per `rowsPerCall` occluded copies (a chunk's worth, infer/chunks.ts).
  *
  * @example
- * const explanation = await explainOnnx(env, info, explainedInput(info, inputs), chunkRows(perExample));
+ * const explanation = await explainByOcclusion(env, info, 'onnx', explainedInput(info, inputs), chunkRows(perExample), 'api');
  */
-export function explainOnnx(env: Env, info: VersionInfo, input: Tensor, rowsPerCall: number): Promise<Explanation> {
+export function explainByOcclusion(
+  env: Env,
+  info: VersionInfo,
+  runtime: 'tfjs' | 'onnx',
+  input: Tensor,
+  rowsPerCall: number,
+  owner: string,
+): Promise<Explanation> {
   return translated(() =>
     occlusion(
       async (batch) => {
         const {
           value: [scores],
-        } = await runOnnxVersion(env, info, [batch]);
-        return scores?.data ?? new Float32Array(0);
+        } =
+          runtime === 'onnx'
+            ? await runOnnxVersion(env, info, [batch])
+            : await runTfjsVersion(env.ARTIFACTS, info, [batch], owner);
+        return scores ? asFloat32(scores.data) : new Float32Array(0);
       },
-      input,
+      { shape: input.shape, data: asFloat32(input.data) },
       { batchSize: Math.min(MAX_ROWS_PER_CALL, rowsPerCall) },
     ),
   );

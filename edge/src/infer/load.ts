@@ -1,10 +1,9 @@
-import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { parseModelJson, weightPaths } from '../../../protocol/model-json.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readVerifiedBlob } from '../storage/verify.ts';
-import { buildTfjsModel } from './tfjs.ts';
+import { buildTfjsModel, type TfjsModel } from './tfjs.ts';
 
 const broken = (message: string) => new ApiError(500, ErrorCode.INTERNAL, message);
 
@@ -18,8 +17,8 @@ async function readVerified(bucket: R2Bucket, info: VersionInfo, path: string): 
 }
 
 /**
- * Loads a tfjs-layers version from the registry: model.json and its weight shards from R2,
- * each verified by sha256, built in memory. Returns the model and its files' size.
+ * Loads a tfjs version (layers or graph) from the registry: model.json and its weight shards
+ * from R2, each verified by sha256, built in memory. Returns the model and its files' size.
  *
  * @example
  * const { model, bytes } = await loadTfjsVersion(env.ARTIFACTS, info);
@@ -27,8 +26,10 @@ async function readVerified(bucket: R2Bucket, info: VersionInfo, path: string): 
 export async function loadTfjsVersion(
   bucket: R2Bucket,
   info: VersionInfo,
-): Promise<{ model: LayersModel; bytes: number }> {
+): Promise<{ model: TfjsModel; bytes: number }> {
   const label = `${info.model} v${info.version}`;
+  const { format } = info.manifest;
+  if (format === 'onnx') throw broken(`${label} is an ONNX model: it runs on ONNX Runtime, not tfjs`);
   const modelPath = info.manifest.files.find((f) => f.role === 'model')?.path;
   if (!modelPath) throw broken(`${label} lists no file with role "model"`);
   let modelJson: ReturnType<typeof parseModelJson>;
@@ -39,6 +40,6 @@ export async function loadTfjsVersion(
     throw broken(`${label}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const shards = await Promise.all(weightPaths(modelJson, modelPath).map((path) => readVerified(bucket, info, path)));
-  const model = await buildTfjsModel(modelJson, shards, label);
+  const model = await buildTfjsModel(format, modelJson, shards, label);
   return { model, bytes: shards.reduce((n, s) => n + s.byteLength, modelBytes.byteLength) };
 }

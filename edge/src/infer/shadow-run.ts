@@ -3,7 +3,7 @@ import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { getVersion } from '../storage/registry.ts';
 import { recordShadow } from '../storage/shadow.ts';
-import { runTfjsVersion } from './serve.ts';
+import { runOnnxVersion, runTfjsVersion } from './serve.ts';
 import { compareOutputs } from './shadow.ts';
 
 const sameInputs = (a: VersionInfo, b: VersionInfo) =>
@@ -27,9 +27,13 @@ export async function shadowRun(
 ): Promise<void> {
   const info = await getVersion(env.DB, served.model, shadow);
   if (!info || info.status === 'archived' || !sameInputs(info, served)) return;
+  // A shadow runs on its own format's runtime: an ONNX model on ORT, a tfjs model on tfjs.
   const {
     value: [first],
-  } = await runTfjsVersion(env.ARTIFACTS, info, inputs);
+  } =
+    info.manifest.format === 'onnx'
+      ? await runOnnxVersion(env, info, inputs)
+      : await runTfjsVersion(env.ARTIFACTS, info, inputs);
   const [servedFirst] = outputs;
   if (!first || !servedFirst) return;
   await recordShadow(env.DB, {

@@ -1,4 +1,4 @@
-import type { Tensor } from '../../../protocol/oip-tensor.ts';
+import { asFloat32, type Tensor } from '../../../protocol/oip-tensor.ts';
 
 /** How a shadow's answer compared with the served one, over the rows of one request. */
 export interface ShadowComparison {
@@ -32,8 +32,8 @@ export function compareOutputs(served: Tensor, shadow: Tensor): ShadowComparison
   let agreed = 0;
   let maxAbsDiff = 0;
   for (let r = 0; r < rows; r++) {
-    const a = served.data.subarray(r * width, (r + 1) * width);
-    const b = shadow.data.subarray(r * width, (r + 1) * width);
+    const a = asFloat32(served.data).subarray(r * width, (r + 1) * width);
+    const b = asFloat32(shadow.data).subarray(r * width, (r + 1) * width);
     if (argmax(a) === argmax(b)) agreed++;
     for (let i = 0; i < width; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
   }

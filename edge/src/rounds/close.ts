@@ -1,6 +1,6 @@
 import { sha256Hex } from '../../../protocol/hash.ts';
 import type { GateMetric, PrivacySpent } from '../../../protocol/rounds.ts';
-import { buildTfjsModel, disposeTfjs } from '../infer/tfjs.ts';
+import { buildLayersModel, disposeTfjs } from '../infer/tfjs.ts';
 import { putBlobs } from '../storage/blobs.ts';
 import { getVersion } from '../storage/registry.ts';
 import { readVerifiedBlob } from '../storage/verify.ts';
@@ -212,21 +212,21 @@ function fleetMetric(sql: SqlStorage, id: string): GateMetric | null {
 async function evaluate(
   env: Env,
   info: Parameters<typeof readHeldOut>[1],
-  modelJson: Parameters<typeof buildTfjsModel>[0],
+  modelJson: Parameters<typeof buildLayersModel>[0],
   baseBytes: Uint8Array<ArrayBuffer>,
   weights: Uint8Array<ArrayBuffer>,
 ): Promise<{ metrics: GateMetric[]; problem: string | null }> {
   const heldOut = await readHeldOut(env.ARTIFACTS, info);
   if (typeof heldOut === 'string') return { metrics: [], problem: heldOut };
   const label = `${info.model} v${info.version}`;
-  const baseline = await buildTfjsModel(modelJson, [baseBytes.buffer], label);
-  const candidate = await buildTfjsModel(modelJson, [weights.buffer], `${label} candidate`);
+  const baseline = await buildLayersModel(modelJson, [baseBytes.buffer], label);
+  const candidate = await buildLayersModel(modelJson, [weights.buffer], `${label} candidate`);
   try {
     const metric: GateMetric = {
       set: 'holdout',
       examples: heldOut.count,
-      baseline: await accuracyOn(baseline, heldOut, label),
-      candidate: await accuracyOn(candidate, heldOut, `${label} candidate`),
+      baseline: await accuracyOn(baseline, info.manifest, heldOut, label),
+      candidate: await accuracyOn(candidate, info.manifest, heldOut, `${label} candidate`),
     };
     return { metrics: [metric], problem: null };
   } finally {

@@ -1,6 +1,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { Manifest } from '../../../protocol/manifest.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
-import type { GateDecision, GateMetric, Policy } from '../../../protocol/rounds.ts';
+import { GATE_MIN_EXAMPLES, type GateDecision, type GateMetric, type Policy } from '../../../protocol/rounds.ts';
 import { runTfjs } from '../infer/tfjs.ts';
 import { readVerifiedBlob } from '../storage/verify.ts';
 
@@ -46,9 +47,15 @@ export async function readHeldOut(bucket: R2Bucket, info: VersionInfo): Promise<
 }
 
 /** Share of held-out examples whose top output is their label. */
-export async function accuracyOn(model: LayersModel, heldOut: HeldOut, label: string): Promise<number> {
+export async function accuracyOn(
+  model: LayersModel,
+  manifest: Pick<Manifest, 'inputs' | 'outputs'>,
+  heldOut: HeldOut,
+  label: string,
+): Promise<number> {
   const [out] = await runTfjs(
-    model,
+    { format: 'tfjs-layers', model },
+    manifest,
     [{ shape: [heldOut.count, ...heldOut.shape], data: heldOut.inputs }],
     label,
     250,
@@ -71,8 +78,9 @@ const points = (x: number) => `${(x * 100).toFixed(2)}%`;
 /**
  * The gate (in the spirit of TFX's Evaluator): the candidate's held-out accuracy against a
  * value threshold (`minAccuracy`) and change thresholds against the baseline (`maxDrop` below
- * it at most, `minGain` above it at least); with no baseline, value thresholds only. Every
- * threshold checked gives a reason, passed or not.
+ * it at most, `minGain` above it at least); with no baseline, value thresholds only. A set of
+ * fewer than `minExamples` examples is reported (`skip: …`), not judged. Every threshold
+ * checked gives a reason, passed or not.
  *
  * @example
  * decideGate([{ set: 'holdout', examples: 2000, baseline: 0.95, candidate: 0.948 }], { maxDrop: 0.01 }, []);
@@ -89,8 +97,15 @@ export function decideGate(
     if (!ok) blessed = false;
   };
   for (const problem of problems) check(false, problem);
+  const fewest = gate.minExamples ?? GATE_MIN_EXAMPLES;
+  let judged = 0;
   for (const m of metrics) {
     const what = `${m.set} accuracy ${points(m.candidate)} on ${m.examples}`;
+    if (m.examples < fewest) {
+      reasons.push(`skip: ${what}: fewer than ${fewest} examples, too few to judge`);
+      continue;
+    }
+    judged++;
     if (gate.minAccuracy !== undefined) check(m.candidate >= gate.minAccuracy, `${what} ≥ ${points(gate.minAccuracy)}`);
     if (m.baseline === null) continue;
     const change = m.candidate - m.baseline;
@@ -102,6 +117,6 @@ export function decideGate(
     if (gate.minGain !== undefined)
       check(change >= gate.minGain, `gain ${(change * 100).toFixed(2)} points ≥ ${(gate.minGain * 100).toFixed(2)}`);
   }
-  if (metrics.length === 0 && problems.length === 0) check(false, 'nothing to evaluate the candidate on');
+  if (judged === 0 && problems.length === 0) check(false, 'nothing to evaluate the candidate on');
   return { blessed, reasons, metrics: [...metrics], at: Date.now() };
 }

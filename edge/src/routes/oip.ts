@@ -13,7 +13,7 @@ import {
   type OipServerMetadata,
   oipMetadata,
 } from '../../../protocol/oip.ts';
-import type { Tensor } from '../../../protocol/oip-tensor.ts';
+import { jsonData, type Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import type { AppEnv } from '../app-env.ts';
 import { tokenClient } from '../auth/client-token.ts';
@@ -27,10 +27,10 @@ import { readJson } from '../http/read-body.ts';
 import { chunkRows } from '../infer/chunks.ts';
 import { checkBudget, requestWork, workPerRequest } from '../infer/cost.ts';
 import { edgeContributor, feedDrift } from '../infer/drift-feed.ts';
-import { explainedInput, explainOnnx, explainTfjs, explainWork, explanationOutputs } from '../infer/explain.ts';
+import { explainByOcclusion, explainedInput, explainTfjs, explainWork, explanationOutputs } from '../infer/explain.ts';
 import { readInputs, readParameters } from '../infer/inputs.ts';
 import { type InferenceNote, measureInference } from '../infer/measure.ts';
-import { modelWork, runOnnxVersion, runTfjsVersion } from '../infer/serve.ts';
+import { modelWork, runOnnxVersion, runTfjsVersion, runtimeOf } from '../infer/serve.ts';
 import { shadowRun } from '../infer/shadow-run.ts';
 import { getVersion } from '../storage/registry.ts';
 import { resolveAlias } from '../storage/resolve.ts';
@@ -103,25 +103,26 @@ async function serve(
   note: InferenceNote,
 ) {
   const env = c.env;
-  const model = await modelWork(env.ARTIFACTS, info);
-  const explain = explained ? explainWork(asked, explained) : null;
+  const runtime = runtimeOf(info, asked);
+  const model = await modelWork(env.ARTIFACTS, info, inputs);
+  const explain = explained ? explainWork(info, runtime, asked, explained) : null;
   const work = requestWork(model.perExample, inputs[0]?.shape[0] ?? 0, explain);
   checkBudget(info, work, Math.min(workPerRequest(env), await workCeiling(c)), explain);
   await chargeWork(c, work.total);
   const rows = chunkRows(model.perExample);
   const owner = await workOwner(c);
   const served =
-    asked.runtime === 'onnx'
+    runtime === 'onnx'
       ? await runOnnxVersion(env, info, inputs, rows)
       : await runTfjsVersion(env.ARTIFACTS, info, inputs, owner);
   // tfjs: the model was looked up (and loaded on a miss) for its work, before it ran.
-  const cache = asked.runtime === 'onnx' ? served.cache : model.cache;
+  const cache = runtime === 'onnx' ? served.cache : (model.cache ?? served.cache);
   Object.assign(note, { cache, computeMs: served.computeMs, ranAt: performance.now() });
   if (!explained) return { outputs: served.value, explanation: null };
   const explanation =
-    asked.runtime === 'onnx'
-      ? await explainOnnx(env, info, explained, rows)
-      : (await explainTfjs(env.ARTIFACTS, info, explained, asked.explain_steps, owner)).value;
+    explain?.method === 'integrated-gradients'
+      ? (await explainTfjs(env.ARTIFACTS, info, explained, asked.explain_steps, owner)).value
+      : await explainByOcclusion(env, info, runtime, explained, rows, owner);
   return { outputs: served.value, explanation: explanationOutputs(explanation) };
 }
 
@@ -140,7 +141,7 @@ async function infer(c: Context<AppEnv>, body: OipInferRequest) {
     throw new ApiError(409, ErrorCode.VERSION_ARCHIVED, `${info.model} v${info.version} is archived`);
   }
   const asked = readParameters(body);
-  note.runtime = asked.runtime ?? 'tfjs';
+  note.runtime = asked.runtime ?? (info.manifest.format === 'onnx' ? 'onnx' : 'tfjs');
   const inputs = readInputs(body, info);
   const explained = asked.explain ? explainedInput(info, inputs) : null;
   const { outputs, explanation } = await serve(c, info, inputs, asked, explained, note);
@@ -153,7 +154,7 @@ async function infer(c: Context<AppEnv>, body: OipInferRequest) {
   const answered = metadata.outputs.flatMap((spec, i) => {
     const out = outputs[i];
     if (!out || (wanted.size > 0 && !wanted.has(spec.name))) return [];
-    return [{ name: spec.name, datatype: spec.datatype, shape: out.shape, data: Array.from(out.data) }];
+    return [{ name: spec.name, datatype: spec.datatype, shape: out.shape, data: jsonData(out.data, spec.datatype) }];
   });
   return c.json<OipInferResponse>({
     model_name: info.model,

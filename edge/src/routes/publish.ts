@@ -7,6 +7,7 @@ import { requireScope } from '../auth/require-scope.ts';
 import { ApiError } from '../http/api-error.ts';
 import { modelParam } from '../http/params.ts';
 import { mediaType, readBody } from '../http/read-body.ts';
+import { trialRun } from '../registry-checks/trial-run.ts';
 import { putBlobs } from '../storage/blobs.ts';
 import { insertVersion, versionExists } from '../storage/registry.ts';
 import { readUpload } from './publish-upload.ts';
@@ -33,7 +34,7 @@ async function parseForm(request: Request): Promise<FormData> {
 
 /**
  * `POST /v1/models/{model}/versions`: publishes the next immutable version. Everything is
- * validated first (bounds, digests, model files, parent); only then do blobs go to R2 by
+ * validated first (bounds, digests, model files, parent, a trial run of the model); only then do blobs go to R2 by
  * digest and one D1 transaction record the version, so a rejected request writes nothing.
  */
 export const publish = new Hono<AppEnv>().post('/:model/versions', requireScope('publish'), async (c) => {
@@ -47,6 +48,8 @@ export const publish = new Hono<AppEnv>().post('/:model/versions', requireScope(
       `manifest.lineage.parentVersion: ${model} has no version ${parent}`,
     );
   }
+  // Last of the checks, as the dearest: the model is loaded and run once.
+  await trialRun(c.env, upload.manifest, upload.files);
   await putBlobs(c.env.ARTIFACTS, upload.files);
   const version = await insertVersion(c.env.DB, {
     model,
