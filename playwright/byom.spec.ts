@@ -1,6 +1,6 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
@@ -11,13 +11,16 @@ import { directionOnnx, livenessGraph, mobilenetLayers, type RealModel } from '.
 import { E2E_URL } from '../playwright.config.ts';
 import { Manifest } from '../protocol/manifest.ts';
 import { parseModelJson, weightPaths } from '../protocol/model-json.ts';
+import { type DriftReport, extractFeatures, type ProfileRow } from '../protocol/profile/index.ts';
 import { seededRandom } from '../protocol/random.ts';
+import { openApp } from './fixtures/app.ts';
 import { cli } from './fixtures/cli.ts';
 import { adminKey, waitForDemoModel } from './fixtures/edge.ts';
 
 // Bring your own model: real pretrained models from npm packages, each taken from its folder
-// through `edgeloop init` and `edgeloop publish` as a user would, then served by /v2 and
-// compared with the format's own runtime called directly in Node.
+// through `edgeloop init` and `edgeloop publish` as a user would, then run in the browser by the
+// SDK and served by /v2, both compared with the format's own runtime called directly in Node,
+// explained, and watched for drift.
 
 ort.env.wasm.numThreads = 1;
 tf.enableProdMode();
@@ -82,9 +85,60 @@ const cases: [string, () => RealModel, number[], string[], string][] = [
   ['an ONNX model exported from Paddle (PaddleOCR direction)', directionOnnx, [2, 3, 48, 192], [], 'occlusion'],
 ];
 
+/** `count` seeded random examples of `shape` (batch first), flat. */
+function examples(shape: number[], seed: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random());
+}
+
+/** The manifest's drift features of each example of `data` (batch first): `--reference` rows. */
+function featureRows(manifest: Manifest, data: Float32Array, count: number): ProfileRow[] {
+  const size = data.length / count;
+  return Array.from({ length: count }, (_, i) => extractFeatures(manifest, data.slice(i * size, (i + 1) * size)));
+}
+
+/**
+ * The SDK in the demo app's page, on `?model=`'s version and `backend`: predicts each example
+ * (nested arrays of the example's shape, by input name), then syncs; the first outputs, flat.
+ */
+async function browserPredicts(page: Page, model: string, name: string, shape: number[], data: Float32Array) {
+  await openApp(page, { model, backend: 'wasm' });
+  return page.evaluate(
+    async ({ name, shape, values }) => {
+      const nest = (flat: number[], dims: number[]): unknown =>
+        dims.length <= 1
+          ? flat
+          : Array.from({ length: dims[0] ?? 0 }, (_, i) => {
+              const size = flat.length / (dims[0] ?? 1);
+              return nest(flat.slice(i * size, (i + 1) * size), dims.slice(1));
+            });
+      const { client } = window.edgeloop;
+      const count = shape[0] ?? 1;
+      const size = values.length / count;
+      const results = [];
+      const example = (i: number) => nest(values.slice(i * size, (i + 1) * size), shape.slice(1)) as number[];
+      for (let i = 0; i < count; i++) results.push(await client.predict({ [name]: example(i) }));
+      const synced = await client.sync();
+      // Explained on the device within a 1 s budget: it runs, or is refused up front with its estimate.
+      const explained = await client.explain(example(0), { budgetMs: 1_000 }).then(
+        (r) => ({
+          method: r.method,
+          attributions: r.attributions.length,
+          finite: r.attributions.every(Number.isFinite),
+        }),
+        (e: { code?: string; message?: string }) => ({ code: e.code, message: e.message }),
+      );
+      return { results, synced, explained, backend: (await client.status()).backend };
+    },
+    { name, shape, values: Array.from(data) },
+  );
+}
+
 for (const [what, make, shape, publishFlags, explained] of cases) {
-  test(`${what}: init, publish, /v2 infer equal to its own runtime in Node, explain or refuse its cost`, async () => {
-    test.setTimeout(240_000);
+  test(`${what}: init, publish, browser predict and /v2 infer equal to its own runtime in Node, explain or refuse its cost, drift`, async ({
+    page,
+  }) => {
+    test.setTimeout(300_000);
     await waitForDemoModel();
     const real = make();
     try {
@@ -93,7 +147,13 @@ for (const [what, make, shape, publishFlags, explained] of cases) {
       expect(init.stdout).toContain(`wrote ${join(real.dir, 'manifest.json')}`);
       const manifest = v.parse(Manifest, JSON.parse(readFileSync(join(real.dir, 'manifest.json'), 'utf8')));
       expect(manifest.format).toBe(real.format);
-      const published = await cli(['publish', real.dir, ...publishFlags]);
+      expect(manifest.features.features.length).toBeGreaterThan(0);
+      // The reference drift is judged against: the manifest's own features of 40 examples.
+      const rowsFile = join(real.dir, '..', 'reference-rows.json');
+      const referenceShape = [40, ...shape.slice(1)];
+      writeFileSync(rowsFile, JSON.stringify(featureRows(manifest, examples(referenceShape, 3), 40)));
+      const flags = [...publishFlags, '--reference', rowsFile, '--alias', 'production', '--reason', 'byom'];
+      const published = await cli(['publish', real.dir, ...flags]);
       expect(published.code, published.stderr).toBe(0);
 
       const meta = await fetch(`${E2E_URL}/v2/models/${real.model}/versions/1`, {
@@ -106,8 +166,7 @@ for (const [what, make, shape, publishFlags, explained] of cases) {
       };
       expect(await meta.json()).toMatchObject({ platform: platform[real.format], inputs: [{ datatype: 'FP32' }] });
 
-      const random = seededRandom(7);
-      const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random());
+      const data = examples(shape, 7);
       const input = { name: manifest.inputs[0]?.name, shape, datatype: 'FP32', data: Array.from(data) };
       const answer = await infer(real.model, { inputs: [input] });
       expect(answer.status, answer.body.error).toBe(200);
@@ -116,6 +175,45 @@ for (const [what, make, shape, publishFlags, explained] of cases) {
       expect(first?.data).toHaveLength(want.length);
       const gap = Math.max(...want.map((w, i) => Math.abs(w - (first?.data[i] ?? Number.NaN))));
       expect(gap).toBeLessThanOrEqual(1e-4);
+
+      // The browser: the same examples through the SDK, one predict each, then synced.
+      const browser = await browserPredicts(page, real.model, input.name ?? '', shape, data);
+      expect(browser.backend).toBe(real.format === 'onnx' ? 'onnx-wasm' : 'wasm');
+      const perExample = want.length / (shape[0] ?? 1);
+      for (const [i, result] of browser.results.entries()) {
+        expect(result.outputs).toHaveLength(perExample);
+        const mine = want.slice(i * perExample, (i + 1) * perExample);
+        expect(Math.max(...mine.map((w, j) => Math.abs(w - (result.outputs[j] ?? Number.NaN))))).toBeLessThanOrEqual(
+          1e-4,
+        );
+        expect(Object.keys(result.tensors)).toEqual(manifest.outputs.map((o) => o.name));
+      }
+      expect(browser.synced).toMatchObject({ pending: 0, rejected: 0, profiles: { rejected: 0 } });
+      if (real.format === 'tfjs-layers') {
+        // Integrated gradients of a 224×224 MobileNetV2 take far more than 1 s here: refused before running.
+        expect(browser.explained).toMatchObject({ code: 'TOO_COSTLY' });
+        expect((browser.explained as { message: string }).message).toMatch(
+          /explain would take about [\d.]+ s \(207 passes/,
+        );
+      } else {
+        expect(browser.explained).toEqual({
+          method: 'occlusion',
+          attributions: data.length / (shape[0] ?? 1),
+          finite: true,
+        });
+      }
+
+      // Drift: the browser's profiles reached the edge, judged on the manifest's features.
+      const drift = await fetch(`${E2E_URL}/v1/models/${real.model}/versions/1/drift`, {
+        headers: { authorization: `Bearer ${adminKey()}` },
+      });
+      expect(drift.status).toBe(200);
+      const report = (await drift.json()) as DriftReport;
+      expect(report.reference.count).toBe(40);
+      expect(report.features.map((f) => f.name)).toEqual(manifest.features.features.map((f) => f.name));
+      // The browser's examples as a client's rows; the /v2 batch as rows no client token proves.
+      expect(report.basis?.rows).toBe(shape[0]);
+      expect(report.basis?.heldBack.unverified.rows).toBe(shape[0]);
 
       const one = { ...input, shape: [1, ...shape.slice(1)], data: input.data.slice(0, data.length / (shape[0] ?? 1)) };
       const explanation = await infer(real.model, { parameters: { explain: true }, inputs: [one] });

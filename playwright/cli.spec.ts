@@ -50,7 +50,14 @@ test('show digits 1 prints the manifest summary and files', async () => {
   expect(human.code).toBe(0);
   expect(human.stdout).toContain('digits v1 (ready');
   // npm start publishes the demo with its ONNX export.
-  const files = ['model.json', 'weights.bin', 'replay.bin', 'holdout.bin', 'reference.json', 'model.onnx'];
+  const files = [
+    'model.json',
+    'weights.bin',
+    'replay.safetensors',
+    'holdout.safetensors',
+    'reference.json',
+    'model.onnx',
+  ];
   for (const file of files) expect(human.stdout).toContain(file);
   const info = await cliJson(VersionInfo, ['show', 'digits', '1']);
   expect(info.manifest.name).toBe('digits');
@@ -68,10 +75,10 @@ test('publish uploads a new version with progress, then promote records the reas
   expect(result.model).toBe('digits');
   expect(result.version).toBeGreaterThan(1);
   expect(result.files.map((f) => f.path).sort()).toEqual([
-    'holdout.bin',
+    'holdout.safetensors',
     'model.json',
     'reference.json',
-    'replay.bin',
+    'replay.safetensors',
     'weights.bin',
   ]);
 

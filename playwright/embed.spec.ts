@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { type Browser, expect, test } from '@playwright/test';
 import { E2E_PORT, E2E_URL } from '../playwright.config.ts';
+import { ORT_FILES } from '../protocol/ort.ts';
 import type { EmbedBuild } from '../scripts/build-embed.ts';
 import { ensureDevVars } from '../scripts/lib/dev-vars.ts';
-import type { EdgeloopApi } from '../web/embed/runtime.ts';
-import { heldOutDigits } from './fixtures/digits.ts';
+import type { EdgeloopApi, Prediction, Ready } from '../web/embed/runtime.ts';
+import { type Digit, heldOutDigits } from './fixtures/digits.ts';
 import { clientInfo, waitForDemoModel } from './fixtures/edge.ts';
 import { serveThirdParty, type ThirdParty } from './fixtures/third-party/server.ts';
 
@@ -20,14 +21,17 @@ declare global {
 }
 
 const root = new URL('..', import.meta.url);
+/** ORT's glue and binary of both builds, as the worker asks the edge for them. */
+const ORT_PATHS = Object.values(ORT_FILES).flatMap(({ mjs, wasm }) => [`/ort/${mjs}`, `/ort/${wasm}`]);
 let embed: EmbedBuild;
 let site: ThirdParty;
+let clientKey: string;
 
 test.beforeAll(async () => {
   await waitForDemoModel();
   // Written by the build `npm start` ran for this suite.
   embed = JSON.parse(readFileSync(new URL('dist/embed.json', root), 'utf8'));
-  const { clientKey } = ensureDevVars(root.pathname);
+  clientKey = ensureDevVars(root.pathname).clientKey;
   site = await serveThirdParty(E2E_PORT + 5, {
     edge: E2E_URL,
     src: `${E2E_URL}${embed.path}`,
@@ -110,6 +114,90 @@ test('a third-party page with only the script tag predicts, takes feedback and s
   await expect.poll(() => site.reports.length).toBe(1);
 });
 
+/** Loads `host`'s page in a fresh context and predicts `digits` through its script tag. */
+async function predictThroughTag(
+  browser: Browser,
+  host: ThirdParty,
+  digits: Digit[],
+): Promise<{ ready: Ready; predictions: Prediction[]; ortFiles: string[]; failed: string[]; log: string[] }> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    // What the page and its blob-started worker asked of /ort/ and got, and what failed (CORS, CSP).
+    const ortFiles: string[] = [];
+    const failed: string[] = [];
+    page.on('response', (response) => {
+      const { pathname } = new URL(response.url());
+      if (pathname.startsWith('/ort/')) ortFiles.push(`${response.status()} ${pathname}`);
+    });
+    page.on('requestfailed', (request) => failed.push(`${request.url()}: ${request.failure()?.errorText}`));
+    await page.goto(host.url);
+    const ready = await page.evaluate(
+      () =>
+        new Promise<Ready>((resolve, reject) => {
+          window.Edgeloop.on('ready', resolve);
+          window.Edgeloop.on('error', (error) => reject(new Error(`${error.code}: ${error.message}`)));
+        }),
+    );
+    const predictions = await page.evaluate(async (digits) => {
+      const out = [];
+      for (const d of digits) out.push(await window.Edgeloop.predict(new Float32Array(d.pixels)));
+      return out;
+    }, digits);
+    const log = await page.evaluate(() => window.edgeloopLog.map((e) => e.type));
+    return { ready, predictions, ortFiles, failed, log };
+  } finally {
+    await context.close();
+  }
+}
+
+test('the script tag runs the ONNX export on ONNX Runtime Web, its files from the edge, agreeing with tfjs', async ({
+  browser,
+}) => {
+  // The fixture's page on a third origin, its tag asking for ORT with the backend left to the
+  // worker (so WebGPU's build may start too). Its CSP and page.js are unchanged.
+  const onnxSite = await serveThirdParty(E2E_PORT + 6, {
+    edge: E2E_URL,
+    src: `${E2E_URL}${embed.path}`,
+    integrity: embed.integrity,
+    key: clientKey,
+    backend: 'auto',
+    runtime: 'onnx',
+  });
+  try {
+    const digits = heldOutDigits(4, 40);
+    const reportsBefore = site.reports.length;
+    const tfjs = await predictThroughTag(browser, site, digits);
+    const onnx = await predictThroughTag(browser, onnxSite, digits);
+    test.info().annotations.push({
+      type: 'onnx-embed',
+      description: JSON.stringify({ backend: onnx.ready.backend, ortFiles: onnx.ortFiles }),
+    });
+
+    expect(tfjs.ready.backend).toBe('wasm');
+    expect(tfjs.ortFiles).toEqual([]);
+    expect(onnx.ready).toMatchObject({ model: 'digits', alias: 'production', version: 1 });
+    expect(['onnx-wasm', 'onnx-webgpu']).toContain(onnx.ready.backend);
+    expect(onnx.predictions.map((p) => p.backend)).toEqual(digits.map(() => onnx.ready.backend));
+    expect(onnx.predictions.map((p) => p.label)).toEqual(tfjs.predictions.map((p) => p.label));
+    const difference = onnx.predictions.flatMap((p, i) =>
+      p.outputs.map((x, j) => Math.abs(x - (tfjs.predictions[i]?.outputs[j] ?? Number.NaN))),
+    );
+    expect(Math.max(...difference)).toBeLessThanOrEqual(1e-4);
+
+    // The blob-started worker fetched ORT's glue and binary from the edge's /ort/, none refused.
+    expect(onnx.ortFiles.some((file) => /^\S+ \/ort\/ort-wasm-simd-threaded(\.jspi)?\.mjs$/.test(file))).toBe(true);
+    expect(onnx.ortFiles.some((file) => /^\S+ \/ort\/ort-wasm-simd-threaded(\.jspi)?\.wasm$/.test(file))).toBe(true);
+    expect(onnx.ortFiles.filter((file) => !file.startsWith('200 '))).toEqual([]);
+    expect(onnx.failed).toEqual([]);
+    expect(onnx.log.filter((type) => type === 'error')).toEqual([]);
+    expect(site.reports.slice(reportsBefore)).toEqual([]);
+    expect(onnxSite.reports).toEqual([]);
+  } finally {
+    await onnxSite.close();
+  }
+});
+
 test('the edge serves the script versioned and immutable, with CORS and the integrity the build printed', async () => {
   const headers = { origin: site.url };
   const versioned = await fetch(`${E2E_URL}${embed.path}`, { headers });
@@ -125,8 +213,8 @@ test('the edge serves the script versioned and immutable, with CORS and the inte
   expect(stable.headers.get('access-control-allow-origin')).toBe('*');
   expect(Buffer.from(await stable.arrayBuffer()).equals(body)).toBe(true);
 
-  // What the worker loads from the edge, cross-origin: its module and the tfjs .wasm files.
-  for (const path of [embed.worker, '/tfjs/tfjs-backend-wasm-simd.wasm']) {
+  // What the worker loads from the edge, cross-origin: its module, the tfjs .wasm files and ORT's.
+  for (const path of [embed.worker, '/tfjs/tfjs-backend-wasm-simd.wasm', ...ORT_PATHS]) {
     const res = await fetch(`${E2E_URL}${path}`, { headers });
     expect(res.status, path).toBe(200);
     expect(res.headers.get('access-control-allow-origin'), path).toBe('*');

@@ -8,6 +8,7 @@ export * from './keys.ts';
 export * from './manifest.ts';
 export * from './names.ts';
 export * from './participate.ts';
+export * from './predict.ts';
 export * from './profile/index.ts';
 export * from './random.ts';
 export * from './registry.ts';

@@ -11,8 +11,19 @@ export type TensorDtype = v.InferOutput<typeof TensorDtype>;
 export const TensorSpec = v.strictObject({
   name: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
   dtype: TensorDtype,
-  /** -1 marks the batch dimension. */
+  /** -1 marks the batch dimension (first) or a dimension of any size (past it). */
   shape: v.array(v.pipe(v.number(), v.integer(), v.minValue(-1))),
+  /**
+   * For an input: the closed interval its values must lie in (e.g. [0, 1] for the demo's
+   * pixels). The browser's `predict` refuses other values with INVALID_INPUT; absent, any
+   * finite value of the dtype is taken.
+   */
+  range: v.optional(
+    v.pipe(
+      v.tuple([v.pipe(v.number(), v.finite()), v.pipe(v.number(), v.finite())]),
+      v.check(([lo, hi]) => lo <= hi, 'range: [min, max] with min ≤ max'),
+    ),
+  ),
 });
 export type TensorSpec = v.InferOutput<typeof TensorSpec>;
 
@@ -159,5 +170,9 @@ export const Manifest = v.pipe(
 );
 export type Manifest = v.InferOutput<typeof Manifest>;
 
-/** Binary layout of `replay.bin` and `holdout.bin`: records of 1 label byte + 784 pixel bytes (0–255). */
+/**
+ * Legacy layout of a digits version's `replay` and `holdout` files (`replay.bin`, `holdout.bin`):
+ * records of 1 label byte + 784 pixel bytes (0–255). Such files are still read; example sets
+ * are now safetensors examples files (protocol/tensors/examples.ts).
+ */
 export const DIGIT_RECORD_BYTES = 785;

@@ -1,8 +1,8 @@
 import * as v from 'valibot';
 import type { EraseResult } from './clients.ts';
-import { FeatureValues } from './events.ts';
 import { AliasName, ModelName } from './names.ts';
 import { FederatedStatus, type ParticipateOptions, type ParticipateResult } from './participate.ts';
+import type { FeedbackLabel, ModelInput, PredictOptions, PredictResult, TensorInput } from './predict.ts';
 import type { RevertResult, SuggestOptions, SuggestResult, TrainOptions, TrainProgress, TrainResult } from './train.ts';
 
 /** What crosses the page ↔ worker boundary (comlink). Every message type carries `v`. */
@@ -95,57 +95,52 @@ export const LoadResult = v.object({
 export type LoadResult = v.InferOutput<typeof LoadResult>;
 
 /**
- * Per-predict options. `features`: values of the manifest's features that have no `source`
- * (the app computes them), by name; a name the manifest does not list that way is refused.
+ * Most milliseconds an explanation may be estimated to take unless `budgetMs` says otherwise:
+ * the estimate is its forward-pass equivalents times this device's measured time per predict.
  */
-export const PredictOptions = v.strictObject({
-  features: v.optional(FeatureValues),
-});
-export type PredictOptions = v.InferInput<typeof PredictOptions>;
-
-export const PredictResult = v.object({
-  v: v.literal(1),
-  predictionId: v.string(),
-  model: ModelName,
-  version: v.number(),
-  outputs: v.array(v.number()),
-  label: v.number(),
-  backend: BackendName,
-  latencyMs: v.number(),
-});
-export type PredictResult = v.InferOutput<typeof PredictResult>;
+export const DEFAULT_EXPLAIN_BUDGET_MS = 30_000;
 
 /**
- * `explain`'s options: integrated gradients of the loaded model for one input. `target` is the
- * class explained (default: the predicted one); `steps` the integration's intervals (1–256,
- * checked when it runs; more steps, smaller `gap`); `baseline` the constant image the path
- * starts from (default 0, black).
+ * `explain`'s options, for one input of the loaded model. `method`: integrated gradients (tfjs
+ * layers models only: they have gradients; the default for them) or occlusion (any format; the
+ * default for tfjs-graph and ONNX). `target` is the class explained (default: the predicted
+ * one); `steps` integrated gradients' intervals (1–256, checked when it runs; more steps,
+ * smaller `gap`); `baseline` the constant input the path starts from or occluded values take
+ * (default 0). `budgetMs` bounds the estimated time (default DEFAULT_EXPLAIN_BUDGET_MS): over
+ * it, explain refuses up front with TOO_COSTLY and the estimate.
  */
 export const ExplainOptions = v.strictObject({
   v: v.literal(1),
+  method: v.optional(v.picklist(['integrated-gradients', 'occlusion'])),
   target: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   steps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   baseline: v.optional(v.pipe(v.number(), v.finite())),
+  budgetMs: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0))),
 });
 export type ExplainOptions = v.InferInput<typeof ExplainOptions>;
 
 /**
- * Per-input-value attributions (784 for digits, row-major): each value's share of
- * `score − baselineScore`, the target's output at the input minus at the baseline. They sum to
- * that difference up to `gap` (the integration error; completeness). Nothing is recorded.
+ * Per-input-value attributions of the first input (784 for digits, row-major). Integrated
+ * gradients: each value's share of `score − baselineScore`, the target's output at the input
+ * minus at the baseline, summing to that difference up to `gap` (the integration error). Occlusion:
+ * the target score lost when the value's patch is hidden. Nothing is recorded.
  */
 export const ExplainResult = v.object({
   v: v.literal(1),
   model: ModelName,
   version: v.number(),
-  method: v.literal('integrated-gradients'),
+  method: v.picklist(['integrated-gradients', 'occlusion']),
   attributions: v.array(v.number()),
   target: v.number(),
   score: v.number(),
-  baselineScore: v.number(),
-  /** sum(attributions) − (score − baselineScore). */
-  gap: v.number(),
-  steps: v.number(),
+  /** Integrated gradients only: the target's output at the baseline. */
+  baselineScore: v.optional(v.number()),
+  /** Integrated gradients only: sum(attributions) − (score − baselineScore). */
+  gap: v.optional(v.number()),
+  /** Integrated gradients only: the integration's intervals. */
+  steps: v.optional(v.number()),
+  /** What the explanation was estimated to take before it ran, in milliseconds. */
+  estimateMs: v.number(),
   backend: BackendName,
   latencyMs: v.number(),
 });
@@ -333,17 +328,19 @@ export type BenchmarkResult = v.InferOutput<typeof BenchmarkResult>;
 /**
  * The worker's comlink surface. The page wraps it with `Comlink.wrap<WorkerApi>`;
  * inputs are validated in the worker with the schemas above, outputs are trusted.
- * `predict` takes 784 floats in [0, 1] (row-major 28×28); pass it transferred, with the app's
- * features in `options.features` when the manifest declares some without a `source`.
+ * `predict` takes the model's input (protocol/predict.ts): one typed array, or one per input by
+ * name; pass them transferred, with the app's features in `options.features` when the manifest
+ * declares some without a `source`. `explain` takes the first input's float values.
  */
 export interface WorkerApi {
   /** `clientId` is null until the edge issued one (registration needs the network). */
   init(options: InitOptions): Promise<{ v: 1; clientId: string | null }>;
   load(options: LoadOptions): Promise<LoadResult>;
-  predict(input: Float32Array, options?: PredictOptions): Promise<PredictResult>;
-  feedback(predictionId: string, label: number): Promise<void>;
-  /** Integrated gradients of the loaded model for one input (as `predict` takes it); records nothing. */
-  explain(input: Float32Array, options?: ExplainOptions): Promise<ExplainResult>;
+  predict(input: ModelInput, options?: PredictOptions): Promise<PredictResult>;
+  /** Records the true label (class index or name) or value (regression) of an earlier prediction. */
+  feedback(predictionId: string, label: FeedbackLabel): Promise<void>;
+  /** Integrated gradients or occlusion of the loaded model for one input's float values (bounded by `budgetMs`); records nothing. */
+  explain(input: TensorInput, options?: ExplainOptions): Promise<ExplainResult>;
   /**
    * Fine-tunes a personal copy of the model on this device's labels, judged on labels it did not
    * train on; applied (and stored in IndexedDB) only when it is better for the user and costs at

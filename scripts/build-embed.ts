@@ -57,7 +57,8 @@ writeFileSync(`${web}${path}`, code);
 copyFileSync(`${web}${path}`, `${web}/edgeloop.js`);
 
 // Page origins other than the edge load the script (crossorigin, for SRI), the worker and its
-// chunks (module imports), and the .wasm files (fetch): all need CORS. Hashed names never change.
+// chunks (module imports), tfjs's .wasm files (fetch), and ORT's glue (a module import) and
+// .wasm (fetch) with runtime 'onnx': all need CORS. Hashed names never change.
 const HEADERS = `# build-embed: begin (the script tag and what it loads, from any origin)
 /edgeloop.js
   Access-Control-Allow-Origin: *
@@ -69,6 +70,8 @@ const HEADERS = `# build-embed: begin (the script tag and what it loads, from an
   Access-Control-Allow-Origin: *
   Cache-Control: public, max-age=31536000, immutable
 /tfjs/*
+  Access-Control-Allow-Origin: *
+/ort/*
   Access-Control-Allow-Origin: *
 # build-embed: end
 `;

@@ -1,12 +1,12 @@
 import * as v from 'valibot';
 import { EdgeloopError } from '../protocol/errors.ts';
 import { ParticipateOptions, type ParticipateResult } from '../protocol/participate.ts';
+import { FeedbackLabel, ModelInput, PredictOptions, TensorInput } from '../protocol/predict.ts';
 import { SuggestOptions, TrainOptions, type TrainProgress } from '../protocol/train.ts';
 import {
   ExplainOptions,
   InitOptions,
   LoadOptions,
-  PredictOptions,
   type SyncResult,
   type SyncState,
   SyncTrigger,
@@ -26,6 +26,7 @@ import { recordFeedback } from './feedback.ts';
 import { explain } from './infer/explain.ts';
 import { loadModel } from './infer/load.ts';
 import { predict } from './infer/predict.ts';
+import { layersOnly } from './infer/predict-only.ts';
 import { refreshModel } from './infer/refresh.ts';
 import { servingBackend } from './infer/run-model.ts';
 import { disposeShadow, shadowStatus } from './infer/shadow.ts';
@@ -63,9 +64,7 @@ export interface WorkerDeps {
 /** Recorded writes between two storage checks (estimate + retention) outside syncs. */
 const WRITES_PER_STORAGE_CHECK = 200;
 
-const PredictInput = v.instance(Float32Array, 'must be a Float32Array');
 const PredictionId = v.pipe(v.string(), v.uuid('must be a prediction id (uuid)'));
-const Label = v.pipe(v.number(), v.integer('must be an integer'), v.minValue(0, 'must be ≥ 0'));
 const Iterations = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000));
 
 /**
@@ -229,30 +228,29 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
 
     async predict(input, raw) {
       const rt = ready();
-      const pixels = parseInput(PredictInput, input, 'input');
+      const checked = parseInput(ModelInput, input, 'input');
       const { features } = parseInput(PredictOptions, raw ?? {}, 'options');
-      const result = await auto.around(() => modelTask(async () => predict(rt, loaded(rt), pixels, features)));
+      const result = await auto.around(() => modelTask(async () => predict(rt, loaded(rt), checked, features)));
       recorded(rt);
       return result;
     },
 
     async explain(input, raw) {
       const rt = ready();
-      const pixels = parseInput(PredictInput, input, 'input');
+      const pixels = parseInput(TensorInput, input, 'input');
       const options = parseInput(ExplainOptions, raw ?? { v: 1 }, 'options');
-      tfjsOnly(rt, 'explain');
       return modelTask(async () => explain(rt, loaded(rt), pixels, options));
     },
 
     async feedback(predictionId, label) {
       const rt = ready();
       const id = parseInput(PredictionId, predictionId, 'predictionId');
-      await recordFeedback(rt, id, parseInput(Label, label, 'label'));
+      await recordFeedback(rt, id, parseInput(FeedbackLabel, label, 'label'));
       recorded(rt);
       // A label makes a fine-tune likely: its one-time preparation runs now, queued like a
       // training (a predict waits behind it once, not the fine-tune later).
       const model = rt.loaded;
-      if (model && !model.learning && rt.options.runtime !== 'onnx' && preparesAhead(model)) {
+      if (model && !model.learning && !model.onnx && !model.graph && preparesAhead(model)) {
         modelTask(async () => {
           if (rt.loaded === model) await prepareLearning(rt, model);
         }).catch(() => undefined);
@@ -262,7 +260,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
     async train(raw, onProgress) {
       const rt = ready();
       const options = parseInput(TrainOptions, raw, 'options');
-      tfjsOnly(rt, 'train');
+      layersOnly(rt, 'train');
       if (onProgress !== undefined && typeof onProgress !== 'function') {
         throw new EdgeloopError('INVALID_INPUT', 'onProgress: must be a function (wrap it in Comlink.proxy)');
       }
@@ -285,7 +283,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
     async participate(raw) {
       const rt = ready();
       parseInput(ParticipateOptions, raw ?? { v: 1 }, 'options');
-      tfjsOnly(rt, 'participate');
+      layersOnly(rt, 'participate');
       const model = loaded(rt);
       return federatedTask(() => takePart(rt, model));
     },
@@ -302,7 +300,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
 
     async revert() {
       const rt = ready();
-      tfjsOnly(rt, 'revert');
+      layersOnly(rt, 'revert');
       return modelTask(async () => {
         const model = loaded(rt);
         const reverted = await revertPersonal(rt, model);
@@ -386,15 +384,6 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
 const NO_PROFILES: SyncResult['profiles'] = { sent: 0, accepted: 0, duplicates: 0, capped: 0, rejected: 0 };
 
 /** Training, revert, explanations and federated rounds need the tfjs model: refused up front under ONNX Runtime. */
-function tfjsOnly(rt: Runtime, call: 'train' | 'explain' | 'revert' | 'participate'): void {
-  if (rt.options.runtime === 'onnx') {
-    throw new EdgeloopError(
-      'BACKEND_UNAVAILABLE',
-      `${call} needs the tfjs model; this worker runs ONNX Runtime: init with runtime 'tfjs' to ${call}`,
-    );
-  }
-}
-
 /** The wasm files' URL prefix: the init option (resolved against the worker's URL), else /tfjs/. */
 function wasmPath(option: string | undefined, env: RuntimeEnv, fallback: string | undefined): string {
   if (env.scriptUrl) return new URL(option ?? '/tfjs/', env.scriptUrl).href;

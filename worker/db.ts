@@ -1,6 +1,7 @@
 import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
 import { EdgeloopError } from '../protocol/errors.ts';
 import type { Event, FeatureValue } from '../protocol/events.ts';
+import type { TensorData } from '../protocol/oip-tensor.ts';
 import type { UpdateState } from '../protocol/participate.ts';
 import type { Profile } from '../protocol/profile/schema.ts';
 import type { BackendName, InitOptions, PersonalState, SyncResult } from '../protocol/worker-api.ts';
@@ -12,7 +13,10 @@ export interface PredictionRow {
   ts: number;
   model: string;
   version: number;
+  /** The first input's values (what fine-tunes learn from and drift features read). */
   input: Float32Array;
+  /** Every input by name, for a model of several. */
+  inputs?: Record<string, TensorData>;
   outputs: number[];
   label: number;
   backend: BackendName;

@@ -15,6 +15,15 @@ describe('detectEnv', () => {
     expect(env.scriptUrl).toBeNull();
   });
 
+  it('takes the worker’s location as its script URL, or this module’s URL in a blob-started worker', async () => {
+    vi.stubGlobal('location', { href: 'https://edge.example/assets/worker-abc.js' });
+    expect((await detectEnv()).scriptUrl).toBe('https://edge.example/assets/worker-abc.js');
+    // The script tag's worker: its location is the blob on the host page's origin, where no path resolves.
+    vi.stubGlobal('location', { href: 'blob:https://page.example/0b6c1f4e-1c4a-4d2b-9d55-3f0e8a7b2c11' });
+    const { scriptUrl } = await detectEnv();
+    expect(scriptUrl).toBe(new URL('./env.ts', import.meta.url).href);
+  });
+
   it("reports SwiftShader's fallback adapter from adapter.info", async () => {
     withGpu(async () => ({ info: { architecture: 'swiftshader', vendor: 'google', isFallbackAdapter: true } }));
     expect((await detectEnv()).webgpu).toEqual({

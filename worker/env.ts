@@ -18,7 +18,10 @@ export interface RuntimeEnv {
   webgpu: WebGpuSupport;
   wasm: { available: boolean; simd: boolean };
   indexedDB: boolean;
-  /** URL of the worker script (relative asset paths resolve against it), or null outside a browser. */
+  /**
+   * URL of the worker script (relative asset paths resolve against it), or null outside a
+   * browser. Never a `blob:` URL: a blob-started worker reports the module it imported.
+   */
   scriptUrl: string | null;
   /** True where COOP/COEP let wasm use threads (SharedArrayBuffer); absent means not isolated. */
   crossOriginIsolated?: boolean;
@@ -78,6 +81,18 @@ function detectWasm(): RuntimeEnv['wasm'] {
 }
 
 /**
+ * The worker's script URL. A worker the script tag starts from a `blob:` module (web/embed/
+ * blob-worker.ts) has the blob as its location: on the host page's origin, and no base for a
+ * relative path (`new URL('/ort/…', 'blob:…')` throws). Its code is the edge's module, though,
+ * so this module's own URL (on the edge that served the worker) stands in.
+ */
+function detectScriptUrl(): string | null {
+  const href = (globalThis as { location?: { href?: string } }).location?.href;
+  if (!href) return null;
+  return href.startsWith('blob:') ? import.meta.url : href;
+}
+
+/**
  * Probes the current runtime once.
  *
  * @example
@@ -85,12 +100,11 @@ function detectWasm(): RuntimeEnv['wasm'] {
  * if (env.webgpu.available && env.webgpu.adapter.isFallbackAdapter) console.log('software WebGPU');
  */
 export async function detectEnv(): Promise<RuntimeEnv> {
-  const location = (globalThis as { location?: { href?: string } }).location;
   return {
     webgpu: await detectWebGpu(),
     wasm: detectWasm(),
     indexedDB: typeof indexedDB !== 'undefined',
-    scriptUrl: location?.href ?? null,
+    scriptUrl: detectScriptUrl(),
     crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
     jspi: typeof WebAssembly === 'object' && typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function',
   };

@@ -1,3 +1,4 @@
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as v from 'valibot';
 import type { VersionInfo } from '../protocol/registry.ts';
@@ -7,6 +8,7 @@ import type { EdgeloopDb, StoredIdentity } from './db.ts';
 import { EdgeClient, type FetchLike } from './edge-client.ts';
 import type { RuntimeEnv, SyncPlatform } from './env.ts';
 import type { OnnxSession } from './infer/onnx.ts';
+import type { Signature } from './infer/run-model.ts';
 import type { ShadowModel } from './infer/shadow.ts';
 import { type ProfileCache, profileCache } from './profile/record.ts';
 import type { LearningCache } from './train/features.ts';
@@ -21,14 +23,18 @@ export interface LoadedModel {
   info: VersionInfo;
   /**
    * What predicts run: the registry weights, or with a personal fine-tune the model that mixes
-   * them with the personal head (train/head.ts). With runtime 'onnx' a stand-in that refuses
-   * tfjs-only calls (infer/onnx-place.ts).
+   * them with the personal head (train/head.ts). For a graph or ONNX model a stand-in that
+   * refuses calls only layers models take (infer/predict-only.ts).
    */
   model: tfl.LayersModel;
   /** The registry version's own model, whatever serves. */
   registry: tfl.LayersModel;
-  /** The ORT session predicts run on, with init `runtime: 'onnx'`. */
+  /** The manifest's inputs and outputs (names, dtypes, order): what predicts are checked against. */
+  signature: Signature;
+  /** The ORT session predicts run on: format onnx, or init `runtime: 'onnx'`. */
   onnx?: OnnxSession;
+  /** A tfjs-graph version's model: predicts execute it (`model` is then a stand-in). */
+  graph?: GraphModel;
   /** Input shape without the batch dimension, e.g. [28, 28, 1]. */
   inputShape: number[];
   /** Number of floats one input holds (784 for digits). */

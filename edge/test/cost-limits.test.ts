@@ -3,10 +3,10 @@ import { env } from 'cloudflare:workers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { forwardWork } from '../../models/explain/cost.ts';
 import { CLIENT_TOKEN_HEADER, type ClientIdentity } from '../../protocol/clients.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import worker from '../src/index.ts';
-import { forwardWork } from '../src/infer/cost.ts';
 import { savedFiles } from './dense-model.ts';
 import { ADMIN_KEY, CLIENT_KEY, expectError, publish, registerClient, sendJson } from './helpers.ts';
 

@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 import { CLIENT_TOKEN_HEADER, type ClientIdentity } from '../../protocol/clients.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import type { Round } from '../../protocol/rounds.ts';
+import { encodeExamples } from '../../protocol/tensors/examples.ts';
 import { savedFiles } from './dense-model.ts';
 import { ADMIN_KEY, api, CLIENT_KEY, publish, sendJson } from './helpers.ts';
 
@@ -20,7 +21,11 @@ export const VALUES = 8;
 /** Index of K[2][1] in weights.bin order. */
 export const HELPFUL = 5;
 
-export const roundManifest = (name: string): Manifest => ({
+/** Where the round model's holdout set is: the examples container, or legacy records (still read). */
+export type HoldoutLayout = 'safetensors' | 'legacy';
+const holdoutPath = (layout: HoldoutLayout) => (layout === 'legacy' ? 'holdout.bin' : 'holdout.safetensors');
+
+export const roundManifest = (name: string, layout: HoldoutLayout = 'safetensors'): Manifest => ({
   v: 1,
   name,
   format: 'tfjs-layers',
@@ -31,13 +36,17 @@ export const roundManifest = (name: string): Manifest => ({
   files: [
     { path: 'model.json', role: 'model' },
     { path: 'weights.bin', role: 'weights' },
-    { path: 'holdout.bin', role: 'holdout' },
+    { path: holdoutPath(layout), role: 'holdout' },
   ],
 });
 
-/** 300 records of a label byte and three input bytes, labelled by the truth above. */
-function holdout(): Uint8Array {
-  const out = new Uint8Array(300 * 4);
+/**
+ * 300 examples of three input bytes (value = byte / 255) labelled by the truth above, as a
+ * safetensors examples file or as legacy records of a label byte and the three input bytes.
+ */
+function holdout(layout: HoldoutLayout = 'safetensors'): Uint8Array {
+  const inputs = new Uint8Array(300 * 3);
+  const labels = new Int32Array(300);
   let seed = 7;
   const next = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -45,14 +54,27 @@ function holdout(): Uint8Array {
   };
   for (let i = 0; i < 300; i++) {
     const x = [next(), next(), next()];
-    out[i * 4] = (x[1] as number) + (x[2] as number) > (x[0] as number) ? 1 : 0;
-    out.set(x, i * 4 + 1);
+    labels[i] = (x[1] as number) + (x[2] as number) > (x[0] as number) ? 1 : 0;
+    inputs.set(x, i * 3);
   }
-  return out;
+  if (layout === 'safetensors') return encodeExamples({ shape: [3], inputs, scale: 1 / 255, labels });
+  const records = new Uint8Array(300 * 4);
+  for (let i = 0; i < 300; i++) {
+    records[i * 4] = labels[i] as number;
+    records.set(inputs.subarray(i * 3, i * 3 + 3), i * 4 + 1);
+  }
+  return records;
 }
 
-/** Publishes the round model as the next version of `name` and points production at it. */
-export async function publishRoundModel(name: string): Promise<number> {
+/**
+ * Publishes the round model as the next version of `name` (its holdout set in `layout`, or
+ * the bytes given) and points production at it.
+ */
+export async function publishRoundModel(
+  name: string,
+  layout: HoldoutLayout = 'safetensors',
+  holdoutBytes = holdout(layout),
+): Promise<number> {
   const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2, activation: 'softmax' })] });
   model.setWeights([
     tf.tensor2d([
@@ -62,7 +84,8 @@ export async function publishRoundModel(name: string): Promise<number> {
     ]),
     tf.tensor1d([0, 0]),
   ]);
-  const res = await publish(name, { ...(await savedFiles(model)), 'holdout.bin': holdout() }, roundManifest(name));
+  const files = { ...(await savedFiles(model)), [holdoutPath(layout)]: holdoutBytes };
+  const res = await publish(name, files, roundManifest(name, layout));
   expect(res.status, await res.clone().text()).toBe(201);
   const { version } = (await res.json()) as { version: number };
   const set = await sendJson('PUT', `/v1/models/${name}/aliases/production`, { version }, ADMIN_KEY);

@@ -6,9 +6,9 @@ import { setBackend } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as v from 'valibot';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DIGIT_RECORD_BYTES, Manifest } from '../../protocol/manifest.ts';
+import { Manifest } from '../../protocol/manifest.ts';
 import { ARTIFACTS_DIR, loadLayersModelFromDir, sha256File } from './artifacts.ts';
-import { decodeDigitRecords, PIXELS } from './data.ts';
+import { decodeDigitExamples, HOLDOUT_FILE, PIXELS, REPLAY_FILE } from './data.ts';
 import { digitAccuracy, predictDigits } from './evaluate.ts';
 import type { GoldenFixture } from './golden.ts';
 
@@ -24,14 +24,14 @@ describe('committed digits artifacts', () => {
   it('have a manifest that validates against protocol Manifest and matches the files', () => {
     const manifest = v.parse(Manifest, readJson(join(ARTIFACTS_DIR, 'manifest.json')));
     expect(manifest.name).toBe('digits');
-    expect(manifest.inputs).toEqual([{ name: 'image', dtype: 'float32', shape: [-1, 28, 28, 1] }]);
+    expect(manifest.inputs).toEqual([{ name: 'image', dtype: 'float32', shape: [-1, 28, 28, 1], range: [0, 1] }]);
     expect(manifest.outputs).toEqual([{ name: 'probabilities', dtype: 'float32', shape: [-1, 10] }]);
     expect(manifest.labels).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(manifest.files.map((f) => [f.path, f.role])).toEqual([
       ['model.json', 'model'],
       ['weights.bin', 'weights'],
-      ['replay.bin', 'replay'],
-      ['holdout.bin', 'holdout'],
+      [REPLAY_FILE, 'replay'],
+      [HOLDOUT_FILE, 'holdout'],
       ['reference.json', 'reference'],
     ]);
     expect(manifest.reference).toEqual({ path: 'reference.json' });
@@ -53,9 +53,8 @@ describe('committed digits artifacts', () => {
 
   it('reach at least 0.97 held-out accuracy, exactly as the manifest records', () => {
     const manifest = v.parse(Manifest, readJson(join(ARTIFACTS_DIR, 'manifest.json')));
-    const bytes = new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'holdout.bin')));
-    expect(bytes.length).toBe(2000 * DIGIT_RECORD_BYTES);
-    const holdout = decodeDigitRecords(bytes);
+    const holdout = decodeDigitExamples(readFileSync(join(ARTIFACTS_DIR, HOLDOUT_FILE)), HOLDOUT_FILE);
+    expect(holdout.count).toBe(2000);
     const accuracy = digitAccuracy(predictDigits(model, holdout), holdout.labels);
     expect(accuracy).toBeGreaterThanOrEqual(0.97);
     expect(Math.abs(accuracy - (manifest.metrics?.heldOutAccuracy ?? Number.NaN))).toBeLessThanOrEqual(1e-9);

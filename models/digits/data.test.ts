@@ -3,12 +3,29 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DIGIT_RECORD_BYTES } from '../../protocol/manifest.ts';
 import { seededRandom } from '../../protocol/random.ts';
+import { encodeExamples } from '../../protocol/tensors/examples.ts';
 import { ARTIFACTS_DIR } from './artifacts.ts';
 import { shiftDigits } from './augment.ts';
-import { decodeDigitRecords, encodeDigitRecords, PIXELS, shuffleInPlace } from './data.ts';
+import {
+  type DigitRecords,
+  decodeDigitExamples,
+  decodeDigitRecords,
+  encodeDigitExamples,
+  encodeDigitRecords,
+  HOLDOUT_FILE,
+  PIXELS,
+  REPLAY_FILE,
+  shuffleInPlace,
+} from './data.ts';
 import { digitFeatures } from './features.ts';
 import { loadMnistRecords } from './mnist-source.ts';
 import { splitDigits } from './split.ts';
+
+const artifact = (file: string) => decodeDigitExamples(readFileSync(join(ARTIFACTS_DIR, file)), file);
+
+/** Whether two record sets are the same examples (compared as bytes: toEqual is slow on a megabyte). */
+const same = (a: DigitRecords, b: DigitRecords) =>
+  a.count === b.count && Buffer.compare(a.labels, b.labels) === 0 && Buffer.compare(a.pixels, b.pixels) === 0;
 
 const manifest = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'manifest.json'), 'utf8')) as {
   training: { seed: number; split: { train: number; holdout: number } };
@@ -24,22 +41,26 @@ describe('digits data', () => {
     expect(Math.max(...all.pixels.subarray(0, 10 * PIXELS))).toBe(255);
   });
 
-  it('reproduces the committed replay.bin and holdout.bin from the seed', () => {
+  it('reproduces the committed replay.safetensors and holdout.safetensors from the seed', () => {
     const split = splitDigits(loadMnistRecords(), {
       seed: manifest.training.seed,
       trainCount: manifest.training.split.train,
       replayPerClass: 50,
     });
     expect(split.holdout.count).toBe(manifest.training.split.holdout);
-    const holdout = new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'holdout.bin')));
-    const replay = new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'replay.bin')));
-    expect(Buffer.compare(encodeDigitRecords(split.holdout), holdout)).toBe(0);
-    expect(Buffer.compare(encodeDigitRecords(split.replay), replay)).toBe(0);
+    expect(same(artifact(HOLDOUT_FILE), split.holdout)).toBe(true);
+    expect(same(artifact(REPLAY_FILE), split.replay)).toBe(true);
+    // Byte for byte what write-examples.ts and train.ts write.
+    const holdout = readFileSync(join(ARTIFACTS_DIR, HOLDOUT_FILE));
+    expect(Buffer.compare(encodeDigitExamples(split.holdout), holdout)).toBe(0);
+    // The legacy record files still committed hold the same examples.
+    expect(same(artifact('holdout.bin'), split.holdout)).toBe(true);
+    expect(same(artifact('replay.bin'), split.replay)).toBe(true);
   });
 
   it('draws a class-balanced replay buffer from the train split only', () => {
-    const replay = decodeDigitRecords(new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'replay.bin'))));
-    const holdout = decodeDigitRecords(new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'holdout.bin'))));
+    const replay = artifact(REPLAY_FILE);
+    const holdout = artifact(HOLDOUT_FILE);
     expect(Array.from({ length: 10 }, (_, d) => replay.labels.filter((l) => l === d).length)).toEqual(
       new Array(10).fill(50),
     );
@@ -49,16 +70,32 @@ describe('digits data', () => {
     expect(Array.from({ length: replay.count }, (_, i) => key(replay, i)).filter((k) => held.has(k))).toEqual([]);
   });
 
-  it('round-trips records and rejects a truncated file', () => {
+  it('round-trips examples files and legacy records, and refuses what is not digits', () => {
     const records = {
       count: 2,
       labels: Uint8Array.of(3, 9),
       pixels: Uint8Array.from({ length: 2 * PIXELS }, (_, i) => i % 256),
     };
-    const bytes = encodeDigitRecords(records);
-    expect(bytes.length).toBe(2 * DIGIT_RECORD_BYTES);
-    expect(decodeDigitRecords(bytes)).toEqual(records);
-    expect(() => decodeDigitRecords(bytes.subarray(1))).toThrow(/multiple of 785/);
+    expect(decodeDigitExamples(encodeDigitExamples(records), 'digits.safetensors')).toEqual(records);
+    const legacy = encodeDigitRecords(records);
+    expect(legacy.length).toBe(2 * DIGIT_RECORD_BYTES);
+    expect(decodeDigitRecords(legacy)).toEqual(records);
+    expect(decodeDigitExamples(legacy, 'digits.bin')).toEqual(records);
+    expect(() => decodeDigitRecords(legacy.subarray(1))).toThrow(/multiple of 785/);
+    expect(() => decodeDigitExamples(legacy.subarray(1), 'digits.bin')).toThrow(/digits.bin: .* multiple of 785/);
+    const halves = encodeExamples({
+      shape: [28, 28, 1],
+      inputs: records.pixels,
+      scale: 0.5,
+      labels: Int32Array.of(3, 9),
+    });
+    expect(() => decodeDigitExamples(halves, 'half.safetensors')).toThrow(
+      '[INVALID_MANIFEST] half.safetensors: digit images are U8 inputs with inputs_scale 1/255',
+    );
+    const tens = encodeDigitExamples({ ...records, labels: Uint8Array.of(3, 10) });
+    expect(() => decodeDigitExamples(tens, 'ten.safetensors')).toThrow(
+      /example 1 has label 10, not a class in \[0, 10\)/,
+    );
   });
 
   it('shuffles the same way for the same seed', () => {

@@ -1,4 +1,6 @@
+import { EdgeloopError } from '../../protocol/errors.ts';
 import { DIGIT_RECORD_BYTES } from '../../protocol/manifest.ts';
+import { encodeExamples, readExamples } from '../../protocol/tensors/examples.ts';
 
 // Pure record handling, free of tfjs, so tests and tools outside the worker can read the data.
 
@@ -15,9 +17,47 @@ export interface DigitRecords {
   pixels: Uint8Array;
 }
 
+/** The demo version's example sets: safetensors examples files (protocol/tensors/examples.ts). */
+export const REPLAY_FILE = 'replay.safetensors';
+export const HOLDOUT_FILE = 'holdout.safetensors';
+
+/** What the pixel bytes stand for: byte / 255, as the model takes its inputs. */
+const PIXEL_SCALE = 1 / 255;
+
 /**
- * Decodes `replay.bin`/`holdout.bin`: records of 1 label byte + 784 pixel bytes. The result
- * views `bytes` without copying.
+ * Encodes digit records as an examples file: U8 `inputs` [count, 28, 28, 1] with
+ * `inputs_scale` 1/255 (images stay one byte a pixel) and I32 `labels` [count].
+ *
+ * @example
+ * writeFileSync(join(ARTIFACTS_DIR, HOLDOUT_FILE), encodeDigitExamples(holdout));
+ */
+export function encodeDigitExamples(records: DigitRecords): Uint8Array {
+  return encodeExamples({
+    shape: [IMAGE_SIZE, IMAGE_SIZE, 1],
+    inputs: records.pixels,
+    scale: PIXEL_SCALE,
+    labels: Int32Array.from(records.labels),
+  });
+}
+
+/**
+ * Decodes an examples file of digits (`replay.safetensors`, `holdout.safetensors`, or legacy
+ * records as in `replay.bin`) to records, the pixel bytes as stored. INVALID_MANIFEST naming
+ * `fileName` when it is not digits: 784 U8 values scaled by 1/255 and labels 0–9.
+ *
+ * @example
+ * const { count, labels, pixels } = decodeDigitExamples(readFileSync(path), 'holdout.safetensors');
+ */
+export function decodeDigitExamples(bytes: Uint8Array, fileName: string): DigitRecords {
+  const stored = readExamples(bytes, { task: 'classification', size: PIXELS, classes: 10 }, fileName);
+  if (!(stored.inputs instanceof Uint8Array) || stored.scale !== PIXEL_SCALE)
+    throw new EdgeloopError('INVALID_MANIFEST', `${fileName}: digit images are U8 inputs with inputs_scale 1/255`);
+  return { count: stored.count, labels: Uint8Array.from(stored.labels), pixels: stored.inputs };
+}
+
+/**
+ * Decodes legacy digit records (`replay.bin`/`holdout.bin` before the examples files): records
+ * of 1 label byte + 784 pixel bytes.
  *
  * @example
  * const { count, labels, pixels } = decodeDigitRecords(new Uint8Array(await res.arrayBuffer()));
@@ -40,7 +80,8 @@ export function decodeDigitRecords(bytes: Uint8Array): DigitRecords {
 }
 
 /**
- * Encodes digit records in the `replay.bin`/`holdout.bin` layout.
+ * Encodes digit records in the legacy `replay.bin`/`holdout.bin` layout (still read; tests
+ * make such files to prove it).
  *
  * @example
  * const bytes = encodeDigitRecords({ count: 1, labels: Uint8Array.of(7), pixels: new Uint8Array(784) });

@@ -10,7 +10,7 @@ import { buildProfile } from '../../protocol/profile/build.ts';
 import { driftReport } from '../../protocol/profile/report.ts';
 import { Profile } from '../../protocol/profile/schema.ts';
 import { ARTIFACTS_DIR, loadLayersModelFromDir } from './artifacts.ts';
-import { type DigitRecords, decodeDigitRecords, PIXELS } from './data.ts';
+import { type DigitRecords, decodeDigitExamples, HOLDOUT_FILE, PIXELS } from './data.ts';
 import { predictDigits } from './evaluate.ts';
 import { DIGIT_FEATURES, digitFeatures } from './features.ts';
 import { NUM_CLASSES } from './model.ts';
@@ -28,7 +28,7 @@ let holdout: DigitRecords;
 beforeAll(async () => {
   await setBackend('cpu');
   model = await loadLayersModelFromDir(ARTIFACTS_DIR);
-  holdout = decodeDigitRecords(new Uint8Array(readFileSync(join(ARTIFACTS_DIR, 'holdout.bin'))));
+  holdout = decodeDigitExamples(readFileSync(join(ARTIFACTS_DIR, HOLDOUT_FILE)), HOLDOUT_FILE);
 });
 
 function reportFor(style: (pixels: Float32Array) => Float32Array) {

@@ -4,8 +4,10 @@ import { IMAGE_SIZE } from './data.ts';
 /** Pixel value (in [0, 1]) from which a pixel counts as inked. */
 export const INK_THRESHOLD = 0.5;
 
-/** The model's one input, as the manifest declares it. */
-export const DIGIT_INPUTS = [{ name: 'image', dtype: 'float32', shape: [-1, IMAGE_SIZE, IMAGE_SIZE, 1] }] as const;
+/** The model's one input, as the manifest declares it: grey levels in [0, 1] (1 = ink). */
+export const DIGIT_INPUTS = [
+  { name: 'image', dtype: 'float32', shape: [-1, IMAGE_SIZE, IMAGE_SIZE, 1], range: [0, 1] },
+] as const;
 
 /**
  * The summary features profiled for drift (a per-pixel feature would be 784 of them), computed
@@ -20,7 +22,7 @@ export const DIGIT_FEATURES = [
 ] as const;
 
 const schema = {
-  inputs: [...DIGIT_INPUTS].map((i) => ({ ...i, shape: [...i.shape] })),
+  inputs: [...DIGIT_INPUTS].map((i) => ({ ...i, shape: [...i.shape], range: [...i.range] as [number, number] })),
   features: { features: [...DIGIT_FEATURES] },
 };
 

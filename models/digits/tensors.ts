@@ -6,7 +6,7 @@ import { type DigitRecords, IMAGE_SIZE } from './data.ts';
  * int32 labels [n]. The caller disposes both.
  *
  * @example
- * const { images, labels } = digitTensors(decodeDigitRecords(bytes));
+ * const { images, labels } = digitTensors(decodeDigitExamples(bytes, 'holdout.safetensors'));
  */
 export function digitTensors(records: DigitRecords): { images: Tensor4D; labels: Tensor1D } {
   const scaled = new Float32Array(records.pixels.length);

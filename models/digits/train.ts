@@ -12,7 +12,7 @@ import { seededRandom } from '../../protocol/random.ts';
 import { registerTrainingKernels } from '../../worker/train/kernels/index.ts';
 import { ARTIFACTS_DIR, saveLayersModel, sha256File } from './artifacts.ts';
 import { shiftDigits } from './augment.ts';
-import { encodeDigitRecords } from './data.ts';
+import { encodeDigitExamples, HOLDOUT_FILE, REPLAY_FILE } from './data.ts';
 import { digitAccuracy, predictDigits } from './evaluate.ts';
 import { DIGIT_FEATURES, DIGIT_INPUTS } from './features.ts';
 import { goldenFixture } from './golden.ts';
@@ -78,14 +78,14 @@ console.log(
 
 mkdirSync(ARTIFACTS_DIR, { recursive: true });
 await saveLayersModel(model, ARTIFACTS_DIR);
-writeFileSync(join(ARTIFACTS_DIR, 'replay.bin'), encodeDigitRecords(replay));
-writeFileSync(join(ARTIFACTS_DIR, 'holdout.bin'), encodeDigitRecords(holdout));
+writeFileSync(join(ARTIFACTS_DIR, REPLAY_FILE), encodeDigitExamples(replay));
+writeFileSync(join(ARTIFACTS_DIR, HOLDOUT_FILE), encodeDigitExamples(holdout));
 writeFileSync(join(ARTIFACTS_DIR, REFERENCE_FILE), JSON.stringify(digitsReference(model, trainSet)));
 const roles = {
   'model.json': 'model',
   'weights.bin': 'weights',
-  'replay.bin': 'replay',
-  'holdout.bin': 'holdout',
+  [REPLAY_FILE]: 'replay',
+  [HOLDOUT_FILE]: 'holdout',
   [REFERENCE_FILE]: 'reference',
 };
 const manifest = v.parse(Manifest, {

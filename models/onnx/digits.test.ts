@@ -4,7 +4,7 @@ import { setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseModelJson } from '../../protocol/model-json.ts';
 import { ARTIFACTS_DIR, loadLayersModelFromDir } from '../digits/artifacts.ts';
-import { type DigitRecords, decodeDigitRecords } from '../digits/data.ts';
+import { type DigitRecords, decodeDigitExamples, HOLDOUT_FILE } from '../digits/data.ts';
 import { digitAccuracy, predictDigits } from '../digits/evaluate.ts';
 import { exportOnnx } from './export.ts';
 import { maxAbsDiff, runOnnx } from './test-support.ts';
@@ -21,7 +21,7 @@ let holdout: DigitRecords;
 
 beforeAll(async () => {
   await setBackend('cpu');
-  holdout = decodeDigitRecords(new Uint8Array(bytesOf('holdout.bin')));
+  holdout = decodeDigitExamples(new Uint8Array(bytesOf(HOLDOUT_FILE)), HOLDOUT_FILE);
 });
 
 describe('exportOnnx: the committed digits CNN', () => {

@@ -1,4 +1,4 @@
-import type { PredictResult } from '../../protocol/worker-api.ts';
+import type { PredictResult } from '../../protocol/predict.ts';
 
 export interface PredictionView {
   show(result: PredictResult): void;

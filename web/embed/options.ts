@@ -5,11 +5,12 @@ import { InitOptions } from '../../protocol/worker-api.ts';
 
 /**
  * What a host page passes to `Edgeloop.init` (or writes as `data-*` attributes). `endpoint`
- * defaults to the origin the script came from. No `runtime` or `wasmPath`: the script tag runs
- * tfjs and takes its .wasm files from the edge that served it.
+ * defaults to the origin the script came from; `runtime` picks tfjs (the default) or the
+ * version's ONNX export on ONNX Runtime Web. No `wasmPath`: the worker takes tfjs's and ORT's
+ * files from the edge that served it.
  */
 export const EmbedOptions = v.strictObject({
-  ...v.pick(InitOptions, ['key', 'backend', 'dbName', 'shareFeatures']).entries,
+  ...v.pick(InitOptions, ['key', 'backend', 'runtime', 'dbName', 'shareFeatures']).entries,
   endpoint: v.optional(InitOptions.entries.endpoint),
   model: ModelName,
   alias: v.optional(AliasName, 'production'),
@@ -23,6 +24,7 @@ const ATTRIBUTES = {
   model: 'model',
   alias: 'alias',
   backend: 'backend',
+  runtime: 'runtime',
   db: 'dbName',
 };
 

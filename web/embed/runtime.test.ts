@@ -18,9 +18,9 @@ function fakeClient() {
       await loaded;
       return { version: 3, backend: { backend: 'wasm' } };
     }),
-    predict: vi.fn(async (values: Float32Array) => ({
+    predict: vi.fn(async (values: readonly unknown[] | Float32Array) => ({
       v: 1,
-      predictionId: `p${values.length}`,
+      predictionId: `p${Array.from(values).flat(2).length}`,
       model: 'digits',
       version: 3,
       outputs: [0.1, 0.9],

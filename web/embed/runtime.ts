@@ -1,16 +1,22 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
-import type { BackendName, PredictOptions, SyncResult } from '../../protocol/worker-api.ts';
+import type { FeedbackLabel, OutputTensor, PredictOptions } from '../../protocol/predict.ts';
+import type { BackendName, SyncResult } from '../../protocol/worker-api.ts';
 import type { EdgeloopClient } from '../sdk/client.ts';
+import { type PredictInput, toModelInput } from '../sdk/input.ts';
 import type { ClientOptions } from '../sdk/options.ts';
-import { toModelInput } from './input.ts';
 import { type EmbedOptions, parseEmbedOptions } from './options.ts';
 
 /** `Edgeloop.predict`'s answer; `id` is what `Edgeloop.feedback` takes. */
 export interface Prediction {
   id: string;
+  /** The first output's values, flat. */
   outputs: number[];
-  /** The index of the highest output. */
+  /** Every output by its manifest name. */
+  tensors: Record<string, OutputTensor>;
+  /** The index of the first output's highest value: a classifier's class. */
   label: number;
+  /** That class's name, when the manifest has labels. */
+  labelName?: string;
   model: string;
   version: number;
   backend: BackendName;
@@ -51,20 +57,22 @@ export interface EdgeloopApi {
    */
   init(options: EmbedOptions): Promise<Ready>;
   /**
-   * Runs the model on one input (a typed array or nested arrays, row-major) and records the
-   * prediction on the device. Called before the runtime is ready, it waits for it.
+   * Runs the model on one input (a typed array or nested arrays, row-major; or `{ inputName:
+   * values }` for a model of several) and records the prediction on the device. Called before
+   * the runtime is ready, it waits for it.
    *
    * @example
    * const { id, outputs, version, backend } = await Edgeloop.predict(new Float32Array(784));
+   * const { tensors, labelName } = await Edgeloop.predict({ x: [[0.5, 1]], ids: Int32Array.of(3) });
    */
-  predict(input: ArrayLike<number> | readonly unknown[], options?: PredictOptions): Promise<Prediction>;
+  predict(input: PredictInput, options?: PredictOptions): Promise<Prediction>;
   /**
-   * Records the true label of an earlier prediction.
+   * Records the true label of an earlier prediction: a class index, or a name of the manifest's labels.
    *
    * @example
    * await Edgeloop.feedback(prediction.id, 7);
    */
-  feedback(predictionId: string, label: number): Promise<void>;
+  feedback(predictionId: string, label: FeedbackLabel): Promise<void>;
   /**
    * Sends what the device recorded to the edge now (it also syncs on its own, and on page hide).
    *
@@ -176,10 +184,12 @@ export function createEdgeloop(deps: EmbedDeps): EdgeloopApi {
     init: (options) => guard(() => start(options)),
     predict: (input, options) =>
       guard(async () => {
-        const values = toModelInput(input);
-        const result = await (await started).predict(values, options);
-        const { predictionId: id, outputs, label, model, version, backend, latencyMs } = result;
-        const prediction = { id, outputs, label, model, version, backend, latencyMs };
+        // Checked at once, ready or not (the SDK checks it again as it copies it for the worker).
+        toModelInput(input);
+        const result = await (await started).predict(input, options);
+        const { predictionId: id, outputs, tensors, label, labelName, model, version, backend, latencyMs } = result;
+        const named = labelName === undefined ? {} : { labelName };
+        const prediction = { id, outputs, tensors, label, ...named, model, version, backend, latencyMs };
         emit('prediction', prediction);
         return prediction;
       }),

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import { createClient } from './client.ts';
-import { parseClientOptions, parsePredictOptions, pixelsToTransfer } from './options.ts';
+import { parseClientOptions, parsePredictOptions } from './options.ts';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -23,21 +23,6 @@ describe('createClient', () => {
       expect((error as EdgeloopError).code).toBe('INVALID_INPUT');
     }
     expect(worker).not.toHaveBeenCalled();
-  });
-});
-
-describe('pixelsToTransfer', () => {
-  it('copies, so transferring the copy leaves the caller’s array intact', () => {
-    const mine = new Float32Array([0.1, 0.2]);
-    const copy = pixelsToTransfer(mine);
-    structuredClone(copy, { transfer: [copy.buffer] });
-    expect(copy.length).toBe(0);
-    expect(Array.from(mine)).toEqual([Math.fround(0.1), Math.fround(0.2)]);
-    expect(Array.from(pixelsToTransfer([0, 1]))).toEqual([0, 1]);
-  });
-
-  it('rejects what is neither an array nor a Float32Array', () => {
-    expect(() => pixelsToTransfer('0.5' as never)).toThrow(EdgeloopError);
   });
 });
 

@@ -2,6 +2,7 @@ import * as Comlink from 'comlink';
 import type { EraseResult } from '../../protocol/clients.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { ParticipateOptions, ParticipateResult } from '../../protocol/participate.ts';
+import { type FeedbackLabel, isTensorInput, type PredictOptions, type PredictResult } from '../../protocol/predict.ts';
 import type {
   RevertResult,
   SuggestOptions,
@@ -16,15 +17,14 @@ import type {
   ExplainResult,
   LoadOptions,
   LoadResult,
-  PredictOptions,
-  PredictResult,
   RefreshResult,
   SyncResult,
   SyncTrigger,
   WorkerStatus,
 } from '../../protocol/worker-api.ts';
 import { connect } from './connection.ts';
-import { type ClientOptions, parseClientOptions, parsePredictOptions, pixelsToTransfer } from './options.ts';
+import { type InputValues, type PredictInput, toModelInput } from './input.ts';
+import { type ClientOptions, parseClientOptions, parsePredictOptions } from './options.ts';
 import { type BackgroundSyncState, handFailuresToBackgroundSync, watchPageHide } from './page-sync.ts';
 import { startBundledWorker } from './start-worker.ts';
 
@@ -49,18 +49,23 @@ export interface EdgeloopClient {
   /** Resolves the alias on the edge, downloads (or reuses the cached) model and picks a backend. */
   load(options: Unversioned<LoadOptions>): Promise<LoadResult>;
   /**
-   * Runs the loaded model on 784 values in [0, 1] (row-major 28×28) and records the prediction.
+   * Runs the loaded model on one input and records the prediction: a typed array (or nested
+   * arrays) of the model's input shape, row-major, or `{ [inputName]: values }` for a model of
+   * several inputs (the demo takes 784 values in [0, 1], row-major 28×28). The result has every
+   * output by name (`tensors`) and, for a classifier with labels, the class's name.
    * `options.features` gives the model's app-supplied features (manifest features without a
    * `source`); they stay on the device unless the client was created with `shareFeatures`.
    */
-  predict(pixels: Float32Array | readonly number[], options?: PredictOptions): Promise<PredictResult>;
-  /** Records the true label of an earlier prediction. */
-  feedback(predictionId: string, label: number): Promise<void>;
+  predict(input: PredictInput, options?: PredictOptions): Promise<PredictResult>;
+  /** Records the true label of an earlier prediction: a class index or a class name of the manifest's labels. */
+  feedback(predictionId: string, label: FeedbackLabel): Promise<void>;
   /**
-   * Integrated gradients of the loaded model for the same input `predict` takes: one attribution
-   * per value, summing to `score − baselineScore` up to `gap`. Records nothing.
+   * Explains the loaded model's first output for one input of a one-input model (as `predict`
+   * takes it): integrated gradients (tfjs layers models) or occlusion (any format), one
+   * attribution per value. Refused up front with TOO_COSTLY when its estimate on this device is
+   * over `options.budgetMs` (default 30 s). Records nothing.
    */
-  explain(pixels: Float32Array | readonly number[], options?: Unversioned<ExplainOptions>): Promise<ExplainResult>;
+  explain(input: InputValues, options?: Unversioned<ExplainOptions>): Promise<ExplainResult>;
   /**
    * Fine-tunes a personal copy of the loaded model on this device's labels; `onProgress` is
    * called once per epoch. The result says whether it was applied (better for you on labels it
@@ -130,6 +135,9 @@ export interface EdgeloopClient {
  * const { label, predictionId } = await client.predict(pixels); // 784 floats in [0, 1]
  * await client.predict(pixels, { features: { device: 'pen' } }); // a feature the manifest leaves to the app
  * await client.feedback(predictionId, 7);
+ * // Any model: inputs by name, typed as the manifest says; outputs by name; labels by name.
+ * const { tensors, labelName } = await client.predict({ image: pixels224, ids: Int32Array.of(3) });
+ * await client.feedback(predictionId, 'cat'); // a class name of the manifest's labels
  * try {
  *   const { applied, reasons } = await client.train({}, ({ epoch, epochs }) => console.log(`epoch ${epoch}/${epochs}`));
  *   if (!applied) console.log('kept the current model:', reasons.join('; '));
@@ -176,15 +184,16 @@ export async function createClientWith(startWorker: () => Worker, options: Clien
     clientId: started.clientId,
     backgroundSync: background.state,
     load: (load) => call((api) => api.load({ ...load, v: 1 })),
-    predict: async (pixels, options = {}) => {
+    predict: async (given, options = {}) => {
       const checked = parsePredictOptions(options);
-      const input = pixelsToTransfer(pixels);
-      return call((api) => api.predict(Comlink.transfer(input, [input.buffer]), checked));
+      const { input, transfer } = toModelInput(given);
+      return call((api) => api.predict(Comlink.transfer(input, transfer), checked));
     },
     feedback: (predictionId, label) => call((api) => api.feedback(predictionId, label)),
-    explain: async (pixels, options = {}) => {
-      const input = pixelsToTransfer(pixels);
-      return call((api) => api.explain(Comlink.transfer(input, [input.buffer]), { ...options, v: 1 }));
+    explain: async (given, options = {}) => {
+      const { input, transfer } = toModelInput(given);
+      if (!isTensorInput(input)) throw new EdgeloopError('INVALID_INPUT', "input: explain takes one input's values");
+      return call((api) => api.explain(Comlink.transfer(input, transfer), { ...options, v: 1 }));
     },
     train: async ({ signal, ...train } = {}, onProgress) => {
       if (signal?.aborted) throw new EdgeloopError('CANCELLED', 'training cancelled before it started');

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { EdgeloopError } from '../../protocol/errors.ts';
-import { InitOptions, PredictOptions } from '../../protocol/worker-api.ts';
+import { PredictOptions } from '../../protocol/predict.ts';
+import { InitOptions } from '../../protocol/worker-api.ts';
 
 /** What a host page passes to `createClient`: the worker's InitOptions less `v`, which the SDK fills in. */
 export const ClientOptions = v.omit(InitOptions, ['v']);
@@ -34,12 +35,4 @@ function parseOptions<S extends v.GenericSchema>(schema: S, options: unknown): v
   const issue = result.issues[0];
   const path = v.getDotPath(issue);
   throw new EdgeloopError('INVALID_INPUT', `options${path ? `.${path}` : ''}: ${issue.message}`);
-}
-
-/** Copies pixels into a fresh buffer the caller never sees, so transferring it detaches nothing of theirs. */
-export function pixelsToTransfer(pixels: Float32Array | readonly number[]): Float32Array<ArrayBuffer> {
-  if (!(pixels instanceof Float32Array) && !Array.isArray(pixels)) {
-    throw new EdgeloopError('INVALID_INPUT', 'pixels: expected a Float32Array or an array of numbers');
-  }
-  return new Float32Array(pixels);
 }

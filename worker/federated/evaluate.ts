@@ -82,9 +82,9 @@ async function countCorrect(
         `round ${offer.id}'s candidate has ${offer.candidate.values} values, v${info.version}'s model.json ${values}`,
       );
     }
-    const { inputShape } = base.model;
+    const { inputShape, signature } = base.model;
     const correct = async (model: LoadedModel['model']) =>
-      Math.round((await accuracy({ model, inputShape }, examples)) * examples.count);
+      Math.round((await accuracy({ model, inputShape, signature }, examples)) * examples.count);
     const baseCorrect = await step(() => correct(base.model.registry));
     const candidateCorrect = await step(async () => {
       const candidate = await buildModel(base.modelJson, [weights]);

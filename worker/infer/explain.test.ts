@@ -26,7 +26,7 @@ describe('worker explain', () => {
     expect(result.score).toBeCloseTo(prediction.outputs[prediction.label] as number, 5);
     expect(result.attributions).toHaveLength(784);
     const sum = result.attributions.reduce((a, b) => a + b, 0);
-    const gained = result.score - result.baselineScore;
+    const gained = result.score - (result.baselineScore ?? Number.NaN);
     expect(Math.abs(sum - gained)).toBeLessThanOrEqual(0.01 * Math.abs(gained));
     expect(result.gap).toBeCloseTo(sum - gained, 5);
     // Explaining records nothing: no prediction, no event.
@@ -54,6 +54,26 @@ describe('worker explain', () => {
     await api.dispose();
   });
 
+  it('refuses up front, with its estimate, an explanation over its time budget', async () => {
+    const { api } = await startLoadedWorker();
+    const fits = await api.explain(pixels(1), { v: 1, steps: 10 });
+    expect(fits.estimateMs).toBeGreaterThan(0);
+    const pending = (await api.status()).pending;
+    // 256 steps cost 1,031 passes: more than a budget of 2 passes' worth.
+    const refused = await failure(api.explain(pixels(1), { v: 1, steps: 256, budgetMs: fits.estimateMs / 23 }));
+    expect(refused?.code).toBe('TOO_COSTLY');
+    expect(refused?.message).toMatch(
+      /explain would take about [\d.]+ s \(1031 passes × [\d.]+ ms per predict on cpu\)/,
+    );
+    expect(refused?.message).toContain('pass at most 0 steps, or a larger budgetMs');
+    // Occlusion is estimated the same way: one pass per 4×4 patch (49) and two more.
+    const occluded = await api.explain(pixels(1), { v: 1, method: 'occlusion' });
+    expect(occluded).toMatchObject({ method: 'occlusion', target: fits.target });
+    expect(occluded.estimateMs / fits.estimateMs).toBeCloseTo(51 / 47, 5);
+    expect((await api.status()).pending).toBe(pending);
+    await api.dispose();
+  });
+
   it('checks the call like predict: init, load, then input and options', async () => {
     const api = createWorkerApi({
       fetch: new FakeEdge().fetch,
@@ -67,8 +87,9 @@ describe('worker explain', () => {
     const { api: ready } = await startLoadedWorker();
     const bad: [Promise<unknown>, RegExp][] = [
       [ready.explain(new Float32Array(10)), /input: expected 784 floats, got 10/],
+      [ready.explain(pixels(), { v: 1, budgetMs: 0 }), /options\.budgetMs/],
       [ready.explain(Float32Array.from(pixels(), (x, i) => (i === 5 ? 2 : x))), /input\[5\]: 2 is not in \[0, 1\]/],
-      [ready.explain([0.5] as never), /input: must be a Float32Array/],
+      [ready.explain([0.5] as never), /input: must be a typed array, or \{ data: typed array, shape \}/],
       [ready.explain(pixels(), { v: 1, steps: 0 }), /options\.steps/],
       [ready.explain(pixels(), { v: 1, steps: 257 }), /options\.steps: must be an integer in \[1, 256\]/],
       [ready.explain(pixels(), { v: 1, target: 10 }), /options\.target: 10 is not an output index in \[0, 9\]/],

@@ -1,5 +1,5 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
-import { Resolution } from '../../protocol/registry.ts';
+import { Resolution, type VersionInfo } from '../../protocol/registry.ts';
 import type { LoadResult } from '../../protocol/worker-api.ts';
 import { pathSegments } from '../edge-client.ts';
 import type { Runtime } from '../runtime.ts';
@@ -7,12 +7,13 @@ import { releaseModel, restorePersonal } from '../train/personal.ts';
 import { loadOnnxVersion } from './onnx-place.ts';
 import { placeModel } from './place-model.ts';
 import { loadShadow } from './shadow.ts';
-import { fetchVersionFiles } from './version-files.ts';
+import { fetchVersionFiles, fetchVersionInfo } from './version-files.ts';
 
 /**
  * Resolves `alias` for this client, downloads and verifies the version's model files (from the
- * cache when their digest is there; with init `runtime: 'onnx'` its ONNX export instead, run on
- * ONNX Runtime Web), builds the model, picks the backend, and only then swaps
+ * cache when their digest is there), builds the model of its format — tfjs layers or graph on
+ * tfjs, ONNX (or with init `runtime: 'onnx'` a tfjs version's ONNX export) on ONNX Runtime
+ * Web — picks the backend, and only then swaps
  * it in: a failed load leaves the previous model (and its shadow) serving. A shadow version the
  * edge assigns is loaded after that, so it never delays or fails the main load; its outcome is
  * in `shadow`. A personal fine-tune stored for this version serves at once; one stored for
@@ -29,14 +30,15 @@ export async function loadModel(
   const { model, alias } = request;
   const resolution = resolved ?? (await resolveAlias(runtime, model, alias, null));
   if (!resolution) throw new EdgeloopError('EDGE_ERROR', `resolve ${model}/${alias}: 304 without If-None-Match`);
+  const known = await fetchVersionInfo(runtime, model, resolution.version);
   const { loaded, cached } =
-    runtime.options.runtime === 'onnx'
-      ? await loadOnnxVersion(runtime, model, resolution.version, alias)
-      : await loadTfjsVersion(runtime, model, resolution.version, alias);
+    runtime.options.runtime === 'onnx' || known.manifest.format === 'onnx'
+      ? await loadOnnxVersion(runtime, model, resolution.version, alias, known)
+      : await loadTfjsVersion(runtime, known, alias);
   const { info } = loaded;
   // Before the swap: a stored fine-tune of this version serves from the first predict on.
   const personal =
-    runtime.options.runtime === 'onnx'
+    runtime.options.runtime === 'onnx' || info.manifest.format !== 'tfjs-layers'
       ? { restored: false }
       : await restorePersonal(runtime, loaded).catch((error: unknown) => {
           // The registry weights still serve: a fine-tune that cannot be read is reported, not fatal.
@@ -62,8 +64,8 @@ export async function loadModel(
   return shadow ? { ...result, shadow } : result;
 }
 
-async function loadTfjsVersion(runtime: Runtime, model: string, version: number, alias: string) {
-  const { info, modelJson, shards, cached } = await fetchVersionFiles(runtime, model, version);
+async function loadTfjsVersion(runtime: Runtime, known: VersionInfo, alias: string) {
+  const { info, modelJson, shards, cached } = await fetchVersionFiles(runtime, known.model, known.version, known);
   return { loaded: await placeModel(runtime, modelJson, shards, info, alias), cached };
 }
 

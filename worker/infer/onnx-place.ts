@@ -1,11 +1,13 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { EdgeloopError } from '../../protocol/errors.ts';
+import type { TensorSpec } from '../../protocol/manifest.ts';
 import type { VersionInfo } from '../../protocol/registry.ts';
 import type { BackendName, BackendPreference, BackendReport } from '../../protocol/worker-api.ts';
 import type { RuntimeEnv } from '../env.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { createOnnxSession, importOrt, type OnnxProvider, type OnnxSession } from './onnx.ts';
-import { timePredicts } from './run-model.ts';
+import { predictOnly } from './predict-only.ts';
+import { type Signature, timePredicts } from './run-model.ts';
 import { fetchOnnxFile } from './version-files.ts';
 
 /** Warm-up predicts per execution provider, as for tfjs's backends (place-model.ts). */
@@ -14,12 +16,12 @@ const WARMUP_RUNS = 5;
 const NAME: Record<OnnxProvider, BackendName> = { webgpu: 'onnx-webgpu', wasm: 'onnx-wasm' };
 
 /**
- * Loads a version's ONNX export (init `runtime: 'onnx'`): downloads and verifies its `onnx` file
- * like any model file, then picks ORT's execution provider the way tfjs's backends are picked:
+ * Loads a version's ONNX file (an ONNX version's model, or with init `runtime: 'onnx'` a tfjs
+ * version's export): downloads and verifies it like any model file, then picks ORT's execution provider the way tfjs's backends are picked:
  * `auto` warms up WebGPU (where an adapter exists) and wasm and keeps the faster, saying why the
  * other was not used (unavailable, failed to start, slower); `webgpu` uses WebGPU or throws
  * BACKEND_UNAVAILABLE; `wasm` and `cpu` use the wasm EP (ORT's CPU kernels). The result's
- * `model` is a stand-in: calls that need the tfjs model (train, explain) are refused.
+ * `model` is a stand-in: calls that need a tfjs layers model (train, explain) are refused.
  *
  * @example
  * const { loaded, cached } = await loadOnnxVersion(runtime, 'digits', 3, 'production');
@@ -30,12 +32,13 @@ export async function loadOnnxVersion(
   model: string,
   version: number,
   alias: string,
+  known?: VersionInfo,
 ): Promise<{ loaded: LoadedModel; cached: number }> {
   const preference = runtime.options.backend;
   const { env } = runtime;
   // Before downloading: a backend that cannot run fails the load at once.
   const providers = providersFor(preference, env);
-  const { info, bytes, cached } = await fetchOnnxFile(runtime, model, version);
+  const { info, bytes, cached } = await fetchOnnxFile(runtime, model, version, known);
 
   const warmupMs: Record<string, number> = {};
   const skipped: Record<string, string> = {};
@@ -49,7 +52,12 @@ export async function loadOnnxVersion(
       // wasm runs in the WebGPU build when that one worked, sparing a second download.
       const ort = await importOrt(provider === 'webgpu' || sessions.has('webgpu') ? 'webgpu' : 'wasm', env);
       session = await createOnnxSession(ort, bytes, provider, env);
-      const runnable = { model: standIn(session), inputShape: session.inputShape, onnx: session };
+      const runnable = {
+        model: standIn(session, info),
+        inputShape: session.inputShape,
+        signature: signatureOf(session, info),
+        onnx: session,
+      };
       warmupMs[NAME[provider]] = await timePredicts(runnable, WARMUP_RUNS);
       sessions.set(provider, session);
     } catch (error) {
@@ -124,7 +132,7 @@ function round(value: number): number {
 }
 
 function onnxModel(session: OnnxSession, info: VersionInfo, alias: string, backend: BackendReport): LoadedModel {
-  const model = standIn(session);
+  const model = standIn(session, info);
   return {
     name: info.model,
     alias,
@@ -132,6 +140,7 @@ function onnxModel(session: OnnxSession, info: VersionInfo, alias: string, backe
     info,
     model,
     onnx: session,
+    signature: signatureOf(session, info),
     inputShape: session.inputShape,
     inputSize: session.inputShape.reduce((a, b) => a * b, 1),
     classes: session.classes,
@@ -141,25 +150,29 @@ function onnxModel(session: OnnxSession, info: VersionInfo, alias: string, backe
   };
 }
 
-/**
- * What an ONNX-served model has in place of its tfjs model: `dispose` releases the ORT session;
- * anything else (train's getWeights/fit, explain's predict) throws BACKEND_UNAVAILABLE, so code
- * written for tfjs fails with a clear, typed error instead of a TypeError.
- */
-function standIn(session: OnnxSession): tfl.LayersModel {
-  const dispose = (): void => {
-    // Release is async in ORT; a failed release must not fail the load that replaced it.
+/** The stand-in for the tfjs model: disposing it releases the session (ORT releases async; a failed release must not fail the load that replaced it). */
+function standIn(session: OnnxSession, info: VersionInfo): tfl.LayersModel {
+  const why =
+    info.manifest.format === 'onnx'
+      ? `${info.model} v${info.version} is an ONNX model`
+      : `the model runs on ONNX Runtime (init runtime 'onnx'; init with runtime 'tfjs' to train or explain)`;
+  return predictOnly(why, () => {
     session.release().catch(() => undefined);
-  };
-  return new Proxy({} as tfl.LayersModel, {
-    get(_target, key) {
-      if (key === 'dispose') return dispose;
-      // Symbols are what inspection reads (util.inspect, Promise resolution checks `then`).
-      if (typeof key === 'symbol' || key === 'then') return undefined;
-      throw new EdgeloopError(
-        'BACKEND_UNAVAILABLE',
-        `the model runs on ONNX Runtime (init runtime 'onnx'), which only predicts: this call needs the tfjs model (model.${key}); init with runtime 'tfjs' to train or explain`,
-      );
-    },
   });
+}
+
+/**
+ * The signature predicts are checked and fed by: an ONNX version's manifest (publish checked its
+ * names against the graph), or for a tfjs version's export the manifest's specs under the
+ * export's own names, position by position.
+ */
+function signatureOf(session: OnnxSession, info: VersionInfo): Signature {
+  const { manifest } = info;
+  if (manifest.format === 'onnx') return manifest;
+  const rename = (specs: TensorSpec[], names: readonly string[]) =>
+    specs.map((spec, i) => ({ ...spec, name: names[i] ?? spec.name }));
+  return {
+    inputs: rename(manifest.inputs, session.names.inputs),
+    outputs: rename(manifest.outputs, session.names.outputs),
+  };
 }

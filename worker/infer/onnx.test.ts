@@ -97,7 +97,7 @@ describe("runtime 'onnx'", () => {
     expect(refused).toMatchObject({ code: 'INVALID_MANIFEST' });
   });
 
-  it('refuses train and explain with BACKEND_UNAVAILABLE: ONNX Runtime only predicts', async () => {
+  it('refuses train with BACKEND_UNAVAILABLE (ONNX Runtime only predicts) and explains by occlusion', async () => {
     // Train reads the replay and held-out sets before it touches the model: publish both.
     const sets = (['replay', 'holdout'] as const).map((role) => ({
       path: `${role}.bin`,
@@ -111,9 +111,13 @@ describe("runtime 'onnx'", () => {
     const refused = await failure(api.train({ v: 1, epochs: 1 }));
     expect(refused).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
     expect(refused?.message).toContain("runtime 'tfjs'");
-    const unexplained = await failure(api.explain(pixels(3)));
-    expect(unexplained).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
-    expect(unexplained?.message).toContain("runtime 'tfjs'");
+    // Occlusion needs only predictions: it runs on the session; gradients it has none of.
+    const explained = await api.explain(pixels(3));
+    expect(explained).toMatchObject({ method: 'occlusion', backend: 'onnx-wasm' });
+    expect(explained.attributions).toHaveLength(784);
+    expect(explained.attributions.some((a) => a !== 0)).toBe(true);
+    const unexplained = await failure(api.explain(pixels(3), { v: 1, method: 'integrated-gradients' }));
+    expect(unexplained).toMatchObject({ code: 'UNSUPPORTED_MODEL' });
     // The session still serves after the refusal.
     expect((await api.predict(pixels(3))).backend).toBe('onnx-wasm');
     await api.dispose();

@@ -1,7 +1,11 @@
 import type * as Ort from 'onnxruntime-web';
+import { TRIAL_DIM } from '../../models/formats/trial.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
+import type { TensorDtype } from '../../protocol/manifest.ts';
+import { asFloat32, castData, type Tensor, type TensorData } from '../../protocol/oip-tensor.ts';
 import { ORT_FILES } from '../../protocol/ort.ts';
 import type { RuntimeEnv } from '../env.ts';
+import type { Signature } from './run-model.ts';
 
 // The ONNX Runtime Web adapter: the one module that calls ORT and reads its error messages.
 // ORT is imported on first use only, so a tfjs-only page never downloads it.
@@ -9,14 +13,19 @@ import type { RuntimeEnv } from '../env.ts';
 /** ORT's execution providers the worker uses. */
 export type OnnxProvider = 'webgpu' | 'wasm';
 
-/** An ORT session over a model with one float32 input [batch, ...inputShape] and a first output [batch, classes]. */
+/** An ORT session over a model whose inputs and outputs the manifest's signature names. */
 export interface OnnxSession {
   readonly provider: OnnxProvider;
-  /** Input shape without the batch axis, e.g. [28, 28, 1]. */
+  /** The first input's shape without the batch axis, e.g. [28, 28, 1] (free sizes TRIAL_DIM). */
   readonly inputShape: number[];
+  /** The first output's last size (0 when it is free). */
   readonly classes: number;
+  /** The graph's own input and output names, in its order. */
+  readonly names: { inputs: readonly string[]; outputs: readonly string[] };
   /** Runs one input (row-major, batch of one) and returns the first output's values. */
   run(input: Float32Array): Promise<Float32Array>;
+  /** Runs feeds in the signature's order and returns every output in its order and dtypes. */
+  runAll(feeds: Tensor[], signature: Signature): Promise<Tensor[]>;
   release(): Promise<void>;
 }
 
@@ -27,8 +36,9 @@ const builds = new Map<OnnxProvider, Promise<OrtModule>>();
 /**
  * Imports and configures ORT once per build: `webgpu` loads the JSPI build (which also runs the
  * wasm EP), `wasm` the plain one. One thread unless the page is cross-origin isolated (threads
- * need SharedArrayBuffer); in a browser the glue and binary come from `/ort/` on the worker's
- * origin, never from a CDN. In Node (no script URL) ORT finds them in its package.
+ * need SharedArrayBuffer); in a browser the glue and binary come from `/ort/` on the origin of
+ * the worker's script (`env.scriptUrl`: the edge, also for the script tag's `blob:` worker),
+ * never from a CDN. In Node (no script URL) ORT finds them in its package.
  *
  * @example
  * const ort = await importOrt('wasm', runtime.env);
@@ -51,7 +61,10 @@ export function importOrt(build: OnnxProvider, env: RuntimeEnv): Promise<OrtModu
   });
 }
 
-/** Where the browser fetches a build's glue and binary: `/ort/<file>` on the worker's origin. */
+/**
+ * Where the browser fetches a build's glue and binary: `/ort/<file>` on the worker script's
+ * origin, as absolute URLs, so ORT's own import of the glue depends on no base of its own.
+ */
 function ortUrls(build: OnnxProvider, scriptUrl: string): { mjs: string; wasm: string } {
   const files = ORT_FILES[build];
   return { mjs: new URL(`/ort/${files.mjs}`, scriptUrl).href, wasm: new URL(`/ort/${files.wasm}`, scriptUrl).href };
@@ -61,7 +74,7 @@ function ortUrls(build: OnnxProvider, scriptUrl: string): { mjs: string; wasm: s
  * Creates a session for `bytes` on one execution provider. Only that provider is listed: given
  * ['webgpu', 'wasm'], ORT drops an unavailable WebGPU with a console warning the worker could
  * not report. (Nodes an EP lacks still run on ORT's CPU kernels inside the session, as always.)
- * INVALID_MANIFEST when the model's input or output is not the fixed float32 shape predict feeds.
+ * INVALID_MANIFEST when the model's first input or output is not a tensor.
  *
  * @example
  * const session = await createOnnxSession(await importOrt('wasm', env), bytes, 'wasm', env);
@@ -90,38 +103,55 @@ export async function createOnnxSession(
 function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: OnnxProvider): OnnxSession {
   const input = session.inputMetadata[0];
   const output = session.outputMetadata[0];
-  if (!input?.isTensor || !output?.isTensor || input.type !== 'float32' || output.type !== 'float32') {
-    throw new EdgeloopError('INVALID_MANIFEST', 'the ONNX model must take and return float32 tensors');
+  if (!input?.isTensor || !output?.isTensor) {
+    throw new EdgeloopError('INVALID_MANIFEST', 'the ONNX model must take and return tensors');
   }
-  const inputShape = input.shape.slice(1);
-  const classes = output.shape.at(-1);
-  if (!isDims(inputShape) || typeof classes !== 'number' || classes <= 0) {
-    throw new EdgeloopError(
-      'INVALID_MANIFEST',
-      `the ONNX model's input [${input.shape}] and output [${output.shape}] must be fixed but for the batch axis`,
-    );
-  }
+  const inputShape = input.shape.slice(1).map((d) => (typeof d === 'number' && d > 0 ? d : TRIAL_DIM));
+  const last = output.shape.at(-1);
   const shape = [1, ...inputShape];
+  const runAll = async (feeds: Tensor[], signature: Signature): Promise<Tensor[]> => {
+    try {
+      const named = Object.fromEntries(
+        signature.inputs.map((spec, i) => {
+          const feed = feeds[i] as Tensor;
+          return [spec.name, new ort.Tensor(ORT_TYPE[spec.dtype], feed.data, feed.shape)];
+        }),
+      );
+      const names = signature.outputs.map((o) => o.name);
+      const result = await session.run(named, names);
+      return signature.outputs.map((spec) => {
+        const y = result[spec.name];
+        if (!y) throw new Error(`no output ${spec.name}`);
+        return { shape: [...y.dims], data: castData(y.data as TensorData, spec.dtype) };
+      });
+    } catch (error) {
+      throw ortError(`run the ONNX model on ${provider}`, error, null);
+    }
+  };
   return {
     provider,
     inputShape,
-    classes,
+    classes: typeof last === 'number' && last > 0 ? last : 0,
+    names: { inputs: session.inputNames, outputs: session.outputNames },
     async run(values) {
-      try {
-        const feeds = { [input.name]: new ort.Tensor('float32', values, shape) };
-        const result = (await session.run(feeds, [output.name]))[output.name];
-        if (!result) throw new Error(`no output ${output.name}`);
-        return result.data as Float32Array;
-      } catch (error) {
-        throw ortError(`run the ONNX model on ${provider}`, error, null);
-      }
+      const signature: Signature = {
+        inputs: [{ name: input.name, dtype: dtypeOf(input.type), shape: [-1, ...inputShape] }],
+        outputs: [{ name: output.name, dtype: 'float32', shape: [] }],
+      };
+      const [first] = await runAll([{ shape, data: castData(values, dtypeOf(input.type)) }], signature);
+      return asFloat32(first?.data ?? new Float32Array());
     },
+    runAll,
     release: () => session.release(),
   };
 }
 
-function isDims(shape: readonly (number | string)[]): shape is number[] {
-  return shape.every((d) => typeof d === 'number' && d > 0);
+/** ORT's element type names for the manifest's dtypes. */
+const ORT_TYPE = { float32: 'float32', int32: 'int32', int64: 'int64', uint8: 'uint8', bool: 'bool' } as const;
+
+/** The manifest dtype of an ORT element type (float32 for any the manifest cannot name). */
+function dtypeOf(type: string): TensorDtype {
+  return type in ORT_TYPE ? (type as TensorDtype) : 'float32';
 }
 
 /**

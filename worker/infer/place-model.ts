@@ -1,10 +1,13 @@
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { trialShape } from '../../models/formats/trial.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { ModelJson } from '../../protocol/model-json.ts';
 import type { VersionInfo } from '../../protocol/registry.ts';
 import type { BackendName } from '../../protocol/worker-api.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
-import { buildModel } from './model-artifacts.ts';
+import { buildGraph, buildModel } from './model-artifacts.ts';
+import { predictOnly } from './predict-only.ts';
 import { timePredicts } from './run-model.ts';
 
 /** Predicts per backend in the warm-up; enough to see a 20× gap, short enough to load fast. */
@@ -27,7 +30,8 @@ export async function placeModel(
   info: VersionInfo,
   alias: string,
 ): Promise<LoadedModel> {
-  const built = new Map<BackendName, tfl.LayersModel>();
+  const graph = info.manifest.format === 'tfjs-graph';
+  const built = new Map<BackendName, Omit<LoadedModel, 'backend'>>();
   let keep: BackendName | null = null;
   try {
     const report = await runtime.backends.choose(
@@ -37,24 +41,35 @@ export async function placeModel(
       async () => {
         const active = runtime.backends.active;
         if (active === null) throw new EdgeloopError('INTERNAL', 'no backend active while measuring');
-        const model = built.get(active) ?? (await buildModel(modelJson, shards));
-        built.set(active, model);
-        return timePredicts(modelFacts(model, info, alias), WARMUP_RUNS);
+        let facts = built.get(active);
+        if (!facts) {
+          facts = graph
+            ? graphFacts(await buildGraph(modelJson, shards), info, alias)
+            : modelFacts(await buildModel(modelJson, shards), info, alias);
+          built.set(active, facts);
+        }
+        return timePredicts(facts, WARMUP_RUNS);
       },
     );
-    const model = built.get(report.backend);
-    if (!model) throw new EdgeloopError('INTERNAL', `no model was built on ${report.backend}`);
+    const facts = built.get(report.backend);
+    if (!facts) throw new EdgeloopError('INTERNAL', `no model was built on ${report.backend}`);
     keep = report.backend;
-    return { ...modelFacts(model, info, alias), backend: report };
+    return { ...facts, backend: report };
   } finally {
-    for (const [name, model] of built) if (name !== keep) model.dispose();
+    for (const [name, facts] of built) if (name !== keep) disposeFacts(facts);
   }
+}
+
+function disposeFacts(facts: Pick<LoadedModel, 'model' | 'graph'>): void {
+  facts.graph?.dispose();
+  facts.model.dispose();
 }
 
 function modelFacts(model: tfl.LayersModel, info: VersionInfo, alias: string): Omit<LoadedModel, 'backend'> {
   const inputShape = model.inputs[0]?.shape.slice(1) ?? [];
   const classes = model.outputs[0]?.shape.at(-1);
   if (inputShape.some((d) => d === null) || typeof classes !== 'number') {
+    model.dispose();
     throw new EdgeloopError(
       'INVALID_MANIFEST',
       `${info.model} v${info.version}: input and output shapes must be fixed`,
@@ -66,9 +81,36 @@ function modelFacts(model: tfl.LayersModel, info: VersionInfo, alias: string): O
     version: info.version,
     info,
     model,
+    signature: info.manifest,
     inputShape: inputShape as number[],
     inputSize: (inputShape as number[]).reduce((a, b) => a * b, 1),
     classes,
+    registry: model,
+    personal: null,
+  };
+}
+
+/**
+ * A graph model's facts, read off the manifest (a GraphDef's shapes are not its own): the first
+ * input's sizes (free ones TRIAL_DIM, for the warm-up) and the first output's last size. Its
+ * `model` is a stand-in whose `dispose` frees the graph (tfjs-only.ts).
+ */
+function graphFacts(graph: GraphModel, info: VersionInfo, alias: string): Omit<LoadedModel, 'backend'> {
+  const { manifest } = info;
+  const first = manifest.inputs[0];
+  const inputShape = first ? trialShape(first).slice(1) : [];
+  const model = predictOnly(`${info.model} v${info.version} is a tfjs-graph model`, () => graph.dispose());
+  return {
+    name: info.model,
+    alias,
+    version: info.version,
+    info,
+    model,
+    graph,
+    signature: manifest,
+    inputShape,
+    inputSize: inputShape.reduce((a, b) => a * b, 1),
+    classes: Math.max(manifest.outputs[0]?.shape.at(-1) ?? 0, 0),
     registry: model,
     personal: null,
   };

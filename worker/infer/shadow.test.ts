@@ -190,6 +190,10 @@ describe('shadow', () => {
         },
       } as unknown as ShadowModel['model'],
       inputShape: [28, 28, 1],
+      signature: {
+        inputs: [{ name: 'image', dtype: 'float32', shape: [-1, 28, 28, 1] }],
+        outputs: [{ name: 'probabilities', dtype: 'float32', shape: [-1, 10] }],
+      },
       predictions: 0,
       agreements: 0,
     };

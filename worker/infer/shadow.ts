@@ -4,7 +4,7 @@ import type { LoadResult, WorkerStatus } from '../../protocol/worker-api.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { buildModel } from './model-artifacts.ts';
 import { argmax, type Runnable, runModel } from './run-model.ts';
-import { fetchVersionFiles } from './version-files.ts';
+import { fetchVersionFiles, fetchVersionInfo } from './version-files.ts';
 
 /** The rollout's shadow version, run beside the served model; counts are since it was loaded. */
 export interface ShadowModel extends Runnable {
@@ -35,7 +35,15 @@ export async function loadShadow(
   disposeShadow(runtime);
   if (version === undefined) return undefined;
   try {
-    const { modelJson, shards } = await fetchVersionFiles(runtime, main.name, version);
+    const known = await fetchVersionInfo(runtime, main.name, version);
+    // Shadows compare layers models' labels on the tfjs backend the main model chose.
+    if (known.manifest.format !== 'tfjs-layers' || main.graph || main.onnx) {
+      throw new EdgeloopError(
+        'UNSUPPORTED_MODEL',
+        `shadow v${version} (${known.manifest.format}) beside v${main.version} (${main.info.manifest.format}): a shadow runs only a tfjs-layers version beside another on tfjs`,
+      );
+    }
+    const { modelJson, shards } = await fetchVersionFiles(runtime, main.name, version, known);
     const model = await buildModel(modelJson, shards);
     const inputShape = model.inputs[0]?.shape.slice(1) ?? [];
     const classes = model.outputs[0]?.shape.at(-1);
@@ -47,7 +55,14 @@ export async function loadShadow(
         `shadow v${version} takes [${inputShape}] → ${classes} classes; v${main.version} takes [${main.inputShape}] → ${main.classes}`,
       );
     }
-    runtime.shadow = { version, model, inputShape: main.inputShape, predictions: 0, agreements: 0 };
+    runtime.shadow = {
+      version,
+      model,
+      inputShape: main.inputShape,
+      signature: known.manifest,
+      predictions: 0,
+      agreements: 0,
+    };
     return { version, loaded: true };
   } catch (error) {
     return { version, loaded: false, reason: EdgeloopError.from(error).message };

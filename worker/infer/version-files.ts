@@ -26,8 +26,9 @@ export async function fetchVersionFiles(
   runtime: Pick<Runtime, 'db' | 'edge'>,
   model: string,
   version: number,
+  known?: VersionInfo,
 ): Promise<VersionFiles> {
-  const info = await fetchVersionInfo(runtime, model, version);
+  const info = known ?? (await fetchVersionInfo(runtime, model, version));
   const [modelPath, ...extra] = pathsWithRole(info, 'model');
   if (!modelPath || extra.length > 0) {
     throw new EdgeloopError('INVALID_MANIFEST', `${model} v${info.version} must have exactly one file with role model`);
@@ -42,8 +43,9 @@ export async function fetchVersionFiles(
 }
 
 /**
- * Fetches a version's ONNX export (its one file with role `onnx`), verified by sha256 and cached
- * by digest like the tfjs files. INVALID_MANIFEST when the version has none (or several).
+ * Fetches a version's ONNX file — an ONNX version's model, else its ONNX export (role `onnx`) —
+ * verified by sha256 and cached by digest like the tfjs files. INVALID_MANIFEST when the version
+ * has none (or several).
  *
  * @example
  * const { info, bytes, cached } = await fetchOnnxFile(runtime, 'digits', 3);
@@ -52,9 +54,10 @@ export async function fetchOnnxFile(
   runtime: Pick<Runtime, 'db' | 'edge'>,
   model: string,
   version: number,
+  known?: VersionInfo,
 ): Promise<{ info: VersionInfo; bytes: ArrayBuffer; cached: number }> {
-  const info = await fetchVersionInfo(runtime, model, version);
-  const [onnxPath, ...extra] = pathsWithRole(info, 'onnx');
+  const info = known ?? (await fetchVersionInfo(runtime, model, version));
+  const [onnxPath, ...extra] = pathsWithRole(info, info.manifest.format === 'onnx' ? 'model' : 'onnx');
   if (!onnxPath || extra.length > 0) {
     throw new EdgeloopError(
       'INVALID_MANIFEST',
@@ -65,7 +68,17 @@ export async function fetchOnnxFile(
   return { info, bytes: file.bytes, cached: file.cached ? 1 : 0 };
 }
 
-async function fetchVersionInfo(runtime: Pick<Runtime, 'edge'>, model: string, version: number): Promise<VersionInfo> {
+/**
+ * A version's info (manifest and stored files) from the registry.
+ *
+ * @example
+ * const info = await fetchVersionInfo(runtime, 'digits', 3);
+ */
+export async function fetchVersionInfo(
+  runtime: Pick<Runtime, 'edge'>,
+  model: string,
+  version: number,
+): Promise<VersionInfo> {
   const info = await runtime.edge.json(`/v1/models/${pathSegments(model, 'versions', version)}`, VersionInfo);
   if (info.model !== model || info.version !== version) {
     throw new EdgeloopError('EDGE_ERROR', `asked for ${model} v${version}, got ${info.model} v${info.version}`);

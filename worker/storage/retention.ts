@@ -66,7 +66,7 @@ export async function applyRetention(runtime: SyncRuntime, { force }: { force: b
       const eligible = overQuota || excess > 0 ? await inputsToDrop(db) : [];
       const share = overQuota ? Math.max(1, Math.ceil(eligible.length / 2)) : 0;
       const chosen = eligible.slice(0, Math.max(share, excess));
-      for (const id of chosen) await db.predictions.update(id, { input: new Float32Array(0) });
+      for (const id of chosen) await db.predictions.update(id, { input: new Float32Array(0), inputs: undefined });
       const result = { outbox, inputs: chosen.length };
       await db.meta.put({
         key: 'dropped',

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { decodeDigitRecords, PIXELS } from '../../models/digits/data.ts';
+import { decodeDigitExamples, HOLDOUT_FILE, PIXELS } from '../../models/digits/data.ts';
 import { Manifest } from '../../protocol/manifest.ts';
 import type { FakeEdge, FakeFile } from './fake-edge.ts';
 import { readRepoFile } from './node-files.ts';
@@ -17,9 +17,9 @@ export async function publishDigits(edge: FakeEdge): Promise<void> {
   await edge.publish('digits', 1, files, manifest);
 }
 
-/** The held-out digit records: `count` images as 784 floats in [0, 1] with their labels. */
+/** The held-out digits: `count` images as 784 floats in [0, 1] with their labels. */
 export function holdoutDigits(): { count: number; images: Float32Array[]; labels: number[] } {
-  const { count, labels, pixels } = decodeDigitRecords(readRepoFile(`${ARTIFACTS}/holdout.bin`));
+  const { count, labels, pixels } = decodeDigitExamples(readRepoFile(`${ARTIFACTS}/${HOLDOUT_FILE}`), HOLDOUT_FILE);
   const images = Array.from({ length: count }, (_, i) =>
     Float32Array.from(pixels.subarray(i * PIXELS, (i + 1) * PIXELS), (b) => b / 255),
   );

@@ -78,7 +78,7 @@ export class FakeEdge {
         v: 1,
         name: model,
         format: 'tfjs-layers',
-        inputs: [{ name: 'image', dtype: 'float32', shape: [-1, 28, 28, 1] }],
+        inputs: [{ name: 'image', dtype: 'float32', shape: [-1, 28, 28, 1], range: [0, 1] }],
         outputs: [{ name: 'probabilities', dtype: 'float32', shape: [-1, 10] }],
         features: { features: [] },
         ...manifest,

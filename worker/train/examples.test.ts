@@ -1,8 +1,12 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
+import { encodeExamples } from '../../protocol/tensors/examples.ts';
 import { EdgeloopDb, type PredictionRow } from '../db.ts';
+import { EdgeClient } from '../edge-client.ts';
 import type { LoadedModel } from '../runtime.ts';
-import { CONFIRMATION_WEIGHT, lineageVersions, userExamples } from './examples.ts';
+import { FakeEdge } from '../test/fake-edge.ts';
+import { ENDPOINT } from '../test/harness.ts';
+import { CONFIRMATION_WEIGHT, lineageVersions, roleExamples, userExamples } from './examples.ts';
 
 let databases = 0;
 
@@ -85,5 +89,40 @@ describe('lineageVersions', () => {
     expect(lineageVersions(model())).toEqual(new Set([3]));
     expect(lineageVersions(model(2))).toEqual(new Set([3, 2]));
     expect(lineageVersions(model(2), 1)).toEqual(new Set([3, 2, 1]));
+  });
+});
+
+describe('roleExamples', () => {
+  it('reads a safetensors replay set and a legacy-records holdout set of a version alike', async () => {
+    const inputs = Uint8Array.from({ length: 3 * 4 }, (_, i) => i * 20);
+    const labels = Int32Array.of(2, 0, 1);
+    const records = new Uint8Array(3 * 5);
+    for (let i = 0; i < 3; i++) records.set([labels[i] as number, ...inputs.subarray(i * 4, i * 4 + 4)], i * 5);
+    const edge = new FakeEdge();
+    await edge.publish('small', 1, [
+      {
+        path: 'replay.safetensors',
+        role: 'replay',
+        bytes: encodeExamples({ shape: [4], inputs, scale: 1 / 255, labels }),
+      },
+      { path: 'holdout.bin', role: 'holdout', bytes: records },
+    ]);
+    const info = edge.versions.get('small/1');
+    if (!info) throw new Error('not published');
+    const runtime = {
+      db: new EdgeloopDb(`examples-${++databases}`, { indexedDB: new IDBFactory(), IDBKeyRange }),
+      edge: new EdgeClient(ENDPOINT, edge.key, edge.fetch),
+    };
+    const model = { info, name: 'small', version: 1, inputSize: 4, classes: 3 };
+    const expected = { count: 3, size: 4, inputs: Float32Array.from(inputs, (b) => b / 255), labels };
+    expect(await roleExamples(runtime, model, 'replay')).toEqual(expected);
+    expect(await roleExamples(runtime, model, 'holdout')).toEqual(expected);
+    await expect(roleExamples(runtime, { ...model, classes: 2 }, 'holdout')).rejects.toThrow(
+      '[INVALID_MANIFEST] holdout.bin: example 0 has label 2, not a class in [0, 2)',
+    );
+    await expect(roleExamples(runtime, { ...model, inputSize: 5 }, 'replay')).rejects.toThrow(
+      /replay.safetensors: tensor "inputs": examples of shape \[4\] are 4 values, not 5/,
+    );
+    await expect(roleExamples(runtime, model, 'reference')).rejects.toThrow(/MISSING_FILE/);
   });
 });

@@ -1,55 +1,36 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { FileRole } from '../../protocol/manifest.ts';
+import { type ClassExamples, decodeExamples } from '../../protocol/tensors/examples.ts';
 import { type PredictionRow, withStorage } from '../db.ts';
 import { fetchVerified, pathsWithRole, storedFile } from '../infer/files.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 
-/** Labelled inputs, flat: example i is `inputs[i * size … (i + 1) * size)` with label `labels[i]`. */
-export interface Examples {
-  count: number;
-  size: number;
-  inputs: Float32Array;
-  labels: Int32Array;
-}
-
 /**
- * Decodes the record files shipped with a model (`replay.bin`, `holdout.bin`): each record is
- * 1 label byte followed by `size` input bytes (0–255), scaled here to [0, 1] as predict expects.
- * For digits that is DIGIT_RECORD_BYTES = 785.
+ * Labelled inputs, flat: example i is `inputs[i * size … (i + 1) * size)` with label `labels[i]`
+ * (the shared container's classification examples, protocol/tensors/examples.ts).
  */
-export function decodeRecords(bytes: Uint8Array, size: number, name: string): Examples {
-  const recordBytes = size + 1;
-  if (bytes.length % recordBytes !== 0) {
-    throw new EdgeloopError('INVALID_MANIFEST', `${name}: ${bytes.length} bytes is not a multiple of ${recordBytes}`);
-  }
-  const count = bytes.length / recordBytes;
-  const inputs = new Float32Array(count * size);
-  const labels = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const at = i * recordBytes;
-    labels[i] = bytes[at] as number;
-    for (let j = 0; j < size; j++) inputs[i * size + j] = (bytes[at + 1 + j] as number) / 255;
-  }
-  return { count, size, inputs, labels };
-}
+export type Examples = ClassExamples;
 
 /**
- * Downloads (or reads from the cache), verifies and decodes the model's records with a role.
+ * Downloads (or reads from the cache), verifies and decodes the model's examples with a role:
+ * a safetensors examples file or legacy records (protocol/tensors/examples.ts), each input of the
+ * model's size and each label one of its classes, else INVALID_MANIFEST naming the file.
  *
  * @example
  * const holdout = await roleExamples(runtime, loaded, 'holdout');
  */
-export async function roleExamples(runtime: Runtime, loaded: LoadedModel, role: FileRole): Promise<Examples> {
+export async function roleExamples(
+  runtime: Pick<Runtime, 'db' | 'edge'>,
+  loaded: Pick<LoadedModel, 'info' | 'name' | 'version' | 'inputSize' | 'classes'>,
+  role: FileRole,
+): Promise<Examples> {
   const [path] = pathsWithRole(loaded.info, role);
   if (!path) {
     throw new EdgeloopError('MISSING_FILE', `${loaded.name} v${loaded.version} ships no file with role ${role}`);
   }
   const { bytes } = await fetchVerified(runtime, loaded.info, storedFile(loaded.info, path));
-  const examples = decodeRecords(new Uint8Array(bytes), loaded.inputSize, path);
-  if (examples.labels.some((label) => label >= loaded.classes)) {
-    throw new EdgeloopError('INVALID_MANIFEST', `${path}: a label is not a class of ${loaded.name}`);
-  }
-  return examples;
+  const spec = { task: 'classification', size: loaded.inputSize, classes: loaded.classes } as const;
+  return decodeExamples(new Uint8Array(bytes), spec, path);
 }
 
 /** The user's labelled examples: `weights` per example, `ids` their prediction ids, most recent first. */

@@ -68,7 +68,7 @@ describe('the personal fine-tune', () => {
     const explained = await first.api.explain(probe);
     expect(explained.backend).toBe('wasm');
     expect(explained.score).toBeCloseTo((await first.api.predict(probe)).outputs[explained.target] as number, 4);
-    const gained = explained.score - explained.baselineScore;
+    const gained = explained.score - (explained.baselineScore ?? Number.NaN);
     const sum = explained.attributions.reduce((a, b) => a + b, 0);
     expect(Math.abs(sum - gained)).toBeLessThanOrEqual(0.05 * Math.abs(gained));
     await first.api.dispose();

@@ -89,7 +89,7 @@ describe('training records a run', () => {
     // A corrupted held-out set: the preparation after the first label fails quietly, and the
     // training, which fetches it again after the run is created, throws.
     const tampered = new FakeEdge();
-    tampered.tampered.set('holdout.bin', new Uint8Array(785));
+    tampered.tampered.set('holdout.safetensors', new Uint8Array(785));
     const { api, edge } = await readyToTrain(tampered);
     const error = await api.train({ v: 1, epochs: 1, replayRatio: 1 }).catch((e: unknown) => EdgeloopError.from(e));
     expect(error).toMatchObject({ code: 'DIGEST_MISMATCH' });

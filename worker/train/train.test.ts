@@ -112,7 +112,7 @@ describe('train', () => {
 
   it('prepares a fine-tune once a label is recorded: train itself fetches no replay or holdout file', async () => {
     const { api, edge } = await digitsWorker();
-    const files = () => edge.requests.filter((r) => /\/files\/(replay|holdout)\.bin$/.test(r.path)).length;
+    const files = () => edge.requests.filter((r) => /\/files\/(replay|holdout)\.safetensors$/.test(r.path)).length;
     const taught = inStyle('inverted', 0, 8);
     await api.predict(taught.images[0] as Float32Array);
     expect(files()).toBe(0);
@@ -135,7 +135,7 @@ describe('train', () => {
     const taught = inStyle('inverted', 0, 2);
     await label(api, taught.images, taught.labels);
     await api.predict(taught.images[0] as Float32Array);
-    expect(edge.requests.filter((r) => /\/files\/(replay|holdout)\.bin$/.test(r.path))).toEqual([]);
+    expect(edge.requests.filter((r) => /\/files\/(replay|holdout)\.safetensors$/.test(r.path))).toEqual([]);
     await api.dispose();
   });
 

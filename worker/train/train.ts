@@ -1,18 +1,24 @@
 import type * as v from 'valibot';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { TrainOptions, TrainProgress, TrainResult } from '../../protocol/train.ts';
-import { pathsWithRole, storedFile } from '../infer/files.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
-import { lineageVersions, userExamples } from './examples.ts';
+import { lineageVersions, roleExamples, userExamples } from './examples.ts';
 import { learningCache } from './features.ts';
 import { fineTune } from './fine-tune.ts';
 import { MIN_EXAMPLES } from './guard.ts';
 import { RunRecorder } from './record-run.ts';
 
-/** Records in the version's file with `role` (label byte + input bytes each), from its stored size. */
-function recordCount(loaded: LoadedModel, role: 'replay' | 'holdout'): number {
-  const [path] = pathsWithRole(loaded.info, role);
-  return path ? Math.floor(storedFile(loaded.info, path).size / (loaded.inputSize + 1)) : 0;
+/**
+ * Examples in the version's replay file, read (from the file cache, once the learning cache was
+ * prepared) rather than told by its size, which an examples file's header makes no multiple of
+ * anything. 0 when it cannot be read now: the training then fails on it after the run is
+ * created, and the run says why.
+ */
+function replayCount(runtime: Runtime, loaded: LoadedModel): Promise<number> {
+  return roleExamples(runtime, loaded, 'replay').then(
+    (replay) => replay.count,
+    () => 0,
+  );
 }
 
 /** What a training is told besides its options. */
@@ -58,7 +64,7 @@ export async function trainOnFeedback(
       augment: String(options.augment),
       backend: runtime.backends.active ?? 'cpu',
       examples: examples.count,
-      replayExamples: recordCount(loaded, 'replay'),
+      replayExamples: await replayCount(runtime, loaded),
     },
   });
   const onProgress = (progress: TrainProgress): void => {

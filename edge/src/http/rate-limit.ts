@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { units } from '../../../models/explain/cost.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import type { AppEnv } from '../app-env.ts';
 import { tokenClient } from '../auth/client-token.ts';
 import { grants } from '../auth/scopes.ts';
 import type { Bucket, RateDecision } from '../do/rate-limiter.ts';
-import { units } from '../infer/cost.ts';
 import { ApiError } from './api-error.ts';
 
 // Generous enough that the e2e suite (a few hundred requests a minute from one address) is

@@ -1,4 +1,5 @@
 import type { Explanation } from '../../../models/explain/common.ts';
+import { type ExplainWork, forwardWork } from '../../../models/explain/cost.ts';
 import { integratedGradients } from '../../../models/explain/integrated-gradients.ts';
 import { occlusion } from '../../../models/explain/occlusion.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
@@ -11,7 +12,7 @@ import {
 import { asFloat32, type Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { ApiError } from '../http/api-error.ts';
-import { type ExplainWork, forwardWork, gradientRows } from './cost.ts';
+import { gradientRows } from './cost.ts';
 import { lane } from './lane.ts';
 import { runOnnxVersion, runTfjsVersion, type Served, withTfjsModel } from './serve.ts';
 

@@ -1,31 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Manifest, TensorSpec } from '../../../protocol/manifest.ts';
-import type { Tensor } from '../../../protocol/oip-tensor.ts';
+import { trialInput } from '../../../models/formats/trial.ts';
+import type { Manifest } from '../../../protocol/manifest.ts';
 import { runOnce, type TfjsModel } from './tfjs.ts';
 
 // A graph model has no layers to count (infer/cost.ts forwardWork), and its GraphDef carries no
 // shapes past the inputs: its work is read off one profiled run on zeros instead, kernel by
 // kernel, with the same units (multiply-adds plus output elements).
 
-/** The size a dimension of unknown size (-1 past the batch axis) takes in the trial run. */
-export const TRIAL_DIM = 32;
-
 const size = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
-
-/** One example of zeros in the spec's shape: batch 1, unknown sizes TRIAL_DIM. */
-export function trialInput(spec: TensorSpec): Tensor {
-  const shape = spec.shape.map((d, i) => (d >= 0 ? d : i === 0 ? 1 : TRIAL_DIM));
-  const n = size(shape);
-  const data =
-    spec.dtype === 'float32'
-      ? new Float32Array(n)
-      : spec.dtype === 'int64'
-        ? new BigInt64Array(n)
-        : spec.dtype === 'int32'
-          ? new Int32Array(n)
-          : new Uint8Array(n);
-  return { shape, data };
-}
 
 /** Multiply-adds per output element of a kernel, from its input shapes (1 for elementwise work). */
 function perOutput(kernel: string, inputs: number[][], output: number[]): number {

@@ -1,10 +1,10 @@
+import { forwardWork } from '../../../models/explain/cost.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import type { EdgeloopInferParameters } from '../../../protocol/oip.ts';
 import { castData, type Tensor } from '../../../protocol/oip-tensor.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { ApiError } from '../http/api-error.ts';
 import { chunkRows, inChunks } from './chunks.ts';
-import { forwardWork } from './cost.ts';
 import { graphWork } from './graph-work.ts';
 import { loadTfjsVersion } from './load.ts';
 import { ModelCache } from './model-cache.ts';

@@ -1,9 +1,9 @@
+import { trialInput } from '../../../models/formats/trial.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import type { Manifest, TensorSpec } from '../../../protocol/manifest.ts';
 import { parseModelJson, weightPaths } from '../../../protocol/model-json.ts';
 import type { Tensor } from '../../../protocol/oip-tensor.ts';
 import { ApiError } from '../http/api-error.ts';
-import { trialInput } from '../infer/graph-work.ts';
 import { checkOnnx } from '../infer/ort-client.ts';
 import { buildTfjsModel, disposeTfjs, runOnce } from '../infer/tfjs.ts';
 

@@ -1,14 +1,16 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { EdgeloopError } from '../../../protocol/errors.ts';
 import type { Manifest } from '../../../protocol/manifest.ts';
 import type { VersionInfo } from '../../../protocol/registry.ts';
 import { GATE_MIN_EXAMPLES, type GateDecision, type GateMetric, type Policy } from '../../../protocol/rounds.ts';
+import { decodeExamples } from '../../../protocol/tensors/examples.ts';
 import { runTfjs } from '../infer/tfjs.ts';
 import { readVerifiedBlob } from '../storage/verify.ts';
 
-/** Held-out examples decoded from a version's `holdout` file: inputs in [0, 1] and labels. */
+/** Held-out examples decoded from a version's `holdout` file: inputs as the model takes them and class labels. */
 export interface HeldOut {
   inputs: Float32Array;
-  labels: Uint8Array;
+  labels: Int32Array;
   count: number;
   shape: number[];
 }
@@ -17,9 +19,9 @@ export interface HeldOut {
 export const DEFAULT_GATE: Policy['gate'] = { maxDrop: 0.01 };
 
 /**
- * The version's `holdout` file as records of one label byte and one byte (0–255) per input
- * value (the layout of protocol/manifest.ts DIGIT_RECORD_BYTES, for any input size), or the
- * reason it cannot be read so.
+ * The version's `holdout` file as the shared examples container reads it (protocol/tensors/
+ * examples.ts: safetensors, or legacy records of a label byte and one byte per input value),
+ * each label a class of the first output, or the reason it cannot be read so.
  *
  * @example
  * const heldOut = await readHeldOut(env.ARTIFACTS, info); // { count: 2000, … } or 'no holdout file'
@@ -33,17 +35,18 @@ export async function readHeldOut(bucket: R2Bucket, info: VersionInfo): Promise<
   const size = shape.reduce((n, d) => n * d, 1);
   if (info.manifest.inputs.length !== 1 || shape.some((d) => d < 1))
     return 'the holdout needs one input of fixed shape';
+  const width = info.manifest.outputs[0]?.shape.at(-1) ?? -1;
+  const classes = width > 0 ? width : (info.manifest.labels?.length ?? 0);
+  if (classes < 1) return 'the holdout needs an output of a known number of classes';
   const bytes = await readVerifiedBlob(bucket, file.sha256, `${info.model} v${info.version} "${path}"`);
-  const record = size + 1;
-  if (bytes.length % record !== 0) return `${path} is not records of ${record} bytes (a label and ${size} values)`;
-  const count = bytes.length / record;
-  const inputs = new Float32Array(count * size);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    labels[i] = bytes[i * record] as number;
-    for (let j = 0; j < size; j++) inputs[i * size + j] = (bytes[i * record + 1 + j] as number) / 255;
+  try {
+    const { inputs, labels, count } = decodeExamples(bytes, { task: 'classification', size, classes }, path);
+    return { inputs, labels, count, shape };
+  } catch (error) {
+    if (error instanceof EdgeloopError && error.code === 'INVALID_MANIFEST')
+      return error.message.replace(/^\[[A-Z_]+\] /, '');
+    throw error;
   }
-  return { inputs, labels, count, shape };
 }
 
 /** Share of held-out examples whose top output is their label. */

@@ -1,5 +1,6 @@
 import { type Context, Hono } from 'hono';
 import * as v from 'valibot';
+import { requestWork } from '../../../models/explain/cost.ts';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import {
   CLIENT_ID_HEADER,
@@ -25,7 +26,7 @@ import { modelParam, versionParam } from '../http/params.ts';
 import { chargeWork, rateLimit, workCeiling, workGate, workOwner } from '../http/rate-limit.ts';
 import { readJson } from '../http/read-body.ts';
 import { chunkRows } from '../infer/chunks.ts';
-import { checkBudget, requestWork, workPerRequest } from '../infer/cost.ts';
+import { checkBudget, workPerRequest } from '../infer/cost.ts';
 import { edgeContributor, feedDrift } from '../infer/drift-feed.ts';
 import { explainByOcclusion, explainedInput, explainTfjs, explainWork, explanationOutputs } from '../infer/explain.ts';
 import { readInputs, readParameters } from '../infer/inputs.ts';

@@ -1,0 +1,49 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { EdgeloopError } from '../../protocol/errors.ts';
+import type { Runtime } from '../runtime.ts';
+
+/**
+ * What a model that is not a tfjs layers model (a tfjs graph, or an ONNX session) has in place
+ * of one: `dispose` frees it; anything else (train's getWeights/fit, explain's gradients)
+ * throws BACKEND_UNAVAILABLE saying `why`, so code written for layers models fails with a
+ * clear, typed error instead of a TypeError.
+ *
+ * @example
+ * const model = predictOnly("mobilenet v1 is a tfjs-graph model", () => graph.dispose());
+ */
+export function predictOnly(why: string, dispose: () => void): tfl.LayersModel {
+  return new Proxy({} as tfl.LayersModel, {
+    get(_target, key) {
+      if (key === 'dispose') return dispose;
+      // Symbols are what inspection reads (util.inspect, Promise resolution checks `then`).
+      if (typeof key === 'symbol' || key === 'then') return undefined;
+      throw new EdgeloopError(
+        'BACKEND_UNAVAILABLE',
+        `${why}, which only predicts here: this call needs a tfjs layers model (model.${key})`,
+      );
+    },
+  });
+}
+
+/**
+ * Refuses a call that needs a tfjs layers model (its weights, its gradients) when none serves:
+ * BACKEND_UNAVAILABLE with init `runtime: 'onnx'`, UNSUPPORTED_MODEL for a graph or ONNX version.
+ *
+ * @example
+ * layersOnly(runtime, 'train');
+ */
+export function layersOnly(rt: Pick<Runtime, 'options' | 'loaded'>, call: 'train' | 'revert' | 'participate'): void {
+  if (rt.options.runtime === 'onnx') {
+    throw new EdgeloopError(
+      'BACKEND_UNAVAILABLE',
+      `${call} needs the tfjs model; this worker runs ONNX Runtime: init with runtime 'tfjs' to ${call}`,
+    );
+  }
+  const format = rt.loaded?.info.manifest.format;
+  if (format && format !== 'tfjs-layers') {
+    throw new EdgeloopError(
+      'UNSUPPORTED_MODEL',
+      `${call} needs a tfjs layers model; ${rt.loaded?.name} v${rt.loaded?.version} is ${format}, which only predicts on the device`,
+    );
+  }
+}
