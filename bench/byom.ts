@@ -1,5 +1,7 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
@@ -13,10 +15,15 @@ import { mobilenetGraph, mobilenetLayers, type RealModel } from '../models/sampl
 import type { Manifest } from '../protocol/manifest.ts';
 import { parseModelJson, weightPaths } from '../protocol/model-json.ts';
 import { seededRandom } from '../protocol/random.ts';
+import { ensureDevVars } from '../scripts/lib/dev-vars.ts';
+import { type ByomBrowserRow, benchByomBrowser } from './byom-browser.ts';
+import { startServer } from './server.ts';
 
 // Bring your own model, timed: real 224 × 224 MobileNetV2s (nsfwjs's layers model, its ONNX
 // export, and its graph model) served by the local edge's /v2, one request at a time, against
-// the same format's runtime called directly in Node (tfjs-cpu; onnxruntime-web wasm, 1 thread).
+// the same format's runtime called directly in Node (tfjs-cpu; onnxruntime-web wasm, 1 thread);
+// then the same models (the export as a version of format onnx) in Chromium, per backend
+// (byom-browser.ts).
 
 ort.env.wasm.numThreads = 1;
 tf.enableProdMode();
@@ -84,7 +91,10 @@ export interface ByomRow {
  * @example
  * const rows = await benchByom('http://127.0.0.1:8789', adminKey);
  */
-export async function benchByom(url: string, adminKey: string): Promise<ByomRow[]> {
+export async function benchByom(
+  url: string,
+  adminKey: string,
+): Promise<{ edge: ByomRow[]; browser: ByomBrowserRow[] }> {
   const edge = new EdgeClient(url, adminKey);
   const random = seededRandom(11);
   const data = Float32Array.from({ length: SHAPE.reduce((a, b) => a * b, 1) }, () => random());
@@ -99,6 +109,8 @@ export async function benchByom(url: string, adminKey: string): Promise<ByomRow[
       const { manifest } = await initManifest(real.dir, { model: `bench-${real.model}` });
       writeFileSync(join(real.dir, 'manifest.json'), JSON.stringify(manifest));
       const { version } = await publishDir(edge, real.dir, () => undefined, { onnx: runtimes.includes('onnx') });
+      await edge.setAlias(manifest.name, 'production', version, 'bench');
+      if (runtimes.includes('onnx')) await publishOnnxCopy(edge, real.dir, manifest);
       for (const runtime of runtimes) {
         const body = JSON.stringify({
           parameters: { runtime },
@@ -127,5 +139,43 @@ export async function benchByom(url: string, adminKey: string): Promise<ByomRow[
       rmSync(join(real.dir, '..'), { recursive: true, force: true });
     }
   }
-  return rows;
+  const browser = [
+    ...(await benchByomBrowser(url, ['bench-mobilenet', 'bench-mobilenet-graph'], SHAPE.slice(1), [
+      'cpu',
+      'wasm',
+      'webgpu',
+    ])),
+    ...(await benchByomBrowser(url, [ONNX_COPY], SHAPE.slice(1), ['wasm', 'webgpu'])),
+  ];
+  return { edge: rows, browser };
+}
+
+/** The layers model's ONNX export published as a version of format onnx, as a user bringing that file would. */
+const ONNX_COPY = 'bench-mobilenet-onnx';
+
+async function publishOnnxCopy(edge: EdgeClient, dir: string, manifest: Manifest): Promise<void> {
+  const onnxDir = mkdtempSync(join(tmpdir(), 'bench-onnx-'));
+  try {
+    writeFileSync(join(onnxDir, 'model.onnx'), await exportDirOnnx(dir, manifest));
+    const { manifest: onnxManifest } = await initManifest(onnxDir, { model: ONNX_COPY });
+    writeFileSync(join(onnxDir, 'manifest.json'), JSON.stringify(onnxManifest));
+    const { version } = await publishDir(edge, onnxDir, () => undefined, {});
+    await edge.setAlias(ONNX_COPY, 'production', version, 'bench');
+  } finally {
+    rmSync(onnxDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // `npm run bench:byom`: this part alone, on its own edge.
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const keys = ensureDevVars(root);
+  const server = await startServer(Number(process.env.BENCH_PORT ?? 8789));
+  try {
+    const { edge, browser } = await benchByom(server.url, keys.adminKey);
+    console.table(edge);
+    console.table(browser);
+  } finally {
+    server.stop();
+  }
 }

@@ -124,7 +124,8 @@ try {
   console.log(
     'real 224 × 224 MobileNetV2s at the edge (/v2, one request at a time) vs the runtime called in Node, p50 ms:',
   );
-  console.table(byom);
+  console.table(byom.edge);
+  console.table(byom.browser);
   console.log('written to bench/results/latest.json');
 } finally {
   server.stop();
