@@ -73,12 +73,22 @@ export const PredictionEvent = v.pipe(
 );
 export type PredictionEvent = v.InferOutput<typeof PredictionEvent>;
 
-/** An explicit label the user gave to a prediction. */
-export const FeedbackEvent = v.strictObject({
-  ...EventBase,
-  type: v.literal('feedback'),
-  label: v.pipe(v.number(), v.integer(), v.minValue(0)),
-});
+/**
+ * An explicit label the user gave to a prediction: a class index (`label`, classification) or
+ * the true value (`value`, regression), exactly one of them.
+ */
+export const FeedbackEvent = v.pipe(
+  v.strictObject({
+    ...EventBase,
+    type: v.literal('feedback'),
+    label: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    value: v.optional(Finite),
+  }),
+  v.check(
+    (e) => (e.label === undefined) !== (e.value === undefined),
+    'a feedback event has a label or a value, not both',
+  ),
+);
 export type FeedbackEvent = v.InferOutput<typeof FeedbackEvent>;
 
 export const Event = v.variant('type', [PredictionEvent, FeedbackEvent]);

@@ -27,14 +27,16 @@ export interface PredictionRow {
   features?: Record<string, FeatureValue>;
 }
 
-/** A label the user gave; `seq` is the outbox sequence of its event, which orders corrections. */
-export interface FeedbackRow {
+/**
+ * A label the user gave: a class index, or a regression model's true value. `seq` is the outbox
+ * sequence of its event, which orders corrections.
+ */
+export type FeedbackRow = {
   id: string;
   predictionId: string;
-  label: number;
   ts: number;
   seq: number;
-}
+} & ({ label: number; value?: undefined } | { value: number; label?: undefined });
 
 export type OutboxState = 'pending' | 'sent' | 'rejected';
 

@@ -120,6 +120,37 @@ describe('POST /v1/events', () => {
     expect(await count('events', 'client_id = ?', clientId)).toBe(2);
   });
 
+  it('takes a feedback event with a class label or a regression value, not both, not neither', async () => {
+    const client = await newClient();
+    const { clientId } = client;
+    const p = prediction(1);
+    const { label: _label, ...unlabelled } = feedback(2, p.id);
+    const valued = { ...unlabelled, value: 12.5 };
+    const both = { ...feedback(4, p.id), id: crypto.randomUUID(), value: 3 };
+    const neither = { ...unlabelled, seq: 5, id: crypto.randomUUID() };
+    const res = await post(client, batchOf(clientId, [p, valued, feedback(3, p.id), both, neither]));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      accepted: number;
+      rejected: { index: number; code: string; message: string }[];
+    };
+    expect(body.accepted).toBe(3);
+    expect(body.rejected.map((r) => [r.index, r.code])).toEqual([
+      [3, 'INVALID_EVENT'],
+      [4, 'INVALID_EVENT'],
+    ]);
+    expect(body.rejected[0]?.message).toContain('a label or a value, not both');
+    const stored = await env.DB.prepare(
+      "SELECT payload FROM events WHERE client_id = ? AND type = 'feedback' ORDER BY seq",
+    )
+      .bind(clientId)
+      .all<{ payload: string }>();
+    expect(stored.results.map((r) => JSON.parse(r.payload) as { label?: number; value?: number })).toMatchObject([
+      { value: 12.5 },
+      { label: 7 },
+    ]);
+  });
+
   it('accepts a gzip-encoded body', async () => {
     const client = await newClient();
     const { clientId } = client;

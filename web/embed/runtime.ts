@@ -67,7 +67,7 @@ export interface EdgeloopApi {
    */
   predict(input: PredictInput, options?: PredictOptions): Promise<Prediction>;
   /**
-   * Records the true label of an earlier prediction: a class index, or a name of the manifest's labels.
+   * Records the true label of an earlier prediction: a class index, a name of the manifest's labels, or a regression model's true value.
    *
    * @example
    * await Edgeloop.feedback(prediction.id, 7);

@@ -57,7 +57,7 @@ export interface EdgeloopClient {
    * `source`); they stay on the device unless the client was created with `shareFeatures`.
    */
   predict(input: PredictInput, options?: PredictOptions): Promise<PredictResult>;
-  /** Records the true label of an earlier prediction: a class index or a class name of the manifest's labels. */
+  /** Records the true label of an earlier prediction: a class index or a class name of the manifest's labels, or a regression model's true value. */
   feedback(predictionId: string, label: FeedbackLabel): Promise<void>;
   /**
    * Explains the loaded model's first output for one input of a one-input model (as `predict`

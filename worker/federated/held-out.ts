@@ -68,7 +68,9 @@ export async function heldOutExamples(
   const latest = new Map<string, { label: number; seq: number }>();
   for (const row of feedback) {
     const seen = latest.get(row.predictionId);
-    if (!seen || row.seq > seen.seq) latest.set(row.predictionId, row);
+    // A regression value is no class label: classifiers learn from labels only.
+    if (row.label === undefined) continue;
+    if (!seen || row.seq > seen.seq) latest.set(row.predictionId, { label: row.label, seq: row.seq });
   }
   const usable = predictions.filter(
     (p): p is PredictionRow =>

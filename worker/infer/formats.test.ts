@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { graphManifest, graphModelFiles, graphOf } from '../../models/samples/graph-model.ts';
 import { onnxSampleManifest, onnxSampleModel, onnxSampleOf } from '../../models/samples/onnx-model.ts';
@@ -5,6 +6,7 @@ import { EdgeloopError } from '../../protocol/errors.ts';
 import type { FileRole, Manifest } from '../../protocol/manifest.ts';
 import { FakeEdge, type FakeFile } from '../test/fake-edge.ts';
 import { startWorker } from '../test/harness.ts';
+import { tinyModelFiles } from '../test/tiny-model.ts';
 
 // Models of every format through the worker's real API: a tfjs graph model and an ONNX model of
 // two inputs (float32 x, integer ids) and three outputs each, compared with their hand-computed
@@ -95,6 +97,41 @@ describe('graph and ONNX models in the worker', () => {
     const unexplained = await failure(api.explain(new Float32Array(4)));
     expect(unexplained?.code).toBe('INVALID_INPUT');
     expect(unexplained?.message).toContain('m takes 2 inputs; explain takes models of one');
+    await api.dispose();
+  });
+
+  it('refuses to train a layers model whose task is not classification', async () => {
+    await tf.setBackend('cpu');
+    const files = await tinyModelFiles([28, 28, 1], 3);
+    const edge = new FakeEdge();
+    await edge.publish('r', 1, files, { task: 'regression' });
+    const { api } = await startWorker({ edge, backend: 'cpu' });
+    await api.load({ v: 1, model: 'r' });
+    for (const call of [api.train({ v: 1 }), api.participate({ v: 1 })]) {
+      const refused = await failure(call);
+      expect(refused?.code).toBe('UNSUPPORTED_MODEL');
+      expect(refused?.message).toContain('r v1 is a regression model');
+    }
+    await api.dispose();
+  });
+
+  it("records a regression model's true value as its feedback, and refuses a class name", async () => {
+    await tf.setBackend('cpu');
+    const edge = new FakeEdge();
+    await edge.publish('r', 1, await tinyModelFiles([28, 28, 1], 3), { task: 'regression' });
+    const { api, db } = await startWorker({ edge, backend: 'cpu' });
+    await api.load({ v: 1, model: 'r' });
+    const { predictionId } = await api.predict(new Float32Array(784));
+    await api.feedback(predictionId, 12.5);
+    const named = await failure(api.feedback(predictionId, 'high'));
+    expect(named?.code).toBe('INVALID_INPUT');
+    expect(named?.message).toContain('r is a regression model: give the true value');
+    const store = db();
+    const events = (await store.outbox.toArray()).map((row) => row.event);
+    expect(events.filter((e) => e.type === 'feedback')).toMatchObject([{ predictionId, value: 12.5 }]);
+    expect(events.find((e) => e.type === 'feedback')).not.toHaveProperty('label');
+    expect(await store.feedback.toArray()).toMatchObject([{ predictionId, value: 12.5 }]);
+    store.close();
     await api.dispose();
   });
 

@@ -6,6 +6,7 @@ import type { BackendName, BackendPreference, BackendReport } from '../../protoc
 import type { RuntimeEnv } from '../env.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { createOnnxSession, importOrt, type OnnxProvider, type OnnxSession } from './onnx.ts';
+import { servedFacts } from './place-model.ts';
 import { predictOnly } from './predict-only.ts';
 import { type Signature, timePredicts } from './run-model.ts';
 import { fetchOnnxFile } from './version-files.ts';
@@ -132,22 +133,14 @@ function round(value: number): number {
 }
 
 function onnxModel(session: OnnxSession, info: VersionInfo, alias: string, backend: BackendReport): LoadedModel {
-  const model = standIn(session, info);
-  return {
-    name: info.model,
-    alias,
-    version: info.version,
-    info,
-    model,
+  const parts = {
+    model: standIn(session, info),
     onnx: session,
     signature: signatureOf(session, info),
     inputShape: session.inputShape,
-    inputSize: session.inputShape.reduce((a, b) => a * b, 1),
     classes: session.classes,
-    backend,
-    registry: model,
-    personal: null,
   };
+  return { ...servedFacts(info, alias, parts), backend };
 }
 
 /** The stand-in for the tfjs model: disposing it releases the session (ORT releases async; a failed release must not fail the load that replaced it). */

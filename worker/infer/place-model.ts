@@ -75,43 +75,47 @@ function modelFacts(model: tfl.LayersModel, info: VersionInfo, alias: string): O
       `${info.model} v${info.version}: input and output shapes must be fixed`,
     );
   }
-  return {
-    name: info.model,
-    alias,
-    version: info.version,
-    info,
-    model,
-    signature: info.manifest,
-    inputShape: inputShape as number[],
-    inputSize: (inputShape as number[]).reduce((a, b) => a * b, 1),
-    classes,
-    registry: model,
-    personal: null,
-  };
+  return servedFacts(info, alias, { model, signature: info.manifest, inputShape: inputShape as number[], classes });
 }
 
 /**
  * A graph model's facts, read off the manifest (a GraphDef's shapes are not its own): the first
  * input's sizes (free ones TRIAL_DIM, for the warm-up) and the first output's last size. Its
- * `model` is a stand-in whose `dispose` frees the graph (tfjs-only.ts).
+ * `model` is a stand-in whose `dispose` frees the graph (predict-only.ts).
  */
 function graphFacts(graph: GraphModel, info: VersionInfo, alias: string): Omit<LoadedModel, 'backend'> {
   const { manifest } = info;
   const first = manifest.inputs[0];
-  const inputShape = first ? trialShape(first).slice(1) : [];
   const model = predictOnly(`${info.model} v${info.version} is a tfjs-graph model`, () => graph.dispose());
+  return servedFacts(info, alias, {
+    model,
+    graph,
+    signature: manifest,
+    inputShape: first ? trialShape(first).slice(1) : [],
+    classes: Math.max(manifest.outputs[0]?.shape.at(-1) ?? 0, 0),
+  });
+}
+
+/**
+ * What serves a version, of any format: the runnable parts and the version's facts, with the
+ * registry weights serving (no personal fine-tune yet).
+ *
+ * @example
+ * const facts = servedFacts(info, 'production', { model, signature: info.manifest, inputShape: [28, 28, 1], classes: 10 });
+ */
+export function servedFacts(
+  info: VersionInfo,
+  alias: string,
+  parts: Pick<LoadedModel, 'model' | 'signature' | 'inputShape' | 'classes' | 'graph' | 'onnx'>,
+): Omit<LoadedModel, 'backend'> {
   return {
+    ...parts,
     name: info.model,
     alias,
     version: info.version,
     info,
-    model,
-    graph,
-    signature: manifest,
-    inputShape,
-    inputSize: inputShape.reduce((a, b) => a * b, 1),
-    classes: Math.max(manifest.outputs[0]?.shape.at(-1) ?? 0, 0),
-    registry: model,
+    inputSize: parts.inputShape.reduce((a, b) => a * b, 1),
+    registry: parts.model,
     personal: null,
   };
 }

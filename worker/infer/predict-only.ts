@@ -27,7 +27,8 @@ export function predictOnly(why: string, dispose: () => void): tfl.LayersModel {
 
 /**
  * Refuses a call that needs a tfjs layers model (its weights, its gradients) when none serves:
- * BACKEND_UNAVAILABLE with init `runtime: 'onnx'`, UNSUPPORTED_MODEL for a graph or ONNX version.
+ * BACKEND_UNAVAILABLE with init `runtime: 'onnx'`, UNSUPPORTED_MODEL for a graph or ONNX version
+ * and, to train or take part in a round, for a model whose task is not classification.
  *
  * @example
  * layersOnly(runtime, 'train');
@@ -39,11 +40,21 @@ export function layersOnly(rt: Pick<Runtime, 'options' | 'loaded'>, call: 'train
       `${call} needs the tfjs model; this worker runs ONNX Runtime: init with runtime 'tfjs' to ${call}`,
     );
   }
-  const format = rt.loaded?.info.manifest.format;
-  if (format && format !== 'tfjs-layers') {
+  const manifest = rt.loaded?.info.manifest;
+  if (!manifest) return;
+  const what = `${rt.loaded?.name} v${rt.loaded?.version}`;
+  if (manifest.format !== 'tfjs-layers') {
     throw new EdgeloopError(
       'UNSUPPORTED_MODEL',
-      `${call} needs a tfjs layers model; ${rt.loaded?.name} v${rt.loaded?.version} is ${format}, which only predicts on the device`,
+      `${call} needs a tfjs layers model; ${what} is ${manifest.format}, which only predicts on the device`,
+    );
+  }
+  // Losses, the guard's tests and federated updates are a classifier's (cross-entropy, accuracy).
+  const task = manifest.task ?? 'classification';
+  if (call !== 'revert' && task !== 'classification') {
+    throw new EdgeloopError(
+      'UNSUPPORTED_MODEL',
+      `${call} trains classifiers on the device; ${what} is a ${task} model`,
     );
   }
 }

@@ -84,7 +84,9 @@ export async function userExamples(
   const latest = new Map<string, { label: number; seq: number }>();
   for (const row of rows) {
     const seen = latest.get(row.predictionId);
-    if (!seen || row.seq > seen.seq) latest.set(row.predictionId, row);
+    // A regression value is no class label: classifiers learn from labels only.
+    if (row.label === undefined) continue;
+    if (!seen || row.seq > seen.seq) latest.set(row.predictionId, { label: row.label, seq: row.seq });
   }
   const ids = [...latest.entries()].sort((a, b) => b[1].seq - a[1].seq).map(([id]) => id);
   const usable: PredictionRow[] = [];
