@@ -31,22 +31,26 @@ export type TensorSpec = v.InferOutput<typeof TensorSpec>;
 export const DriftMethod = v.picklist(['psi', 'ks', 'wasserstein', 'jensenshannon', 'chisquare']);
 
 /**
- * How the worker and the edge compute a feature from the model's first input (one example,
- * row-major), with the same code (protocol/profile/features.ts). `stat` summarises the input:
+ * How the worker and the edge compute a feature from one of the model's inputs (one example,
+ * row-major), with the same code (protocol/profile/features.ts): `input` names it (default the
+ * first). `stat` summarises the input:
  * `mean`, `std`, `l2` (Euclidean norm), `ink` (share of values >= `threshold`, default 0.5),
  * `centroid_x`/`centroid_y` (value-weighted centre of an image input [-1, H, W, C], in [0, 1]);
  * with `channel`, `mean` and `std` read only that channel, along `axis` (default the last: NHWC;
  * 1 for NCHW). `index` takes one element. A feature without a source is supplied by the app with
  * each prediction, and is missing when it does not.
  */
+const SourceInput = v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256)));
+
 export const FeatureSource = v.union([
   v.strictObject({
     stat: v.picklist(['mean', 'std', 'l2', 'ink', 'centroid_x', 'centroid_y']),
     threshold: v.optional(v.pipe(v.number(), v.finite())),
     channel: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
     axis: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    input: SourceInput,
   }),
-  v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+  v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)), input: SourceInput }),
 ]);
 export type FeatureSource = v.InferOutput<typeof FeatureSource>;
 
@@ -166,6 +170,13 @@ export const Manifest = v.pipe(
       'must name a file listed in manifest.files with role "reference"',
     ),
     ['reference', 'path'],
+  ),
+  v.forward(
+    v.check(
+      (m) => m.features.features.every((f) => !f.source?.input || m.inputs.some((i) => i.name === f.source?.input)),
+      "a feature's source.input must name one of manifest.inputs",
+    ),
+    ['features', 'features'],
   ),
 );
 export type Manifest = v.InferOutput<typeof Manifest>;

@@ -1,6 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { graphManifest, graphModelFiles } from '../../models/samples/graph-model.ts';
 import { CLIENT_TOKEN_HEADER } from '../../protocol/clients.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { WINDOW_MS } from '../../protocol/profile/index.ts';
@@ -114,5 +115,44 @@ describe('OIP v2 infer feeds drift', () => {
     expect(bad.status).toBe(400);
     const after = await driftStub(env, 'dense-drift', 1).merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
     expect(after.profile?.count).toBe(before.profile?.count);
+  });
+});
+
+describe('OIP v2 infer feeds drift from every input', () => {
+  it('computes each feature from the input its source names, as the device does', async () => {
+    const man: Manifest = {
+      ...graphManifest('graph-drift'),
+      features: {
+        features: [
+          { name: 'x_mean', kind: 'numeric', source: { stat: 'mean' } },
+          { name: 'id', kind: 'numeric', source: { index: 0, input: 'ids' } },
+        ],
+      },
+    };
+    const res = await publish('graph-drift', graphModelFiles(), man);
+    expect(res.status, await res.clone().text()).toBe(201);
+    const aliased = await sendJson('PUT', '/v1/models/graph-drift/aliases/production', { version: 1 }, ADMIN_KEY);
+    expect(aliased.status).toBe(200);
+    const hour = Date.now() - (Date.now() % WINDOW_MS);
+    const stub = driftStub(env, 'graph-drift', 1);
+    const { token } = await establishedClient();
+    const body = {
+      inputs: [
+        { name: 'x', shape: [2, 4], datatype: 'FP32', data: [1, 2, 3, 6, 0, 0, 0, 4] },
+        { name: 'ids', shape: [2], datatype: 'INT32', data: [2, 0] },
+      ],
+    };
+    const answer = await api('/v2/models/graph-drift/versions/1/infer', {
+      method: 'POST',
+      key: CLIENT_KEY,
+      headers: { 'Content-Type': 'application/json', [CLIENT_TOKEN_HEADER]: token },
+      body: JSON.stringify(body),
+    });
+    expect(answer.status, await answer.clone().text()).toBe(200);
+    const merged = () => stub.merged(hour - WINDOW_MS, hour + 2 * WINDOW_MS);
+    await vi.waitFor(async () => expect((await merged()).profile?.count).toBe(2), { timeout: 10_000 });
+    const { profile } = await merged();
+    expect(profile?.features.id).toMatchObject({ kind: 'numeric', count: 2, missing: 0, min: 0, max: 2 });
+    expect(profile?.features.x_mean).toMatchObject({ kind: 'numeric', count: 2, missing: 0, min: 1, max: 3 });
   });
 });

@@ -72,3 +72,34 @@ describe('extractFeatures', () => {
     expect(extractFeatures(free, nchw).red).toBe(planar.red);
   });
 });
+
+describe('extractFeatures of a model of several inputs', () => {
+  const twoInputs: Pick<Manifest, 'inputs' | 'features'> = {
+    inputs: [
+      { name: 'x', dtype: 'float32', shape: [-1, 3] },
+      { name: 'age', dtype: 'float32', shape: [-1, 2] },
+    ],
+    features: {
+      features: [
+        { name: 'x_mean', kind: 'numeric', source: { stat: 'mean' } },
+        { name: 'age_0', kind: 'numeric', source: { index: 0, input: 'age' } },
+        { name: 'age_l2', kind: 'numeric', source: { stat: 'l2', input: 'age' } },
+        { name: 'x_1', kind: 'numeric', source: { index: 1, input: 'x' } },
+      ],
+    },
+  };
+
+  it('reads each feature from the input its source names, the first by default', () => {
+    const row = extractFeatures(twoInputs, { x: Float32Array.of(1, 2, 6), age: Float32Array.of(3, 4) });
+    expect(row).toEqual({ x_mean: 3, age_0: 3, age_l2: 5, x_1: 2 });
+  });
+
+  it("counts a feature of an input not given as missing, and reads the first input's values alone", () => {
+    expect(extractFeatures(twoInputs, Float32Array.of(1, 2, 6))).toEqual({
+      x_mean: 3,
+      age_0: null,
+      age_l2: null,
+      x_1: 2,
+    });
+  });
+});

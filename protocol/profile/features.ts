@@ -6,18 +6,27 @@ export const DEFAULT_INK_THRESHOLD = 0.5;
 
 /**
  * The features of one example that the manifest says how to compute (those with a `source`),
- * from the model's input as a flat row-major array. Features without a source are the app's to
- * supply. A statistic that is undefined for this input (the centroid of an all-zero image, an
- * index past the end) is null, which profiles count as missing.
+ * from the model's inputs as flat row-major arrays: the first input's values, or every input by
+ * name. A feature reads its source's `input` (default the first). Features without a source are
+ * the app's to supply. A statistic that is undefined for this input (the centroid of an all-zero
+ * image, an index past the end, an input not given) is null, which profiles count as missing.
  *
  * @example
  * extractFeatures(manifest, pixels); // { ink: 0.19, mean_intensity: 0.13, centroid_x: 0.5, centroid_y: 0.48 }
+ * extractFeatures(manifest, { image: pixels, ids: Float32Array.of(3) }); // features of either input
  */
-export function extractFeatures(manifest: Pick<Manifest, 'inputs' | 'features'>, input: Float32Array): ProfileRow {
+export function extractFeatures(
+  manifest: Pick<Manifest, 'inputs' | 'features'>,
+  input: Float32Array | Readonly<Record<string, Float32Array>>,
+): ProfileRow {
   const row: Record<string, number | null> = {};
-  const shape = manifest.inputs[0]?.shape ?? [];
+  const first = manifest.inputs[0]?.name;
   for (const feature of manifest.features.features) {
-    if (feature.source) row[feature.name] = compute(feature.source, input, shape);
+    if (!feature.source) continue;
+    const name = feature.source.input ?? first;
+    const spec = manifest.inputs.find((i) => i.name === name);
+    const values = input instanceof Float32Array ? (name === first ? input : undefined) : name && input[name];
+    row[feature.name] = values && spec ? compute(feature.source, values, spec.shape) : null;
   }
   return row;
 }

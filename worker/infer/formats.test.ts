@@ -61,6 +61,23 @@ describe('graph and ONNX models in the worker', () => {
     await api.dispose();
   });
 
+  it('profiles each drift feature from the input its source names, as the edge does', async () => {
+    const features: Manifest['features'] = {
+      features: [
+        { name: 'x_mean', kind: 'numeric', source: { stat: 'mean' } },
+        { name: 'id', kind: 'numeric', source: { index: 0, input: 'ids' } },
+      ],
+    };
+    const { api, db } = await workerWith({ ...graphManifest('m'), features }, graphModelFiles());
+    await api.predict({ x: Float32Array.of(1, 2, 3, 6), ids: Int32Array.of(2) });
+    const store = db();
+    const [stored] = await store.profiles.toArray();
+    store.close();
+    expect(stored?.profile.features.id).toMatchObject({ kind: 'numeric', count: 1, missing: 0, min: 2, max: 2 });
+    expect(stored?.profile.features.x_mean).toMatchObject({ kind: 'numeric', count: 1, missing: 0, min: 3, max: 3 });
+    await api.dispose();
+  });
+
   it('checks inputs against the manifest, naming the input and what is wrong', async () => {
     const { api } = await workerWith(graphManifest('m'), graphModelFiles());
     const ids = Int32Array.of(0);

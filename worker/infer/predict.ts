@@ -52,7 +52,11 @@ export async function predict(
   const withShadow = shadow ? { shadow } : {};
   const withFeatures = features ? { features } : {};
   const shared = runtime.options.shareFeatures ? withFeatures : {};
-  const addition = predictionProfile(manifest, first, features, outputs);
+  // Features may read any input: each by its manifest name, as the edge computes them.
+  const byName = Object.fromEntries(
+    manifest.inputs.map((spec, i) => [spec.name, asFloat32((feeds[i] as Tensor).data)]),
+  );
+  const addition = predictionProfile(manifest, byName, features, outputs);
   const predictionId = crypto.randomUUID();
   const ts = Date.now();
   const { db } = runtime;

@@ -4,8 +4,9 @@ import { extractFeatures } from '../../protocol/profile/features.ts';
 import { buildProfile, type Profile } from '../../protocol/profile/index.ts';
 
 /**
- * The profile of one prediction: the manifest's features (computed from the input where they
- * have a `source`, the app's values for the rest) and the model's outputs. Pure and computed
+ * The profile of one prediction: the manifest's features (computed from the inputs, the first
+ * one's values or all by name, where they have a `source`; the app's values for the rest) and
+ * the model's outputs. Pure and computed
  * before the transaction, so the transaction itself only merges and writes.
  *
  * @example
@@ -13,7 +14,7 @@ import { buildProfile, type Profile } from '../../protocol/profile/index.ts';
  */
 export function predictionProfile(
   manifest: Pick<Manifest, 'inputs' | 'features'>,
-  input: Float32Array,
+  input: Float32Array | Readonly<Record<string, Float32Array>>,
   features: FeatureValues | undefined,
   outputs: readonly number[],
 ): Profile {

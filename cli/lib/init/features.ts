@@ -1,7 +1,7 @@
 import type { FeatureSpec, TensorSpec } from '../../../protocol/manifest.ts';
 
-// The drift features `edgeloop init` gives a model by the kind of its first input, computed the
-// same way on the device and at the edge (protocol/profile/features.ts). The outputs' drift
+// The drift features `edgeloop init` gives a model by the kind of each input, computed the same
+// way on the device and at the edge (protocol/profile/features.ts). The outputs' drift
 // (predicted classes or values) is tracked without any.
 
 /** Flat inputs up to this many values are watched element by element; longer ones by summaries. */
@@ -45,4 +45,24 @@ export function driftFeatures(input: TensorSpec): FeatureSpec[] {
     return Array.from({ length: size }, (_, i) => numeric(`${input.name}_${i}`, { index: i }));
   }
   return [numeric('mean', { stat: 'mean' }), numeric('std', { stat: 'std' }), numeric('l2', { stat: 'l2' })];
+}
+
+/**
+ * Drift features for every input of a model: the first input's as {@link driftFeatures} names
+ * them, each further input's with its name in front and its source naming it.
+ *
+ * @example
+ * modelDriftFeatures([image, { name: 'age', dtype: 'float32', shape: [-1, 1] }]).map((f) => f.name);
+ * // ['mean', 'std', 'channel_0_mean', …, 'age_0']
+ */
+export function modelDriftFeatures(inputs: readonly TensorSpec[]): FeatureSpec[] {
+  return inputs.flatMap((input, i) =>
+    i === 0
+      ? driftFeatures(input)
+      : driftFeatures(input).map((f) => ({
+          ...f,
+          name: f.name.startsWith(`${input.name}_`) ? f.name : `${input.name}_${f.name}`,
+          ...(f.source ? { source: { ...f.source, input: input.name } } : {}),
+        })),
+  );
 }

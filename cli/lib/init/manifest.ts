@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { Manifest, type ModelTask } from '../../../protocol/manifest.ts';
 import { CliError } from '../errors.ts';
-import { driftFeatures } from './features.ts';
+import { modelDriftFeatures } from './features.ts';
 import { findModel } from './files.ts';
 import { readSignature } from './signature.ts';
 
@@ -73,7 +73,7 @@ export async function initManifest(dir: string, options: InitOptions): Promise<I
     outputs,
     task,
     ...(labels ? { labels } : {}),
-    features: { features: driftFeatures(input) },
+    features: { features: modelDriftFeatures(inputs) },
     files: found.files,
   };
   const parsed = v.safeParse(Manifest, manifest);

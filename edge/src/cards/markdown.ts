@@ -40,8 +40,11 @@ function interfaceSection(card: CardBody): string[] {
 
 function source(f: CardFeature): string {
   if (f.source === null) return 'supplied by the app';
-  if ('index' in f.source) return `input element ${f.source.index}`;
-  return f.source.threshold === undefined ? f.source.stat : `${f.source.stat} (threshold ${num(f.source.threshold)})`;
+  const of = f.source.input === undefined ? '' : ` of ${f.source.input}`;
+  if ('index' in f.source) return `input element ${f.source.index}${of}`;
+  const stat =
+    f.source.threshold === undefined ? f.source.stat : `${f.source.stat} (threshold ${num(f.source.threshold)})`;
+  return `${stat}${of}`;
 }
 
 function featuresSection(card: CardBody): string[] {

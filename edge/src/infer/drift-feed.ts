@@ -64,8 +64,8 @@ async function flush(env: Env, key: string, batch: Pending): Promise<void> {
 
 /**
  * Adds what the edge just answered to the version's drift profiles, as a device's worker does
- * for its predictions: the manifest's features computed from each example of the first input
- * (features the app supplies are missing) and the first output's vector per example. Rows are
+ * for its predictions: the manifest's features computed from each example's inputs (features
+ * the app supplies are missing) and the first output's vector per example. Rows are
  * gathered per isolate for DRIFT_FLUSH_MS and merged into the hour's window by the version's
  * DriftAggregator as one profile, so its single thread merges once per second, not once per
  * request. The request that opens a batch owns its timer and its send: its promise settles when
@@ -91,7 +91,17 @@ export function feedDrift(
   const key = `${info.model}@${info.version}|${contributor}|${window}`;
   const open = pending.get(key);
   const batch = open ?? { info, contributor, window, rows: [], outputs: [] };
-  for (const example of rows(input)) batch.rows.push(extractFeatures(info.manifest, example));
+  // Each example's inputs by name: a feature may read any of them (its source's `input`).
+  const names = info.manifest.inputs.map((spec) => spec.name);
+  const perInput = inputs.map(rows);
+  for (let e = 0; e < (perInput[0]?.length ?? 0); e++) {
+    const example: Record<string, Float32Array> = {};
+    for (const [i, name] of names.entries()) {
+      const values = perInput[i]?.[e];
+      if (values) example[name] = values;
+    }
+    batch.rows.push(extractFeatures(info.manifest, example));
+  }
   for (const example of rows(output)) batch.outputs.push(Array.from(example));
   const full = batch.rows.length >= MAX_PENDING_ROWS;
   if (open) {
