@@ -1,6 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { EdgeloopError } from '../../protocol/errors.ts';
-import type { TensorSpec } from '../../protocol/manifest.ts';
 import type { VersionInfo } from '../../protocol/registry.ts';
 import type { BackendName, BackendPreference, BackendReport } from '../../protocol/worker-api.ts';
 import type { RuntimeEnv } from '../env.ts';
@@ -8,7 +7,7 @@ import type { LoadedModel, Runtime } from '../runtime.ts';
 import { createOnnxSession, importOrt, type OnnxProvider, type OnnxSession } from './onnx.ts';
 import { servedFacts } from './place-model.ts';
 import { predictOnly } from './predict-only.ts';
-import { type Signature, timePredicts } from './run-model.ts';
+import { timePredicts } from './run-model.ts';
 import { fetchOnnxFile } from './version-files.ts';
 
 /** Warm-up predicts per execution provider, as for tfjs's backends (place-model.ts). */
@@ -56,7 +55,7 @@ export async function loadOnnxVersion(
       const runnable = {
         model: standIn(session, info),
         inputShape: session.inputShape,
-        signature: signatureOf(session, info),
+        signature: info.manifest,
         onnx: session,
       };
       warmupMs[NAME[provider]] = await timePredicts(runnable, WARMUP_RUNS);
@@ -136,7 +135,7 @@ function onnxModel(session: OnnxSession, info: VersionInfo, alias: string, backe
   const parts = {
     model: standIn(session, info),
     onnx: session,
-    signature: signatureOf(session, info),
+    signature: info.manifest,
     inputShape: session.inputShape,
     classes: session.classes,
   };
@@ -152,20 +151,4 @@ function standIn(session: OnnxSession, info: VersionInfo): tfl.LayersModel {
   return predictOnly(why, () => {
     session.release().catch(() => undefined);
   });
-}
-
-/**
- * The signature predicts are checked and fed by: an ONNX version's manifest (publish checked its
- * names against the graph), or for a tfjs version's export the manifest's specs under the
- * export's own names, position by position.
- */
-function signatureOf(session: OnnxSession, info: VersionInfo): Signature {
-  const { manifest } = info;
-  if (manifest.format === 'onnx') return manifest;
-  const rename = (specs: TensorSpec[], names: readonly string[]) =>
-    specs.map((spec, i) => ({ ...spec, name: names[i] ?? spec.name }));
-  return {
-    inputs: rename(manifest.inputs, session.names.inputs),
-    outputs: rename(manifest.outputs, session.names.outputs),
-  };
 }

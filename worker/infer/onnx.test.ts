@@ -43,21 +43,28 @@ describe("runtime 'onnx'", () => {
     expect(loaded.backend.skipped['onnx-webgpu']).toContain('navigator.gpu is missing');
     expect(loaded.backend.warmupMs['onnx-wasm']).toBeGreaterThan(0);
 
+    const answers: number[][] = [];
     for (const seed of [0, 1, 2]) {
       const expected = await tfjs.api.predict(pixels(seed));
       const actual = await onnx.api.predict(pixels(seed));
+      answers.push(actual.outputs);
       expect(actual).toMatchObject({ model: 'digits', version: 1, label: expected.label, backend: 'onnx-wasm' });
       for (const [i, p] of actual.outputs.entries()) expect(p).toBeCloseTo(expected.outputs[i] ?? Number.NaN, 5);
     }
+    // The export names its input `input`, the manifest `image`: inputs go by the manifest's names.
+    const named = await onnx.api.predict({ image: pixels(0) });
+    expect(Object.keys(named.tensors)).toEqual(['probabilities']);
+    expect(named.outputs).toEqual(answers[0]);
 
     const db = onnx.db();
     const stored = await db.predictions.toArray();
-    expect(stored.map((p) => p.backend)).toEqual(['onnx-wasm', 'onnx-wasm', 'onnx-wasm']);
+    expect(stored.map((p) => p.backend)).toEqual(['onnx-wasm', 'onnx-wasm', 'onnx-wasm', 'onnx-wasm']);
     expect(await db.profiles.count()).toBe(1);
     // The event schema names devices: the edge hears which one ORT ran on, and accepts it.
     const sync = await onnx.api.sync();
-    expect(sync).toMatchObject({ accepted: 3, rejected: 0 });
+    expect(sync).toMatchObject({ accepted: 4, rejected: 0 });
     expect([...edge.events.values()].map((e) => e.type === 'prediction' && e.backend)).toEqual([
+      'wasm',
       'wasm',
       'wasm',
       'wasm',

@@ -20,11 +20,12 @@ export interface OnnxSession {
   readonly inputShape: number[];
   /** The first output's last size (0 when it is free). */
   readonly classes: number;
-  /** The graph's own input and output names, in its order. */
-  readonly names: { inputs: readonly string[]; outputs: readonly string[] };
   /** Runs one input (row-major, batch of one) and returns the first output's values. */
   run(input: Float32Array): Promise<Float32Array>;
-  /** Runs feeds in the signature's order and returns every output in its order and dtypes. */
+  /**
+   * Runs feeds in the signature's order and returns every output in its order and dtypes; a
+   * spec the graph has no tensor of that name for maps to the graph's at its position.
+   */
   runAll(feeds: Tensor[], signature: Signature): Promise<Tensor[]>;
   release(): Promise<void>;
 }
@@ -111,17 +112,18 @@ function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: On
   const shape = [1, ...inputShape];
   const runAll = async (feeds: Tensor[], signature: Signature): Promise<Tensor[]> => {
     try {
+      const inputs = graphNames(signature.inputs, session.inputNames);
       const named = Object.fromEntries(
         signature.inputs.map((spec, i) => {
           const feed = feeds[i] as Tensor;
-          return [spec.name, new ort.Tensor(ORT_TYPE[spec.dtype], feed.data, feed.shape)];
+          return [inputs[i], new ort.Tensor(ORT_TYPE[spec.dtype], feed.data, feed.shape)];
         }),
       );
-      const names = signature.outputs.map((o) => o.name);
-      const result = await session.run(named, names);
-      return signature.outputs.map((spec) => {
-        const y = result[spec.name];
-        if (!y) throw new Error(`no output ${spec.name}`);
+      const outputs = graphNames(signature.outputs, session.outputNames);
+      const result = await session.run(named, outputs);
+      return signature.outputs.map((spec, i) => {
+        const y = result[outputs[i] as string];
+        if (!y) throw new Error(`no output ${outputs[i]}`);
         return { shape: [...y.dims], data: castData(y.data as TensorData, spec.dtype) };
       });
     } catch (error) {
@@ -132,7 +134,6 @@ function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: On
     provider,
     inputShape,
     classes: typeof last === 'number' && last > 0 ? last : 0,
-    names: { inputs: session.inputNames, outputs: session.outputNames },
     async run(values) {
       const signature: Signature = {
         inputs: [{ name: input.name, dtype: dtypeOf(input.type), shape: [-1, ...inputShape] }],
@@ -144,6 +145,14 @@ function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: On
     runAll,
     release: () => session.release(),
   };
+}
+
+/**
+ * The graph's name for each spec: its own where the graph has it, else the graph's tensor at the
+ * same position (a tfjs version's ONNX export may name its tensors otherwise than the manifest).
+ */
+function graphNames(specs: readonly { name: string }[], names: readonly string[]): string[] {
+  return specs.map((spec, i) => (names.includes(spec.name) ? spec.name : (names[i] ?? spec.name)));
 }
 
 /** ORT's element type names for the manifest's dtypes. */
