@@ -7,7 +7,6 @@ import {
   ExplainOptions,
   InitOptions,
   LoadOptions,
-  type SyncResult,
   type SyncState,
   SyncTrigger,
   type WorkerApi,
@@ -16,7 +15,7 @@ import {
 import type { BackendRegistry } from './backends/registry.ts';
 import { tfjsBackends } from './backends/tfjs-backends.ts';
 import { benchmark } from './benchmark.ts';
-import { EdgeloopDb, type IndexedDbSource, readIdentity, withStorage } from './db.ts';
+import { type IndexedDbSource, openStore, withStorage } from './db.ts';
 import type { FetchLike } from './edge-client.ts';
 import { detectEnv, detectSyncPlatform, type RuntimeEnv, type SyncPlatform } from './env.ts';
 import { AutoParticipation } from './federated/auto.ts';
@@ -381,9 +380,6 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
   };
 }
 
-const NO_PROFILES: SyncResult['profiles'] = { sent: 0, accepted: 0, duplicates: 0, capped: 0, rejected: 0 };
-
-/** Training, revert, explanations and federated rounds need the tfjs model: refused up front under ONNX Runtime. */
 /** The wasm files' URL prefix: the init option (resolved against the worker's URL), else /tfjs/. */
 function wasmPath(option: string | undefined, env: RuntimeEnv, fallback: string | undefined): string {
   if (env.scriptUrl) return new URL(option ?? '/tfjs/', env.scriptUrl).href;
@@ -395,21 +391,4 @@ function syncState(scheduler: SyncScheduler | null, progress: SyncProgress | nul
   const state = scheduler?.snapshot() ?? { state: 'idle', attempts: 0 };
   const now = progress?.view();
   return now ? { ...state, progress: now } : state;
-}
-
-/** Opens the IndexedDB store and reads what survives restarts: the issued identity and the last sync. */
-async function openStore(name: string, env: RuntimeEnv, source: IndexedDbSource | undefined) {
-  if (!source && !env.indexedDB) throw new EdgeloopError('STORAGE', 'IndexedDB is not available in this runtime');
-  const db = new EdgeloopDb(name, source);
-  try {
-    const identity = await readIdentity(db);
-    const lastSync = await withStorage('read last sync', () => db.meta.get('lastSync'));
-    // A sync recorded before profiles existed has no `profiles`: report it as none sent.
-    const stored: (Omit<SyncResult, 'profiles'> & Partial<SyncResult>) | null =
-      lastSync?.key === 'lastSync' ? lastSync.value : null;
-    return { db, identity, lastSync: stored && { ...stored, profiles: stored.profiles ?? NO_PROFILES } };
-  } catch (error) {
-    db.close();
-    throw error;
-  }
 }

@@ -5,6 +5,7 @@ import type { TensorData } from '../protocol/oip-tensor.ts';
 import type { UpdateState } from '../protocol/participate.ts';
 import type { Profile } from '../protocol/profile/schema.ts';
 import type { BackendName, InitOptions, PersonalState, SyncResult } from '../protocol/worker-api.ts';
+import type { RuntimeEnv } from './env.ts';
 import type { StoredWeight } from './train/head.ts';
 
 /** A prediction made on this device; its input stays here (it is not sent with the event). */
@@ -256,4 +257,28 @@ export function isQuotaError(error: unknown): boolean {
 export async function readIdentity(db: EdgeloopDb): Promise<StoredIdentity | null> {
   const row = await withStorage('read identity', () => db.meta.get('identity'));
   return row?.key === 'identity' ? row.value : null;
+}
+
+const NO_PROFILES: SyncResult['profiles'] = { sent: 0, accepted: 0, duplicates: 0, capped: 0, rejected: 0 };
+
+/**
+ * Opens the IndexedDB store and reads what survives restarts: the issued identity and the last sync.
+ *
+ * @example
+ * const { db, identity, lastSync } = await openStore('edgeloop', env, undefined);
+ */
+export async function openStore(name: string, env: Pick<RuntimeEnv, 'indexedDB'>, source: IndexedDbSource | undefined) {
+  if (!source && !env.indexedDB) throw new EdgeloopError('STORAGE', 'IndexedDB is not available in this runtime');
+  const db = new EdgeloopDb(name, source);
+  try {
+    const identity = await readIdentity(db);
+    const lastSync = await withStorage('read last sync', () => db.meta.get('lastSync'));
+    // A sync recorded before profiles existed has no `profiles`: report it as none sent.
+    const stored: (Omit<SyncResult, 'profiles'> & Partial<SyncResult>) | null =
+      lastSync?.key === 'lastSync' ? lastSync.value : null;
+    return { db, identity, lastSync: stored && { ...stored, profiles: stored.profiles ?? NO_PROFILES } };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }

@@ -1,21 +1,10 @@
-import type { GenericSchema } from 'valibot';
 import { ModelCard } from '../../../protocol/card.ts';
 import { ClientIdentity, ClientRegistration, EraseReceipt } from '../../../protocol/clients.ts';
 import { ClientConfig } from '../../../protocol/config.ts';
 import { AlertList, DistributionComparison, WhoAmI } from '../../../protocol/dashboard.ts';
 import { DriftAck, DriftWindows } from '../../../protocol/drift.ts';
 import { ClientInfo, EventBatch, EventBatchResult } from '../../../protocol/events.ts';
-import type { Scope } from '../../../protocol/keys.ts';
 import { CreatedKey, CreateKey, KeyInfo, KeyList } from '../../../protocol/keys.ts';
-import {
-  OipInferRequest,
-  OipInferResponse,
-  OipLive,
-  OipModelMetadata,
-  OipModelReady,
-  OipReady,
-  OipServerMetadata,
-} from '../../../protocol/oip.ts';
 import { DriftReport, ProfileBatch, ProfileBatchResult } from '../../../protocol/profile/index.ts';
 import {
   AliasInfo,
@@ -29,17 +18,6 @@ import {
 } from '../../../protocol/registry.ts';
 import { ArchiveResult, SetRollout } from '../../../protocol/rollout.ts';
 import {
-  CurrentRound,
-  Evaluation,
-  EvaluationReceipt,
-  OpenRound,
-  Policy,
-  PolicyInfo,
-  Round,
-  RoundList,
-  UpdateReceipt,
-} from '../../../protocol/rounds.ts';
-import {
   CreateRun,
   LoggedMetrics,
   LogMetrics,
@@ -50,26 +28,9 @@ import {
   UpdateRun,
 } from '../../../protocol/runs.ts';
 
-/** One documented route: the same valibot schemas the handlers validate with. */
-export interface Operation {
-  method: 'get' | 'post' | 'put' | 'patch';
-  /** OpenAPI path template, e.g. `/v1/models/{model}`. */
-  path: string;
-  summary: string;
-  /** Scopes any one of which is enough; none for public routes. */
-  scopes: readonly Scope[];
-  /** JSON body, or 'multipart' for the publish form. */
-  body?: GenericSchema | 'multipart';
-  response?: GenericSchema;
-  /** Success status, 200 unless given; 'bytes' answers a file, 'text' plain text (Prometheus). */
-  status?: 200 | 201;
-  bytes?: true;
-  text?: true;
-  query?: readonly string[];
-}
-
-const READ = ['read'] as const;
-const PUBLISH = ['publish'] as const;
+import { oipOperations } from './oip-operations.ts';
+import { type Operation, PUBLISH, READ } from './operation.ts';
+import { roundOperations } from './rounds-operations.ts';
 
 /** Every route of the API (v1, then OIP v2), in the order of the README's table. */
 export const operations: readonly Operation[] = [
@@ -195,82 +156,7 @@ export const operations: readonly Operation[] = [
     body: SetRollout,
     response: AliasInfo,
   },
-  {
-    method: 'post',
-    path: '/v1/models/{model}/rounds',
-    summary: 'Open a federated round on a base version (default: what the alias serves)',
-    scopes: ['publish'],
-    body: OpenRound,
-    response: Round,
-    status: 201,
-  },
-  {
-    method: 'get',
-    path: '/v1/models/{model}/rounds',
-    summary: "The model's rounds, newest first, and the privacy it has spent over them",
-    scopes: READ,
-    response: RoundList,
-  },
-  {
-    method: 'get',
-    path: '/v1/models/{model}/rounds/current',
-    summary: 'The open round a device may take part in (round: null when none); counts the device as eligible',
-    scopes: ['client'],
-    response: CurrentRound,
-  },
-  {
-    method: 'get',
-    path: '/v1/models/{model}/rounds/{id}',
-    summary: 'A round: status, contributors, examples, privacy spent, candidate, gate decision',
-    scopes: READ,
-    response: Round,
-  },
-  {
-    method: 'post',
-    path: '/v1/models/{model}/rounds/{id}/cancel',
-    summary: 'Cancel an open round; its updates are deleted and nothing is released',
-    scopes: ['publish'],
-    response: Round,
-  },
-  {
-    method: 'post',
-    path: '/v1/models/{model}/rounds/{id}/updates',
-    summary:
-      "A device's clipped weight delta: float32 little-endian values in the base's weights.bin order (application/octet-stream, gzip allowed), Edgeloop-Examples header, Edgeloop-Client-Token",
-    scopes: ['client'],
-    response: UpdateReceipt,
-  },
-  {
-    method: 'get',
-    path: '/v1/models/{model}/rounds/{id}/candidate',
-    summary:
-      "A gating round's candidate weights (float32 LE, the base's weights order), for its contributors to evaluate",
-    scopes: ['client'],
-    bytes: true,
-  },
-  {
-    method: 'post',
-    path: '/v1/models/{model}/rounds/{id}/evaluations',
-    summary: "A contributor's held-out counts of base and candidate (the gate's fleet set), once per client",
-    scopes: ['client'],
-    body: Evaluation,
-    response: EvaluationReceipt,
-  },
-  {
-    method: 'get',
-    path: '/v1/models/{model}/aliases/{alias}/policy',
-    summary: "The alias's continuous-training policy and the canary it is watching",
-    scopes: READ,
-    response: PolicyInfo,
-  },
-  {
-    method: 'put',
-    path: '/v1/models/{model}/aliases/{alias}/policy',
-    summary: 'Set when rounds open, the gate thresholds, the canary share and the promotion rule',
-    scopes: ['publish'],
-    body: Policy,
-    response: PolicyInfo,
-  },
+  ...roundOperations,
   {
     method: 'post',
     path: '/v1/models/{model}/aliases/{alias}/rollback',
@@ -399,59 +285,5 @@ export const operations: readonly Operation[] = [
     scopes: READ,
     response: MetricSeries,
   },
-  // Open Inference Protocol v2: errors are {"error": "…"} with the code in Edgeloop-Error-Code.
-  { method: 'get', path: '/v2/health/live', summary: 'OIP v2: server liveness', scopes: [], response: OipLive },
-  {
-    method: 'get',
-    path: '/v2/health/ready',
-    summary: 'OIP v2: server readiness (the registry answers)',
-    scopes: [],
-    response: OipReady,
-  },
-  { method: 'get', path: '/v2', summary: 'OIP v2: server metadata', scopes: [], response: OipServerMetadata },
-  {
-    method: 'get',
-    path: '/v2/models/{model}',
-    summary: 'OIP v2: metadata of the version the production alias points at',
-    scopes: ['read', 'client'],
-    response: OipModelMetadata,
-  },
-  {
-    method: 'get',
-    path: '/v2/models/{model}/versions/{version}',
-    summary: 'OIP v2: metadata of a version (client: versions an alias or rollout assigns)',
-    scopes: ['read', 'client'],
-    response: OipModelMetadata,
-  },
-  {
-    method: 'get',
-    path: '/v2/models/{model}/ready',
-    summary: 'OIP v2: whether the version the production alias points at can be served',
-    scopes: ['read', 'client'],
-    response: OipModelReady,
-  },
-  {
-    method: 'get',
-    path: '/v2/models/{model}/versions/{version}/ready',
-    summary: 'OIP v2: whether a version can be served (not archived)',
-    scopes: ['read', 'client'],
-    response: OipModelReady,
-  },
-  {
-    method: 'post',
-    path: '/v2/models/{model}/infer',
-    summary:
-      'OIP v2: run the version the production alias points at (tfjs on cpu, or its ONNX export with parameters.runtime "onnx"; parameters.explain adds attributions)',
-    scopes: ['read', 'client'],
-    body: OipInferRequest,
-    response: OipInferResponse,
-  },
-  {
-    method: 'post',
-    path: '/v2/models/{model}/versions/{version}/infer',
-    summary: 'OIP v2: run a version (client: versions an alias or rollout assigns)',
-    scopes: ['read', 'client'],
-    body: OipInferRequest,
-    response: OipInferResponse,
-  },
+  ...oipOperations,
 ];
