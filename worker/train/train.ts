@@ -2,21 +2,21 @@ import type * as v from 'valibot';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { TrainOptions, TrainProgress, TrainResult } from '../../protocol/train.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
-import { lineageVersions, roleExamples, userExamples } from './examples.ts';
+import { lineageVersions, userExamples } from './examples.ts';
 import { learningCache } from './features.ts';
 import { fineTune } from './fine-tune.ts';
 import { MIN_EXAMPLES } from './guard.ts';
 import { RunRecorder } from './record-run.ts';
 
 /**
- * Examples in the version's replay file, read (from the file cache, once the learning cache was
- * prepared) rather than told by its size, which an examples file's header makes no multiple of
- * anything. 0 when it cannot be read now: the training then fails on it after the run is
- * created, and the run says why.
+ * Examples in the version's replay file, from the version's learning cache (which the fine-tune
+ * reads next anyway, so the file is decoded once), not from its size, which an examples file's
+ * header makes no multiple of anything. 0 when it cannot be read now: the training then fails
+ * on it after the run is created, and the run says why.
  */
 function replayCount(runtime: Runtime, loaded: LoadedModel): Promise<number> {
-  return roleExamples(runtime, loaded, 'replay').then(
-    (replay) => replay.count,
+  return learningCache(runtime, loaded).then(
+    (cache) => cache.replayInputs.count,
     () => 0,
   );
 }
