@@ -35,10 +35,16 @@ export type TrainProgress = v.InferOutput<typeof TrainProgress>;
  * `holdout` keeps a slice out of training; `cross-validation` (few examples) judges each example
  * with a fit on the other folds. `current` is what the user is served now.
  */
-export const Judgement = v.object({
+const JudgedOn = {
   method: v.picklist(['holdout', 'cross-validation']),
   judged: v.number(),
   folds: v.optional(v.number()),
+};
+
+/** A classifier's judgement: right answers and the probability given to each label. */
+export const ClassJudgement = v.object({
+  task: v.literal('classification'),
+  ...JudgedOn,
   currentCorrect: v.number(),
   candidateCorrect: v.number(),
   /** Judged examples whose label the candidate gives a higher probability than the current model. */
@@ -51,10 +57,31 @@ export const Judgement = v.object({
   /** One-sided binomial test of `candidateCorrect` against guessing (1 / classes). */
   chanceP: v.number(),
 });
+
+/** A regression model's judgement: the error of each answer against the user's true values. */
+export const RegressionJudgement = v.object({
+  task: v.literal('regression'),
+  ...JudgedOn,
+  /** Root mean squared error on the judged examples. */
+  currentRmse: v.number(),
+  candidateRmse: v.number(),
+  /** Judged examples the candidate answers closer to the true value than the current model. */
+  closerCount: v.number(),
+  /** One-sided Wilcoxon signed-rank test of the squared errors (the null: no better than what is served now). */
+  betterP: v.number(),
+  /**
+   * The same test against guessing: answering every example with the mean of the values the fit
+   * learnt from, which a fit of unrelated values never beats.
+   */
+  chanceP: v.number(),
+});
+
+export const Judgement = v.variant('task', [ClassJudgement, RegressionJudgement]);
 export type Judgement = v.InferOutput<typeof Judgement>;
 
 /** Standard held-out accuracy of the registry version's own weights and of the candidate. */
-export const StandardCheck = v.object({
+export const ClassStandardCheck = v.object({
+  task: v.literal('classification'),
   examples: v.number(),
   registry: v.number(),
   candidate: v.number(),
@@ -63,6 +90,23 @@ export const StandardCheck = v.object({
   /** Half-width of the 95% interval of `drop` (paired, from the examples the two disagree on). */
   dropCi95: v.number(),
 });
+
+/** Standard held-out RMSE of the registry version's own weights and of the candidate. */
+export const RegressionStandardCheck = v.object({
+  task: v.literal('regression'),
+  examples: v.number(),
+  registry: v.number(),
+  candidate: v.number(),
+  /**
+   * What the candidate costs in R² (coefficient of determination) on these examples: its mean
+   * squared error minus the registry's, over the variance of their true values (0.01 is one
+   * point, as one point of accuracy is for a classifier).
+   */
+  r2Drop: v.number(),
+});
+
+/** No standard check: the examples count is 0 when the version ships no holdout file. */
+export const StandardCheck = v.variant('task', [ClassStandardCheck, RegressionStandardCheck]);
 export type StandardCheck = v.InferOutput<typeof StandardCheck>;
 
 export const TrainResult = v.object({
@@ -76,10 +120,16 @@ export const TrainResult = v.object({
   replayExamples: v.number(),
   epochs: v.number(),
   durationMs: v.number(),
-  /** Standard held-out accuracy: the registry version's own weights (before) and the candidate (after). */
+  /** What was learnt: a classifier's labels (cross-entropy, accuracy) or a regression model's values (squared error, RMSE). */
+  task: v.picklist(['classification', 'regression']),
+  /**
+   * The task's score on the standard held-out set (accuracy; RMSE for regression, lower is
+   * better): the registry version's own weights (before) and the candidate (after). Both 0 when
+   * the version ships no holdout file (`standard.examples` is 0).
+   */
   holdoutBefore: v.number(),
   holdoutAfter: v.number(),
-  /** Accuracy on the judged examples: what is served now (before) and the candidate (after). */
+  /** The task's score on the judged examples: what is served now (before) and the candidate (after). */
   feedbackBefore: v.number(),
   feedbackAfter: v.number(),
   judgement: Judgement,

@@ -261,7 +261,12 @@ export const PersonalState = v.object({
   examples: v.number(),
   /** How far the personal head may move an answer from the registry's (more labels, more trust). */
   strength: v.number(),
-  /** Accuracy on the judged examples and standard held-out accuracy when it was applied. */
+  /** What it learnt (absent: classification, as fine-tunes stored before regression were). */
+  task: v.optional(v.picklist(['classification', 'regression'])),
+  /**
+   * The task's score on the judged examples and on the standard held-out set when it was
+   * applied: accuracy, or for a regression model RMSE (lower is better).
+   */
   feedbackAccuracy: v.number(),
   holdoutAccuracy: v.number(),
   /** The map of the user's inputs its head reads them through, when one was found. */

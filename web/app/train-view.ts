@@ -56,6 +56,7 @@ export function createTrainView({ bar, progressText, result }: TrainElements): T
 }
 
 const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
+const rmse = (x: number) => x.toPrecision(3);
 
 /** One paragraph: what trained where, how it was judged, and what was decided (with why). */
 export function describeTraining(t: TrainResult): string {
@@ -66,9 +67,12 @@ export function describeTraining(t: TrainResult): string {
   const outcome = t.applied
     ? 'Applied: it serves now and after a reload.'
     : `Not applied, nothing changed: ${t.reasons.join('; ')}.`;
+  const scores =
+    t.task === 'regression'
+      ? `RMSE ${rmse(t.feedbackBefore)} → ${rmse(t.feedbackAfter)}; standard held-out RMSE ${rmse(t.holdoutBefore)} → ${rmse(t.holdoutAfter)}.`
+      : `${percent(t.feedbackBefore)} → ${percent(t.feedbackAfter)} right; standard held-out ${percent(t.holdoutBefore)} → ${percent(t.holdoutAfter)}.`;
   return (
-    `Trained on ${t.backend}. Judged on ${judged}: ${percent(t.feedbackBefore)} → ${percent(t.feedbackAfter)} right; ` +
-    `standard held-out ${percent(t.holdoutBefore)} → ${percent(t.holdoutAfter)}. ${outcome}` +
+    `Trained on ${t.backend}. Judged on ${judged}: ${scores} ${outcome}` +
     (t.runId ? ` Recorded as run ${t.runId}.` : t.runError ? ` Run not recorded (${t.runError}).` : '')
   );
 }

@@ -142,6 +142,7 @@ async function fitCopy(
     }));
     try {
       await fitHead(head, tensors, {
+        loss: 'cross-entropy',
         epochs: settings.epochs,
         learningRate: settings.learningRate,
         replayRatio: DEFAULTS.replayRatio,

@@ -117,18 +117,31 @@ describe('graph and ONNX models in the worker', () => {
     await api.dispose();
   });
 
-  it('refuses to train a layers model whose task is not classification', async () => {
+  it('refuses a round for a regression model, and training one of several outputs', async () => {
     await tf.setBackend('cpu');
     const files = await tinyModelFiles([28, 28, 1], 3);
     const edge = new FakeEdge();
     await edge.publish('r', 1, files, { task: 'regression' });
     const { api } = await startWorker({ edge, backend: 'cpu' });
     await api.load({ v: 1, model: 'r' });
-    for (const call of [api.train({ v: 1 }), api.participate({ v: 1 })]) {
-      const refused = await failure(call);
-      expect(refused?.code).toBe('UNSUPPORTED_MODEL');
-      expect(refused?.message).toContain('r v1 is a regression model');
-    }
+    const round = await failure(api.participate({ v: 1 }));
+    expect(round?.code).toBe('UNSUPPORTED_MODEL');
+    expect(round?.message).toContain('r v1 is a regression model');
+    const train = await failure(api.train({ v: 1 }));
+    expect(train?.code).toBe('UNSUPPORTED_MODEL');
+    expect(train?.message).toContain('r v1 is a regression model of 10 outputs');
+    await api.dispose();
+  });
+
+  it('refuses to train an embedding model: its feedback has no label', async () => {
+    await tf.setBackend('cpu');
+    const edge = new FakeEdge();
+    await edge.publish('e', 1, await tinyModelFiles([28, 28, 1], 3), { task: 'embedding' });
+    const { api } = await startWorker({ edge, backend: 'cpu' });
+    await api.load({ v: 1, model: 'e' });
+    const train = await failure(api.train({ v: 1 }));
+    expect(train?.code).toBe('UNSUPPORTED_MODEL');
+    expect(train?.message).toContain('e v1 is an embedding model, whose feedback has none');
     await api.dispose();
   });
 

@@ -27,8 +27,10 @@ export function predictOnly(why: string, dispose: () => void): tfl.LayersModel {
 
 /**
  * Refuses a call that needs a tfjs layers model (its weights, its gradients) when none serves:
- * BACKEND_UNAVAILABLE with init `runtime: 'onnx'`, UNSUPPORTED_MODEL for a graph or ONNX version
- * and, to train or take part in a round, for a model whose task is not classification.
+ * BACKEND_UNAVAILABLE with init `runtime: 'onnx'`, UNSUPPORTED_MODEL for a graph or ONNX version,
+ * to train an embedding model (its feedback has no label to learn from) or a regression model
+ * of several outputs (feedback gives one true value), and to take part in a round for any model
+ * that is not a classifier.
  *
  * @example
  * layersOnly(runtime, 'train');
@@ -49,12 +51,16 @@ export function layersOnly(rt: Pick<Runtime, 'options' | 'loaded'>, call: 'train
       `${call} needs a tfjs layers model; ${what} is ${manifest.format}, which only predicts on the device`,
     );
   }
-  // Losses, the guard's tests and federated updates are a classifier's (cross-entropy, accuracy).
   const task = manifest.task ?? 'classification';
-  if (call !== 'revert' && task !== 'classification') {
-    throw new EdgeloopError(
-      'UNSUPPORTED_MODEL',
-      `${call} trains classifiers on the device; ${what} is a ${task} model`,
-    );
-  }
+  const outputs = rt.loaded?.classes ?? 0;
+  const refusal =
+    call === 'participate' && task !== 'classification'
+      ? // Federated updates and the round's gate are a classifier's (cross-entropy, accuracy).
+        `participate trains classifiers on the device; ${what} is a ${task} model`
+      : call === 'train' && task === 'embedding'
+        ? `train learns from feedback labels; ${what} is an embedding model, whose feedback has none`
+        : call === 'train' && task === 'regression' && outputs !== 1
+          ? `train learns one true value per prediction; ${what} is a regression model of ${outputs} outputs`
+          : null;
+  if (refusal) throw new EdgeloopError('UNSUPPORTED_MODEL', refusal);
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Alignment } from './align.ts';
+import type { TrainTask } from './examples.ts';
 import { type Features, featuresOf, type LearningCache, outputsOf } from './features.ts';
 import { fitGate, fitHead } from './fit.ts';
 import {
@@ -8,7 +9,9 @@ import {
   cloneHead,
   disposeWeights,
   gateShape,
+  type MixKind,
   mixProbabilities,
+  mixValues,
   personalStrength,
   readWeights,
   type StoredWeight,
@@ -25,6 +28,7 @@ export interface Candidate {
   gate: tfl.LayersModel;
   strength: number;
   alignment: Alignment | null;
+  kind: MixKind;
 }
 
 /**
@@ -48,7 +52,11 @@ export interface CandidateSettings {
   epochs: number;
   learningRate: number;
   replayRatio: number;
+  /** The model's outputs: classes, or a regression model's values. */
   classes: number;
+  task: TrainTask;
+  /** Gradient steps per epoch at least (fit.ts). */
+  minSteps?: number;
   signal: AbortSignal;
   random: () => number;
   onEpoch: (epoch: number, loss: number) => void;
@@ -57,7 +65,8 @@ export interface CandidateSettings {
 /**
  * Fits a candidate: a copy of the registry head fine-tuned on the user's features (of the
  * aligned inputs, with an alignment) with replay, aligned the same way, distilled from
- * `replayTargets` (the registry weights' probabilities for it unaligned), then its gate.
+ * `replayTargets` (the registry weights' outputs for it unaligned), then its gate. Without
+ * replay examples there is nothing to tell the user's inputs from, and the gate stays open.
  *
  * @example
  * const candidate = await fitCandidate(cache, user, replayTargets, settings);
@@ -84,22 +93,37 @@ export async function fitCandidate(
   const data = tf.tidy(() => ({
     user: tf.tensor(user.inputs, [user.count, ...shape]),
     userGate: tf.tensor(user.gateInputs, [user.count, ...gateInputs]),
-    userTargets: tf.oneHot(tf.tensor1d(user.labels, 'int32'), settings.classes) as tf.Tensor2D,
+    userTargets:
+      settings.task === 'regression'
+        ? tf.tensor2d(user.labels, [user.count, 1])
+        : (tf.oneHot(tf.tensor1d(user.labels, 'int32'), settings.classes) as tf.Tensor2D),
     userWeights: tf.tensor1d(user.weights),
     replay: tf.tensor(alignedReplay.inputs, [replay.count, ...shape]),
     replayGate: tf.tensor(replayGate, [replay.count, ...gateInputs]),
     replayTargets: tf.tensor2d(replayTargets, [replay.count, settings.classes]),
   }));
   try {
-    await fitHead(head, data, settings);
-    await fitGate(gate, data.userGate, data.replayGate, settings.signal);
-    return { head, gate, strength: personalStrength(settings.labels), alignment };
+    const loss = settings.task === 'regression' ? 'squared-error' : 'cross-entropy';
+    await fitHead(head, data, { ...settings, loss });
+    if (replay.count > 0) await fitGate(gate, data.userGate, data.replayGate, settings.signal);
+    else openGate(gate);
+    const kind = settings.task === 'regression' ? 'linear' : 'log';
+    return { head, gate, strength: personalStrength(settings.labels), alignment, kind };
   } catch (error) {
     disposeCandidate({ head, gate });
     throw error;
   } finally {
     tf.dispose(data);
   }
+}
+
+/** A gate that passes every input to the personal head: kernel 0, bias 30 (σ ≈ 1 − 1e-13). */
+function openGate(gate: tfl.LayersModel): void {
+  const [kernel, bias] = gate.trainableWeights.map((w) => w.read() as tf.Variable) as [tf.Variable, tf.Variable];
+  tf.tidy(() => {
+    kernel.assign(tf.zerosLike(kernel));
+    bias.assign(tf.fill(bias.shape, 30));
+  });
 }
 
 /**
@@ -135,9 +159,8 @@ export async function gateReads(
 }
 
 /**
- * The candidate's probabilities for examples, as the served model mixes them (head.ts
- * `mixProbabilities`), where `registry` holds the registry weights' probabilities for the same
- * examples.
+ * The candidate's outputs for examples, as the served model mixes them (head.ts `GatedMix`),
+ * where `registry` holds the registry weights' outputs for the same examples.
  */
 export async function mixtureOf(
   candidate: Candidate,
@@ -154,7 +177,8 @@ export async function mixtureOf(
   const out = new Float32Array(personal.length);
   for (let i = 0; i < count; i++) {
     const row = (a: Float32Array) => a.subarray(i * classes, (i + 1) * classes);
-    mixProbabilities(row(registry), row(personal), strength * (gate[i] as number), row(out));
+    const mix = candidate.kind === 'linear' ? mixValues : mixProbabilities;
+    mix(row(registry), row(personal), strength * (gate[i] as number), row(out));
   }
   return out;
 }

@@ -1,20 +1,38 @@
 import { EdgeloopError } from '../../protocol/errors.ts';
-import type { FileRole } from '../../protocol/manifest.ts';
-import { type ClassExamples, decodeExamples } from '../../protocol/tensors/examples.ts';
+import type { FileRole, Manifest } from '../../protocol/manifest.ts';
+import { decodeExamples, type ExamplesOf } from '../../protocol/tensors/examples.ts';
 import { type PredictionRow, withStorage } from '../db.ts';
 import { fetchVerified, pathsWithRole, storedFile } from '../infer/files.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 
 /**
- * Labelled inputs, flat: example i is `inputs[i * size … (i + 1) * size)` with label `labels[i]`
- * (the shared container's classification examples, protocol/tensors/examples.ts).
+ * Labelled inputs, flat: example i is `inputs[i * size … (i + 1) * size)` with label `labels[i]`,
+ * a class index (Int32Array) or a regression model's true value (Float32Array): the shared
+ * container's examples (protocol/tensors/examples.ts).
  */
-export type Examples = ClassExamples;
+export type Examples = ExamplesOf<Int32Array | Float32Array>;
+
+/** What a fine-tune learns: a classifier's labels, or a regression model's true values (one output). */
+export type TrainTask = 'classification' | 'regression';
+
+/**
+ * The task a version's fine-tune learns, from its manifest; null when it has nothing to learn
+ * from on the device (an embedding's feedback carries no label).
+ *
+ * @example
+ * trainTask(loaded.info.manifest); // 'classification'
+ */
+export function trainTask(manifest: Pick<Manifest, 'task'>): TrainTask | null {
+  const task = manifest.task ?? 'classification';
+  return task === 'embedding' ? null : task;
+}
 
 /**
  * Downloads (or reads from the cache), verifies and decodes the model's examples with a role:
  * a safetensors examples file or legacy records (protocol/tensors/examples.ts), each input of the
- * model's size and each label one of its classes, else INVALID_MANIFEST naming the file.
+ * model's size and each label one of its classes (or, for a regression model, one finite value),
+ * else INVALID_MANIFEST naming the file. A version without such a file: MISSING_FILE, or with
+ * `optional` no examples.
  *
  * @example
  * const holdout = await roleExamples(runtime, loaded, 'holdout');
@@ -23,14 +41,26 @@ export async function roleExamples(
   runtime: Pick<Runtime, 'db' | 'edge'>,
   loaded: Pick<LoadedModel, 'info' | 'name' | 'version' | 'inputSize' | 'classes'>,
   role: FileRole,
+  { optional = false }: { optional?: boolean } = {},
 ): Promise<Examples> {
   const [path] = pathsWithRole(loaded.info, role);
+  const size = loaded.inputSize;
+  const task = trainTask(loaded.info.manifest) ?? 'classification';
   if (!path) {
+    if (optional) return { count: 0, size, inputs: new Float32Array(0), labels: newLabels(task, 0) };
     throw new EdgeloopError('MISSING_FILE', `${loaded.name} v${loaded.version} ships no file with role ${role}`);
   }
   const { bytes } = await fetchVerified(runtime, loaded.info, storedFile(loaded.info, path));
-  const spec = { task: 'classification', size: loaded.inputSize, classes: loaded.classes } as const;
+  const spec =
+    task === 'regression'
+      ? ({ task, size, targets: loaded.classes } as const)
+      : ({ task, size, classes: loaded.classes } as const);
   return decodeExamples(new Uint8Array(bytes), spec, path);
+}
+
+/** Labels of a task: class indices, or true values. */
+export function newLabels(task: TrainTask, count: number): Int32Array | Float32Array {
+  return task === 'regression' ? new Float32Array(count) : new Int32Array(count);
 }
 
 /** The user's labelled examples: `weights` per example, `ids` their prediction ids, most recent first. */
@@ -71,22 +101,25 @@ export function lineageVersions(loaded: LoadedModel, also?: number): Set<number>
 /**
  * The user's labelled examples for the loaded model: each labelled prediction of `versions` with
  * its latest label (highest outbox seq: corrections win), most recent label first, inputs seen
- * twice kept once (the latest label), at most `limit`.
+ * twice kept once (the latest label), at most `limit`. A regression model's examples are its
+ * true values (feedback `value`), a confirmation one equal to what the model answered.
  */
 export async function userExamples(
   runtime: Pick<Runtime, 'db'>,
   loaded: Pick<LoadedModel, 'name' | 'inputSize'>,
   versions: ReadonlySet<number> | null,
   limit = MAX_USER_EXAMPLES,
+  task: TrainTask = 'classification',
 ): Promise<UserExamples> {
   const { db } = runtime;
   const rows = await withStorage('read feedback', () => db.feedback.toArray());
   const latest = new Map<string, { label: number; seq: number }>();
   for (const row of rows) {
     const seen = latest.get(row.predictionId);
-    // A regression value is no class label: classifiers learn from labels only.
-    if (row.label === undefined) continue;
-    if (!seen || row.seq > seen.seq) latest.set(row.predictionId, { label: row.label, seq: row.seq });
+    // A classifier learns from labels, a regression model from values: a row of the other kind is not its feedback.
+    const label = task === 'regression' ? row.value : row.label;
+    if (label === undefined) continue;
+    if (!seen || row.seq > seen.seq) latest.set(row.predictionId, { label, seq: row.seq });
   }
   const ids = [...latest.entries()].sort((a, b) => b[1].seq - a[1].seq).map(([id]) => id);
   const usable: PredictionRow[] = [];
@@ -107,13 +140,15 @@ export async function userExamples(
   }
   const size = loaded.inputSize;
   const inputs = new Float32Array(usable.length * size);
-  const labels = new Int32Array(usable.length);
+  const labels = newLabels(task, usable.length);
   const weights = new Float32Array(usable.length);
   usable.forEach((prediction, i) => {
     const label = latest.get(prediction.id)?.label ?? 0;
     inputs.set(prediction.input, i * size);
     labels[i] = label;
-    weights[i] = label === prediction.label ? CONFIRMATION_WEIGHT : 1;
+    // What the model said: its label, or its (float32) value, which a confirmed value equals as a float32.
+    const said = task === 'regression' ? Math.fround(prediction.outputs[0] ?? Number.NaN) : prediction.label;
+    weights[i] = (task === 'regression' ? Math.fround(label) : label) === said ? CONFIRMATION_WEIGHT : 1;
   });
   return { count: usable.length, size, inputs, labels, weights, ids: usable.map((p) => p.id) };
 }
@@ -133,7 +168,10 @@ function inputKey(input: Float32Array): string {
  * const judged = pick(examples, [3, 7, 9]);
  */
 export function pick(examples: Examples, indexes: readonly number[]): Examples {
-  const labels = Int32Array.from(indexes, (from) => examples.labels[from] as number);
+  const labels = newLabels(examples.labels instanceof Float32Array ? 'regression' : 'classification', indexes.length);
+  indexes.forEach((from, to) => {
+    labels[to] = examples.labels[from] as number;
+  });
   return {
     count: indexes.length,
     size: examples.size,

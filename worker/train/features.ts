@@ -6,7 +6,7 @@ import type { LoadedModel, Runtime } from '../runtime.ts';
 import { type Alignment, alignInputs } from './align.ts';
 import { type AlignmentBasis, inkMoments } from './align-search.ts';
 import { isImageShape } from './augment.ts';
-import { type Examples, pick, roleExamples } from './examples.ts';
+import { type Examples, pick, roleExamples, trainTask } from './examples.ts';
 import { type HeadSplit, readWeights, type StoredWeight } from './head.ts';
 import { headSplit } from './personal.ts';
 
@@ -32,7 +32,7 @@ export interface LearningCache {
   /** The replay and (sampled) standard held-out inputs themselves, for a candidate that aligns them. */
   replayInputs: Examples;
   holdoutInputs: Examples;
-  /** What an alignment search needs (image inputs only; null otherwise). */
+  /** What an alignment search needs (a classifier of images with replay examples only; null otherwise). */
   alignment: AlignmentBasis | null;
   /** The registry weights' probabilities for replay and holdout (set by the first fit). */
   registry?: { replay: Float32Array; holdout: Float32Array };
@@ -41,7 +41,8 @@ export interface LearningCache {
 /**
  * The loaded version's learning cache (built once: replay and holdout files verified and read
  * through the registry model's feature layers; about a quarter of a second for the digits
- * model on wasm). A build that fails is tried again by the next call.
+ * model on wasm). A version may ship neither file: its replay and holdout are then empty (the
+ * fine-tune says what that leaves out). A build that fails is tried again by the next call.
  *
  * @example
  * const { split, replay, holdout } = await learningCache(runtime, loaded);
@@ -81,8 +82,10 @@ export async function prepareLearning(runtime: Runtime, loaded: LoadedModel): Pr
 
 async function buildLearningCache(runtime: Runtime, loaded: LoadedModel): Promise<LearningCache> {
   const split = headSplit(loaded);
-  const replay = await roleExamples(runtime, loaded, 'replay');
-  const holdout = stratified(await roleExamples(runtime, loaded, 'holdout'), MAX_STANDARD_EXAMPLES);
+  const replay = await roleExamples(runtime, loaded, 'replay', { optional: true });
+  const holdout = sampled(await roleExamples(runtime, loaded, 'holdout', { optional: true }), MAX_STANDARD_EXAMPLES);
+  // An alignment is chosen by the likelihood the model gives labels, and placed by its usual inputs.
+  const aligns = isImageShape(loaded.inputShape) && trainTask(loaded.info.manifest) === 'classification';
   return {
     split,
     registryWeights: await readWeights(split.layers),
@@ -90,7 +93,7 @@ async function buildLearningCache(runtime: Runtime, loaded: LoadedModel): Promis
     holdout: await featuresOf(split, loaded.inputShape, holdout),
     replayInputs: replay,
     holdoutInputs: holdout,
-    alignment: isImageShape(loaded.inputShape) ? alignmentBasis(loaded, replay) : null,
+    alignment: aligns && replay.count > 0 ? alignmentBasis(loaded, replay) : null,
   };
 }
 
@@ -167,9 +170,19 @@ export async function outputsOf(
   return all;
 }
 
-/** At most `limit` examples, each class in its share, in the file's order within a class. */
-function stratified(examples: Examples, limit: number): Examples {
+/**
+ * At most `limit` examples in the file's order: each class in its share (class labels), or
+ * evenly spaced through the file (regression values).
+ */
+function sampled(examples: Examples, limit: number): Examples {
   if (examples.count <= limit) return examples;
+  if (examples.labels instanceof Float32Array) {
+    const step = examples.count / limit;
+    return pick(
+      examples,
+      Array.from({ length: limit }, (_, i) => Math.floor(i * step)),
+    );
+  }
   const byClass = new Map<number, number[]>();
   examples.labels.forEach((label, i) => {
     byClass.set(label, [...(byClass.get(label) ?? []), i]);

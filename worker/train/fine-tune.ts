@@ -6,16 +6,23 @@ import { type Alignment, describeAlignment } from './align.ts';
 import { searchAlignment } from './align-search.ts';
 import { augmentImages, isImageShape } from './augment.ts';
 import { type Candidate, candidateWeights, disposeCandidate, fitCandidate, gateReads, mixtureOf } from './candidate.ts';
-import { type Examples, pick, rowsOf, type UserExamples } from './examples.ts';
+import { type Examples, newLabels, pick, rowsOf, type TrainTask, trainTask, type UserExamples } from './examples.ts';
 import { type Features, featuresOf, type LearningCache, outputsOf } from './features.ts';
 import { yieldToEvents } from './fit.ts';
 import { trainingBackend } from './gradient-check.ts';
 import { decide, judge, planJudging, seedOf, standardCheck } from './guard.ts';
 import { cloneHead, disposeWeights } from './head.ts';
 import { applyPersonal, headSplit } from './personal.ts';
+import { decideRegression, judgeRegression, regressionStandardCheck } from './regression-guard.ts';
 
 /** Augmented copies per example (originals included, 2 to 8) stay near this many rows in all. */
 const AUGMENTED_ROWS = 256;
+/**
+ * A regression head's gradient steps per epoch at least: a shift of the user's values is learnt
+ * by the head's last weights moving far, which one Adam step per epoch of 50 values never does
+ * (worker/train/README.md).
+ */
+const REGRESSION_MIN_STEPS = 20;
 
 export interface FineTuneInputs {
   examples: UserExamples;
@@ -66,7 +73,12 @@ export async function fineTune(
   ).finally(async () => {
     if (training.backend !== serving) await runtime.backends.activate(serving, runtime.env, runtime.backendConfig);
   });
-  const reasons = decide(judgement, standard, loaded.classes, loaded.version);
+  const reasons =
+    judgement.task === 'regression' && standard.task === 'regression'
+      ? decideRegression(judgement, standard, loaded.version)
+      : judgement.task === 'classification' && standard.task === 'classification'
+        ? decide(judgement, standard, loaded.classes, loaded.version)
+        : [];
   let weights: Awaited<ReturnType<typeof candidateWeights>> | null = null;
   try {
     if (reasons.length === 0) weights = await candidateWeights(final);
@@ -75,26 +87,42 @@ export async function fineTune(
   }
   await yieldToEvents(signal);
   const judged = judgement.judged;
-  const feedbackAfter = judged === 0 ? 0 : judgement.candidateCorrect / judged;
+  const [feedbackBefore, feedbackAfter] =
+    judgement.task === 'regression'
+      ? [judgement.currentRmse, judgement.candidateRmse]
+      : [judgement.currentCorrect, judgement.candidateCorrect].map((right) => (judged === 0 ? 0 : right / judged));
+  const task = judgement.task;
   if (weights) {
     const state = {
+      task,
       baseVersion: loaded.version,
       createdAt: Date.now(),
       examples: n,
       strength: final.strength,
-      feedbackAccuracy: feedbackAfter,
+      feedbackAccuracy: feedbackAfter as number,
       holdoutAccuracy: standard.candidate,
       ...(final.alignment ? { alignment: final.alignment } : {}),
     };
     await applyPersonal(runtime, loaded, { ...weights, trainedOn }, state, { persist: true });
   }
+  const labelled = task === 'regression' ? 'values' : 'labels';
   const notes = [
     `personal fine-tune of ${loaded.name} v${loaded.version} (a copy of its head with a gate), not a registry version`,
     ...(training.note ? [training.note] : []),
     ...(final.alignment ? [`its head reads your inputs aligned (${describeAlignment(final.alignment)})`] : []),
+    ...(cache.replay.count === 0
+      ? [
+          `${loaded.name} v${loaded.version} ships no replay examples: the head learnt from your ${labelled} alone and answers all your inputs`,
+        ]
+      : []),
+    ...(cache.holdout.count === 0
+      ? [
+          `it ships no holdout examples: the ${task === 'regression' ? 'error' : 'accuracy'} on inputs unlike yours was not checked`,
+        ]
+      : []),
     plan.method === 'holdout'
-      ? `judged on ${judged} of your ${n} labels held out of training`
-      : `judged by ${plan.folds}-fold cross-validation on your ${n} labels`,
+      ? `judged on ${judged} of your ${n} ${labelled} held out of training`
+      : `judged by ${plan.folds}-fold cross-validation on your ${n} ${labelled}`,
     weights ? 'applied and stored on this device' : `not applied: ${reasons.join('; ')}`,
   ];
   return {
@@ -105,10 +133,11 @@ export async function fineTune(
     replayExamples: cache.replay.count,
     epochs: options.epochs,
     durationMs: performance.now() - start,
+    task,
     holdoutBefore: standard.registry,
     holdoutAfter: standard.candidate,
-    feedbackBefore: judged === 0 ? 0 : judgement.currentCorrect / judged,
-    feedbackAfter,
+    feedbackBefore: feedbackBefore as number,
+    feedbackAfter: feedbackAfter as number,
     judgement,
     standard,
     version: loaded.version,
@@ -132,7 +161,7 @@ export async function augmentedFeatures(
   const n = examples.count;
   const copies =
     augment && isImageShape(loaded.inputShape) ? Math.max(2, Math.min(8, Math.floor(AUGMENTED_ROWS / n))) : 1;
-  const labels = new Int32Array(n * copies);
+  const labels = newLabels(examples.labels instanceof Float32Array ? 'regression' : 'classification', n * copies);
   const weights = new Float32Array(n * copies);
   for (let i = 0; i < n * copies; i++) {
     labels[i] = examples.labels[Math.floor(i / copies)] as number;
@@ -168,6 +197,7 @@ async function judgeCandidates(
   const { split, replay, holdout } = cache;
   const shape = split.featureShape;
   const classes = loaded.classes;
+  const task: TrainTask = trainTask(loaded.info.manifest) ?? 'classification';
   const n = examples.count;
   const registryHead = cloneHead(split.layers, shape, cache.registryWeights);
   let final: Candidate | null = null;
@@ -222,6 +252,8 @@ async function judgeCandidates(
         learningRate: options.learningRate,
         replayRatio: options.replayRatio,
         classes,
+        task,
+        ...(task === 'regression' ? { minSteps: REGRESSION_MIN_STEPS } : {}),
         signal,
         random,
         alignment,
@@ -231,12 +263,17 @@ async function judgeCandidates(
     };
     const judgedIndexes = plan.fold.flatMap((f, i) => (f >= 0 ? [i] : []));
     const candidateProbabilities = new Float32Array(n * classes);
+    // What guessing answers each example: the mean of the values its fit learnt from (regression).
+    const guesses = new Float32Array(n);
     for (let f = 0; f < plan.folds; f++) {
+      const trainedIndexes = plan.fold.flatMap((g, i) => (g !== f ? [i] : []));
       const candidate = await fitOn(
-        plan.fold.flatMap((g, i) => (g !== f ? [i] : [])),
+        trainedIndexes,
         plan.method === 'cross-validation' ? { index: f + 1, of: plan.folds } : undefined,
       );
       const judged = plan.fold.flatMap((g, i) => (g === f ? [i] : []));
+      const guess = trainedIndexes.reduce((sum, i) => sum + (examples.labels[i] as number), 0) / trainedIndexes.length;
+      for (const i of judged) guesses[i] = guess;
       const probabilities = await mixtureOf(
         candidate,
         shape,
@@ -257,25 +294,30 @@ async function judgeCandidates(
       if (learnt?.has(id)) current.set(userRegistry.subarray(i * classes, (i + 1) * classes), i * classes);
     }
     const labels = judgedIndexes.map((i) => examples.labels[i] as number);
-    const judgement = judge(
-      plan.method,
-      plan.folds,
-      labels,
-      rowsOf(current, judgedIndexes, classes),
-      rowsOf(candidateProbabilities, judgedIndexes, classes),
-      classes,
-    );
-    const standard = standardCheck(
-      holdout.labels,
+    const [currentJudged, candidateJudged] = [current, candidateProbabilities].map((a) =>
+      rowsOf(a, judgedIndexes, classes),
+    ) as [Float32Array, Float32Array];
+    const judgement =
+      task === 'regression'
+        ? judgeRegression(
+            plan.method,
+            plan.folds,
+            labels,
+            currentJudged,
+            candidateJudged,
+            rowsOf(guesses, judgedIndexes, 1),
+          )
+        : judge(plan.method, plan.folds, labels, currentJudged, candidateJudged, classes);
+    const finalHoldout = await mixtureOf(
+      final,
+      shape,
+      await readBy(final, cache.holdoutInputs, holdout, registry.holdout),
       registry.holdout,
-      await mixtureOf(
-        final,
-        shape,
-        await readBy(final, cache.holdoutInputs, holdout, registry.holdout),
-        registry.holdout,
-      ),
-      classes,
     );
+    const standard =
+      task === 'regression'
+        ? regressionStandardCheck(holdout.labels, registry.holdout, finalHoldout)
+        : standardCheck(holdout.labels, registry.holdout, finalHoldout, classes);
     const trainedOn = plan.method === 'holdout' ? examples.ids.filter((_, i) => plan.fold[i] !== 0) : examples.ids;
     return { final, judgement, standard, trainedOn };
   } catch (error) {

@@ -7,15 +7,19 @@ import { onBackend } from '../backends/errors.ts';
 export interface FitData {
   /** The user's examples (augmented copies included): features [n, …featureShape]. */
   user: tf.Tensor;
-  /** One-hot labels [n, classes] and per-example weights [n] (confirmations count less). */
+  /** Targets [n, outputs] (one-hot labels, or true values) and per-example weights [n] (confirmations count less). */
   userTargets: tf.Tensor2D;
   userWeights: tf.Tensor1D;
-  /** The model's replay examples: features and the registry weights' own probabilities (distillation). */
+  /** The model's replay examples: features and the registry weights' own outputs (distillation). */
   replay: tf.Tensor;
   replayTargets: tf.Tensor2D;
 }
 
 export interface FitSettings {
+  /** A classifier's head fits cross-entropy; a regression head the squared error. */
+  loss: 'cross-entropy' | 'squared-error';
+  /** Gradient steps per epoch at least (default: one pass over the user's examples). */
+  minSteps?: number;
   epochs: number;
   learningRate: number;
   replayRatio: number;
@@ -28,20 +32,21 @@ export interface FitSettings {
 const USER_BATCH = 128;
 
 /**
- * Fits `head` in place: per step a batch of user examples (weighted cross-entropy) and a batch
- * of replay examples distilled from the registry weights (cross-entropy against their
- * probabilities), so the head learns the user without forgetting what it knew. Checks `signal`
+ * Fits `head` in place: per step a batch of user examples (weighted loss against their targets)
+ * and a batch of replay examples distilled from the registry weights (the same loss against
+ * their outputs), so the head learns the user without forgetting what it knew. Checks `signal`
  * and yields to the event loop after every epoch (progress and cancellation get through).
  *
  * @example
- * await fitHead(head, data, { epochs: 12, learningRate: 3e-3, replayRatio: 1, signal, random, onEpoch });
+ * await fitHead(head, data, { loss: 'cross-entropy', epochs: 12, learningRate: 3e-3, replayRatio: 1, signal, random, onEpoch });
  */
 export async function fitHead(head: tfl.LayersModel, data: FitData, settings: FitSettings): Promise<void> {
   const userCount = data.user.shape[0] ?? 0;
   const replayCount = data.replay.shape[0] ?? 0;
   const userBatch = Math.min(USER_BATCH, userCount);
   const replayBatch = replayCount === 0 ? 0 : Math.round(userBatch * settings.replayRatio);
-  const steps = Math.ceil(userCount / userBatch);
+  const steps = Math.max(settings.minSteps ?? 1, Math.ceil(userCount / userBatch));
+  const lossOf = settings.loss === 'squared-error' ? squaredError : crossEntropy;
   const variables = head.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.adam(settings.learningRate);
   const draw = (n: number, size: number) =>
@@ -60,18 +65,14 @@ export async function fitHead(head: tfl.LayersModel, data: FitData, settings: Fi
             // One forward pass over both batches (the head runs in inference mode, so rows do not interact).
             const x = r ? tf.concat([tf.gather(data.user, u), tf.gather(data.replay, r)]) : tf.gather(data.user, u);
             const { value, grads } = tf.variableGrads(() => {
-              const probabilities = head.apply(x, { training: false }) as tf.Tensor;
-              const userLoss = crossEntropy(
-                tf.slice(probabilities, 0, userBatch),
+              const outputs = head.apply(x, { training: false }) as tf.Tensor;
+              const userLoss = lossOf(
+                tf.slice(outputs, 0, userBatch),
                 tf.gather(data.userTargets, u),
                 tf.gather(data.userWeights, u),
               );
               if (!r) return userLoss;
-              const replayLoss = crossEntropy(
-                tf.slice(probabilities, userBatch),
-                tf.gather(data.replayTargets, r),
-                null,
-              );
+              const replayLoss = lossOf(tf.slice(outputs, userBatch), tf.gather(data.replayTargets, r), null);
               return tf.add(userLoss, tf.mul(replayLoss, settings.replayRatio)) as tf.Scalar;
             }, variables);
             optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
@@ -96,6 +97,13 @@ export async function fitHead(head: tfl.LayersModel, data: FitData, settings: Fi
  */
 function crossEntropy(probabilities: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor | null): tf.Scalar {
   const perExample = tf.neg(tf.sum(tf.mul(targets, tf.log(tf.clipByValue(probabilities, 1e-7, 1))), -1));
+  if (!weights) return tf.mean(perExample);
+  return tf.div(tf.sum(tf.mul(perExample, weights)), tf.sum(weights));
+}
+
+/** Mean (weighted) squared error of a regression head's outputs against `targets`, summed over outputs. */
+function squaredError(outputs: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor | null): tf.Scalar {
+  const perExample = tf.sum(tf.square(tf.sub(outputs, targets)), -1);
   if (!weights) return tf.mean(perExample);
   return tf.div(tf.sum(tf.mul(perExample, weights)), tf.sum(weights));
 }

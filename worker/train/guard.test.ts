@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Judgement, StandardCheck } from '../../protocol/train.ts';
+import type { StandardCheck } from '../../protocol/train.ts';
+
 import {
   binomialTail,
   decide,
@@ -16,6 +17,8 @@ import {
 function rows(labels: number[], p: number): Float32Array {
   return Float32Array.from(labels.flatMap((label) => [0, 1, 2].map((c) => (c === label ? p : (1 - p) / 2))));
 }
+
+type ClassCheck = Extract<StandardCheck, { task: 'classification' }>;
 
 describe('planJudging', () => {
   it('holds out 20% from 100 examples on, the same way for the same ids', () => {
@@ -66,7 +69,14 @@ describe('binomialTail', () => {
 });
 
 describe('judge and decide', () => {
-  const standardOk: StandardCheck = { examples: 100, registry: 0.97, candidate: 0.965, drop: 0.005, dropCi95: 0.004 };
+  const standardOk: ClassCheck = {
+    task: 'classification',
+    examples: 100,
+    registry: 0.97,
+    candidate: 0.965,
+    drop: 0.005,
+    dropCi95: 0.004,
+  };
 
   it('applies a candidate right more often, likelier on most examples and far from guessing', () => {
     const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2];
@@ -90,7 +100,14 @@ describe('judge and decide', () => {
     );
     const judgement = judge('cross-validation', 5, labels, current, candidate, 3);
     expect(judgement).toMatchObject({ folds: 5, currentCorrect: 6, candidateCorrect: 0, likelierCount: 0 });
-    const costly: StandardCheck = { examples: 2000, registry: 0.973, candidate: 0.95, drop: 0.023, dropCi95: 0.006 };
+    const costly: ClassCheck = {
+      task: 'classification',
+      examples: 2000,
+      registry: 0.973,
+      candidate: 0.95,
+      drop: 0.023,
+      dropCi95: 0.006,
+    };
     const reasons = decide(judgement, costly, 3, 4);
     expect(reasons).toHaveLength(4);
     expect(reasons[0]).toMatch(/no better than guessing one of 3 \(0 of 6 right, p = 1\.000 > 0\.01\)/);
@@ -104,7 +121,7 @@ describe('judge and decide', () => {
   it('a candidate equal to what is served is not better', () => {
     const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0];
     const same = rows(labels, 0.7);
-    const judgement: Judgement = judge('holdout', 1, labels, same, same, 3);
+    const judgement = judge('holdout', 1, labels, same, same, 3);
     expect(judgement.likelierCount).toBe(0);
     expect(judgement.betterP).toBe(1);
     expect(decide(judgement, standardOk, 3, 1)).toHaveLength(1);

@@ -1,5 +1,6 @@
+import type * as v from 'valibot';
 import { seededRandom } from '../../protocol/random.ts';
-import type { Judgement, StandardCheck } from '../../protocol/train.ts';
+import type { ClassJudgement, ClassStandardCheck, Judgement } from '../../protocol/train.ts';
 import { argmax } from '../infer/run-model.ts';
 
 /** Fewer labelled examples than this are not enough to judge a candidate: nothing is trained. */
@@ -142,7 +143,7 @@ export function judge(
   current: Float32Array,
   candidate: Float32Array,
   classes: number,
-): Judgement {
+): v.InferOutput<typeof ClassJudgement> {
   const n = labels.length;
   let currentCorrect = 0;
   let candidateCorrect = 0;
@@ -158,6 +159,7 @@ export function judge(
     if (difference > 1e-9) likelier++;
   }
   return {
+    task: 'classification',
     method,
     judged: n,
     ...(method === 'cross-validation' ? { folds } : {}),
@@ -178,7 +180,7 @@ export function standardCheck(
   registry: Float32Array,
   candidate: Float32Array,
   classes: number,
-): StandardCheck {
+): v.InferOutput<typeof ClassStandardCheck> {
   const n = labels.length;
   let registryCorrect = 0;
   let candidateCorrect = 0;
@@ -194,6 +196,7 @@ export function standardCheck(
   const drop = n === 0 ? 0 : (registryCorrect - candidateCorrect) / n;
   const variance = n > 1 ? (squares / n - drop * drop) * (n / (n - 1)) : 0;
   return {
+    task: 'classification',
     examples: n,
     registry: n === 0 ? 0 : registryCorrect / n,
     candidate: n === 0 ? 0 : candidateCorrect / n,
@@ -214,7 +217,12 @@ const points = (x: number) => `${(x * 100).toFixed(1)}`;
  * @example
  * const reasons = decide(judgement, standard, 10, 3); // [] or ['…', …]
  */
-export function decide(judgement: Judgement, standard: StandardCheck, classes: number, version: number): string[] {
+export function decide(
+  judgement: v.InferOutput<typeof ClassJudgement>,
+  standard: v.InferOutput<typeof ClassStandardCheck>,
+  classes: number,
+  version: number,
+): string[] {
   const reasons: string[] = [];
   const { judged, currentCorrect, candidateCorrect, likelierCount, betterP, chanceP } = judgement;
   if (chanceP > CHANCE_ALPHA) {

@@ -90,7 +90,7 @@ describe('personalModel', () => {
     const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 1);
     const registry = model.predict(x) as tf.Tensor;
     const personalOnly = head.predict(split.extractor?.predict(x) as tf.Tensor) as tf.Tensor;
-    const served = personalModel(model, split, head, gate, 1);
+    const served = personalModel(model, split, { head, gate, strength: 1, kind: 'log' });
 
     // Gate kernel 0 and bias −30: weight ≈ 1e-13.
     const [kernel = [], bias = []] = readWeightsShapes(gate);

@@ -208,15 +208,24 @@ export function buildGate(featureShape: number[]): tfl.LayersModel {
 }
 
 /**
- * The gated mixture per example, in log space: `softmax((1 − w)·log registry + w·log personal)`
- * with `w = strength · gate` (see {@link mixProbabilities}).
+ * How a personal head's answer mixes with the registry's: a classifier's probabilities in log
+ * space ({@link mixProbabilities}), a regression model's values linearly ({@link mixValues}).
+ */
+export type MixKind = 'log' | 'linear';
+
+/**
+ * The gated mixture per example, with `w = strength · gate`: in log space
+ * `softmax((1 − w)·log registry + w·log personal)` (see {@link mixProbabilities}), or linear
+ * `(1 − w)·registry + w·personal`.
  */
 class GatedMix extends tfl.layers.Layer {
   static className = 'EdgeloopGatedMix';
   readonly #strength: number;
-  constructor(args: { name: string; strength: number }) {
+  readonly #kind: MixKind;
+  constructor(args: { name: string; strength: number; kind: MixKind }) {
     super({ name: args.name });
     this.#strength = args.strength;
+    this.#kind = args.kind;
   }
   override computeOutputShape(shapes: tfl.Shape[]): tfl.Shape {
     return shapes[1] as tfl.Shape;
@@ -225,6 +234,7 @@ class GatedMix extends tfl.layers.Layer {
     return tf.tidy(() => {
       const [gate, personal, registry] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor];
       const w = tf.mul(gate, this.#strength);
+      if (this.#kind === 'linear') return tf.add(tf.mul(tf.sub(1, w), registry), tf.mul(w, personal));
       const logs = (p: tf.Tensor) => tf.log(tf.clipByValue(p, MIX_FLOOR, 1));
       return tf.softmax(tf.add(tf.mul(tf.sub(1, w), logs(registry)), tf.mul(w, logs(personal))));
     });
@@ -261,6 +271,17 @@ export function mixProbabilities(registry: Float32Array, personal: Float32Array,
   for (let k = 0; k < out.length; k++) out[k] = (out[k] as number) / total;
 }
 
+/**
+ * The gated linear mixture of the registry's and the personal head's values for one example:
+ * `(1 − w)·registry + w·personal`, what GatedMix computes for a regression model.
+ *
+ * @example
+ * mixValues(registryRow, personalRow, 0.8, out);
+ */
+export function mixValues(registry: Float32Array, personal: Float32Array, w: number, out: Float32Array): void {
+  for (let k = 0; k < out.length; k++) out[k] = (1 - w) * (registry[k] as number) + w * (personal[k] as number);
+}
+
 /** The user's inputs under their alignment (align.ts), in front of the personal head's feature layers. */
 class AlignedInputs extends tfl.layers.Layer {
   static className = 'EdgeloopAlignedInputs';
@@ -292,20 +313,19 @@ export function personalStrength(labels: number): number {
 /**
  * The served model with a personal head: the registry model unchanged, plus the gate on its
  * features and the personal head on the features of the aligned input (the same features when
- * there is no alignment), mixed per example. Disposing it must not touch the registry's layers:
- * use {@link disposeWeights} on `head` and `gate` instead.
+ * there is no alignment), mixed per example (`kind`). Disposing it must not touch the registry's
+ * layers: use {@link disposeWeights} on `head` and `gate` instead.
  *
  * @example
- * loaded.model = personalModel(registry, split, head, gate, personalStrength(50));
+ * loaded.model = personalModel(registry, split, { head, gate, strength: personalStrength(50), kind: 'log' });
  */
 export function personalModel(
   registry: tfl.LayersModel,
   split: HeadSplit,
-  head: tfl.LayersModel,
-  gate: tfl.LayersModel,
-  strength: number,
+  parts: { head: tfl.LayersModel; gate: tfl.LayersModel; strength: number; kind: MixKind },
   alignment?: Alignment,
 ): tfl.LayersModel {
+  const { head, gate, strength, kind } = parts;
   let features = split.features;
   let seen = split.features;
   if (alignment) {
@@ -328,7 +348,7 @@ export function personalModel(
   }
   const personal = head.apply(features) as tfl.SymbolicTensor;
   const weight = gate.apply(seen) as tfl.SymbolicTensor;
-  const output = new GatedMix({ name: `gated_mix_${++clones}`, strength }).apply([
+  const output = new GatedMix({ name: `gated_mix_${++clones}`, strength, kind }).apply([
     weight,
     personal,
     registry.outputs[0] as tfl.SymbolicTensor,

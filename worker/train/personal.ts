@@ -59,7 +59,8 @@ export async function applyPersonal(
     throw error;
   }
   const previous = loaded.personal;
-  loaded.model = personalModel(loaded.registry, split, head, gate, state.strength, state.alignment);
+  const kind = state.task === 'regression' ? 'linear' : 'log';
+  loaded.model = personalModel(loaded.registry, split, { head, gate, strength: state.strength, kind }, state.alignment);
   loaded.personal = { head, gate, state, trainedOn: new Set(weights.trainedOn) };
   if (previous) disposePersonal(previous);
 }

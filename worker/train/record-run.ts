@@ -20,6 +20,8 @@ export interface RunStart {
 
 /** The summary of a fine-tune that finished, logged as metrics at step 0 and tags. */
 export interface RunOutcome {
+  /** Names the scores: accuracy, or RMSE for regression (absent: classification). */
+  task?: 'classification' | 'regression';
   holdoutBefore: number;
   holdoutAfter: number;
   feedbackBefore: number;
@@ -82,11 +84,12 @@ export class RunRecorder {
     const created = await this.#created;
     if ('error' in created) return { runError: `run not recorded: ${created.error}` };
     const ts = Date.now();
+    const score = outcome.task === 'regression' ? 'rmse' : 'accuracy';
     const final: [string, number][] = [
-      ['holdout_accuracy_before', outcome.holdoutBefore],
-      ['holdout_accuracy_after', outcome.holdoutAfter],
-      ['feedback_accuracy_before', outcome.feedbackBefore],
-      ['feedback_accuracy_after', outcome.feedbackAfter],
+      [`holdout_${score}_before`, outcome.holdoutBefore],
+      [`holdout_${score}_after`, outcome.holdoutAfter],
+      [`feedback_${score}_before`, outcome.feedbackBefore],
+      [`feedback_${score}_after`, outcome.feedbackAfter],
       ['duration_ms', Math.round(outcome.durationMs)],
     ];
     const metrics = [...this.#losses.values(), ...final.map(([key, value]) => ({ key, value, step: 0, ts }))];

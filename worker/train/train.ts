@@ -2,7 +2,7 @@ import type * as v from 'valibot';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { TrainOptions, TrainProgress, TrainResult } from '../../protocol/train.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
-import { lineageVersions, userExamples } from './examples.ts';
+import { lineageVersions, trainTask, userExamples } from './examples.ts';
 import { learningCache } from './features.ts';
 import { fineTune } from './fine-tune.ts';
 import { MIN_EXAMPLES } from './guard.ts';
@@ -45,11 +45,13 @@ export async function trainOnFeedback(
   context: TrainContext,
 ): Promise<TrainResult> {
   const start = performance.now();
-  const examples = await userExamples(runtime, loaded, lineageVersions(loaded, context.replayOf));
+  const task = trainTask(loaded.info.manifest) ?? 'classification';
+  const lineage = lineageVersions(loaded, context.replayOf);
+  const examples = await userExamples(runtime, loaded, lineage, undefined, task);
   if (examples.count < MIN_EXAMPLES) {
     throw new EdgeloopError(
       'NO_FEEDBACK',
-      `${examples.count} labelled prediction${examples.count === 1 ? '' : 's'} of ${loaded.name} v${loaded.version} on this device; a fine-tune needs at least ${MIN_EXAMPLES} to be judged`,
+      `${examples.count} ${task === 'regression' ? 'prediction' : 'labelled prediction'}${examples.count === 1 ? '' : 's'} ${task === 'regression' ? 'with a true value ' : ''}of ${loaded.name} v${loaded.version} on this device; a fine-tune needs at least ${MIN_EXAMPLES} to be judged`,
     );
   }
   const run = new RunRecorder(runtime.edge, {
@@ -58,6 +60,7 @@ export async function trainOnFeedback(
     clientId: runtime.clientId,
     params: {
       method: 'gated-personal-head',
+      task,
       epochs: options.epochs,
       replayRatio: options.replayRatio,
       learningRate: options.learningRate,

@@ -1,0 +1,132 @@
+import type * as v from 'valibot';
+import type { Judgement, RegressionJudgement, RegressionStandardCheck } from '../../protocol/train.ts';
+import { BETTER_ALPHA, CHANCE_ALPHA, signedRankP } from './guard.ts';
+
+/**
+ * The most standard held-out R² a regression candidate may cost against the registry weights
+ * (1 point, as a classifier's 1 point of accuracy): scaled by the spread of the true values, so
+ * it means the same for prices and for probabilities, and for a registry model that is nearly
+ * exact (a bound relative to its own error would refuse any fine-tune of it).
+ */
+export const MAX_STANDARD_R2_DROP = 0.01;
+
+const rmse = (squares: number, n: number) => (n === 0 ? 0 : Math.sqrt(squares / n));
+
+/**
+ * The judgement of a regression candidate against the served model on the user's true values
+ * neither trained on: `current` and `candidate` answer each judged example (one value each), and
+ * `guess` is what guessing answers there (the mean of the values that example's fit learnt from).
+ *
+ * @example
+ * judgeRegression('cross-validation', 3, values, current, candidate, guesses);
+ */
+export function judgeRegression(
+  method: Judgement['method'],
+  folds: number,
+  values: ArrayLike<number>,
+  current: ArrayLike<number>,
+  candidate: ArrayLike<number>,
+  guess: ArrayLike<number>,
+): v.InferOutput<typeof RegressionJudgement> {
+  const n = values.length;
+  let currentSquares = 0;
+  let candidateSquares = 0;
+  let closer = 0;
+  const better: number[] = [];
+  const overGuess: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const value = values[i] as number;
+    const c = ((current[i] as number) - value) ** 2;
+    const k = ((candidate[i] as number) - value) ** 2;
+    const g = ((guess[i] as number) - value) ** 2;
+    currentSquares += c;
+    candidateSquares += k;
+    if (k < c) closer++;
+    // Positive where the candidate's error is the smaller: the tests' alternative.
+    better.push(c - k);
+    overGuess.push(g - k);
+  }
+  return {
+    task: 'regression',
+    method,
+    judged: n,
+    ...(method === 'cross-validation' ? { folds } : {}),
+    currentRmse: rmse(currentSquares, n),
+    candidateRmse: rmse(candidateSquares, n),
+    closerCount: closer,
+    betterP: signedRankP(better),
+    chanceP: signedRankP(overGuess),
+  };
+}
+
+/**
+ * Standard held-out RMSE of the registry weights and of the candidate on the same examples
+ * (`values` their true values, one per example).
+ */
+export function regressionStandardCheck(
+  values: ArrayLike<number>,
+  registry: ArrayLike<number>,
+  candidate: ArrayLike<number>,
+): v.InferOutput<typeof RegressionStandardCheck> {
+  const n = values.length;
+  let registrySquares = 0;
+  let candidateSquares = 0;
+  let mean = 0;
+  for (let i = 0; i < n; i++) {
+    registrySquares += ((registry[i] as number) - (values[i] as number)) ** 2;
+    candidateSquares += ((candidate[i] as number) - (values[i] as number)) ** 2;
+    mean += (values[i] as number) / n;
+  }
+  let spread = 0;
+  for (let i = 0; i < n; i++) spread += ((values[i] as number) - mean) ** 2;
+  const cost = candidateSquares - registrySquares;
+  return {
+    task: 'regression',
+    examples: n,
+    registry: rmse(registrySquares, n),
+    candidate: rmse(candidateSquares, n),
+    // Values all alike: any added error is a full point lost.
+    r2Drop: n === 0 || cost <= 0 ? Math.min(0, cost / Math.max(spread, 1e-12)) : spread > 0 ? cost / spread : 1,
+  };
+}
+
+const decimal = (x: number) => x.toPrecision(3);
+
+/**
+ * Why a regression candidate must not be applied (empty: apply it), the counterpart of
+ * guard.ts `decide`: on the user's judged values an RMSE no larger than what is served now,
+ * squared errors significantly smaller (one-sided Wilcoxon signed-rank, p ≤ 0.1), and
+ * significantly smaller than guessing the mean (p ≤ 0.01); at most 1 point of standard held-out R².
+ *
+ * @example
+ * decideRegression(judgement, standard, 3); // [] or ['…', …]
+ */
+export function decideRegression(
+  judgement: v.InferOutput<typeof RegressionJudgement>,
+  standard: v.InferOutput<typeof RegressionStandardCheck>,
+  version: number,
+): string[] {
+  const reasons: string[] = [];
+  const { judged, currentRmse, candidateRmse, closerCount, betterP, chanceP } = judgement;
+  if (chanceP > CHANCE_ALPHA) {
+    reasons.push(
+      `on your held-out values it is no better than guessing their mean (RMSE ${decimal(candidateRmse)}; signed-rank p = ${chanceP.toFixed(3)} > ${CHANCE_ALPHA})`,
+    );
+  }
+  if (candidateRmse > currentRmse) {
+    reasons.push(
+      `on your held-out values its error is larger than what you are served now (RMSE ${decimal(candidateRmse)} vs ${decimal(currentRmse)} on ${judged})`,
+    );
+  }
+  if (betterP > BETTER_ALPHA) {
+    reasons.push(
+      `on your held-out values it is not clearly better than what you are served now (closer on ${closerCount} of ${judged}; signed-rank p = ${betterP.toFixed(3)} > ${BETTER_ALPHA})`,
+    );
+  }
+  if (standard.r2Drop > MAX_STANDARD_R2_DROP) {
+    reasons.push(
+      `it costs ${(standard.r2Drop * 100).toFixed(1)} points of standard held-out R² relative to v${version}'s own weights (RMSE ${decimal(standard.registry)} → ${decimal(standard.candidate)} on ${standard.examples}; at most ${MAX_STANDARD_R2_DROP * 100})`,
+    );
+  }
+  return reasons;
+}

@@ -1,0 +1,189 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EdgeloopError } from '../../protocol/errors.ts';
+import type { Manifest } from '../../protocol/manifest.ts';
+import { seededRandom } from '../../protocol/random.ts';
+import { encodeExamples } from '../../protocol/tensors/examples.ts';
+import type { TrainResult } from '../../protocol/train.ts';
+import { FakeEdge, type FakeFile } from '../test/fake-edge.ts';
+import { startWorker } from '../test/harness.ts';
+import { MAX_STANDARD_R2_DROP } from './regression-guard.ts';
+
+// A regression model of 8 numbers → 1 value, trained here on y = Σ aᵢ·xᵢ + sin(x₀ + x₁) (its
+// usual inputs: x ~ U(−1, 1)); users answer differently for some inputs.
+const SIZE = 8;
+const A = [0.8, -0.5, 0.3, 0.6, -0.2, 0.4, -0.7, 0.1];
+const usual = (x: ArrayLike<number>) =>
+  A.reduce((sum, a, i) => sum + a * (x[i] as number), 0) + Math.sin((x[0] as number) + (x[1] as number));
+
+const realRandom = Math.random;
+beforeEach(() => {
+  Math.random = seededRandom(20261207);
+});
+afterEach(() => {
+  Math.random = realRandom;
+});
+
+function inputs(count: number, random: () => number, around = 0): Float32Array {
+  return Float32Array.from({ length: count * SIZE }, () => around + (random() * 2 - 1));
+}
+
+function valuesOf(xs: Float32Array, answer: (x: Float32Array) => number): Float32Array {
+  return Float32Array.from({ length: xs.length / SIZE }, (_, i) => answer(xs.subarray(i * SIZE, (i + 1) * SIZE)));
+}
+
+/** The model's files (trained on usual inputs), with replay and holdout examples when `withExamples`. */
+async function regressionFiles(withExamples: boolean): Promise<FakeFile[]> {
+  await tf.setBackend('cpu');
+  const random = seededRandom(7);
+  const init = (seed: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ inputShape: [SIZE], units: 32, activation: 'relu', ...init(1) }),
+      tfl.layers.dense({ units: 16, activation: 'relu', ...init(2) }),
+      tfl.layers.dense({ units: 1, ...init(3) }),
+    ],
+  });
+  const train = inputs(2000, random);
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+  const x = tf.tensor2d(train, [2000, SIZE]);
+  const y = tf.tensor2d(valuesOf(train, usual), [2000, 1]);
+  await model.fit(x, y, { epochs: 40, batchSize: 64, verbose: 0 });
+  tf.dispose([x, y]);
+  const files: FakeFile[] = [];
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const json = {
+        modelTopology: artifacts.modelTopology,
+        format: 'layers-model',
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      const weights = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData).slice());
+      files.push(
+        { path: 'model.json', role: 'model', bytes: new TextEncoder().encode(JSON.stringify(json)) },
+        { path: 'weights.bin', role: 'weights', bytes: weights },
+      );
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  model.dispose();
+  if (withExamples) {
+    for (const role of ['replay', 'holdout'] as const) {
+      const xs = inputs(500, random);
+      const bytes = encodeExamples({ shape: [SIZE], inputs: xs, labels: valuesOf(xs, usual) });
+      files.push({ path: `${role}.safetensors`, role, bytes });
+    }
+  }
+  return files;
+}
+
+const manifest: Partial<Manifest> = {
+  task: 'regression',
+  inputs: [{ name: 'x', dtype: 'float32', shape: [-1, SIZE] }],
+  outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
+};
+
+async function regressionWorker(withExamples = true) {
+  const edge = new FakeEdge();
+  await edge.publish('price', 1, await regressionFiles(withExamples), manifest);
+  const worker = await startWorker({ edge, backend: 'cpu' });
+  await worker.api.load({ v: 1, model: 'price' });
+  return worker;
+}
+
+type Api = Awaited<ReturnType<typeof regressionWorker>>['api'];
+
+/** Predicts each input and gives `answer`'s value for it as its feedback. */
+async function tell(api: Api, xs: Float32Array, answer: (x: Float32Array) => number): Promise<void> {
+  for (let i = 0; i < xs.length / SIZE; i++) {
+    const x = xs.slice(i * SIZE, (i + 1) * SIZE);
+    const { predictionId } = await api.predict(x);
+    await api.feedback(predictionId, answer(x));
+  }
+}
+
+async function rmseOn(api: Api, xs: Float32Array, answer: (x: Float32Array) => number): Promise<number> {
+  let squares = 0;
+  const n = xs.length / SIZE;
+  for (let i = 0; i < n; i++) {
+    const x = xs.slice(i * SIZE, (i + 1) * SIZE);
+    const { outputs } = await api.predict(x);
+    squares += ((outputs[0] as number) - answer(x)) ** 2;
+  }
+  return Math.sqrt(squares / n);
+}
+
+function judgementOf(result: TrainResult) {
+  if (result.judgement.task !== 'regression') throw new Error('expected a regression judgement');
+  return result.judgement;
+}
+
+describe('train, regression', () => {
+  // This user's inputs lie off the usual ones (x ~ U(0, 2)) and their values run higher where x₂
+  // is large: y = usual + 1.5·x₂ + 0.5, a taste the model lacks. Usual inputs keep usual values.
+  const userAnswer = (x: Float32Array) => usual(x) + 1.5 * (x[2] as number) + 0.5;
+  const userInputs = (count: number, random: () => number) => inputs(count, random, 1);
+
+  it("learns a user's own values from 60 of them, judged by fits that never saw them, and keeps standard inputs' error", async () => {
+    const { api } = await regressionWorker();
+    const random = seededRandom(11);
+    const taught = userInputs(60, random);
+    const unseen = userInputs(200, random);
+    const before = await rmseOn(api, unseen, userAnswer);
+    await tell(api, taught, userAnswer);
+    const result = await api.train({ v: 1 });
+    const after = await rmseOn(api, unseen, userAnswer);
+    console.log('regression fine-tune', JSON.stringify({ ...result, before, after }));
+    expect(result).toMatchObject({ task: 'regression', examples: 60, applied: true, reasons: [] });
+    expect(judgementOf(result)).toMatchObject({ method: 'cross-validation', folds: 3, judged: 60 });
+    expect(result.feedbackAfter).toBeLessThan(result.feedbackBefore);
+    expect(result.standard).toMatchObject({ task: 'regression', examples: 500 });
+    expect(result.standard.task === 'regression' && result.standard.r2Drop).toBeLessThanOrEqual(MAX_STANDARD_R2_DROP);
+    // On this user's inputs it never saw, the error falls by more than half.
+    expect(after).toBeLessThan(before / 2);
+    expect((await api.status()).model?.personal).toMatchObject({ task: 'regression', examples: 60 });
+    await api.dispose();
+  });
+
+  it('refuses values unrelated to the input, saying it is no better than guessing their mean', async () => {
+    const { api } = await regressionWorker();
+    const random = seededRandom(12);
+    const noise = seededRandom(13);
+    await tell(api, inputs(40, random), () => 3 + (noise() * 2 - 1) * 2);
+    const result = await api.train({ v: 1 });
+    expect(result.applied).toBe(false);
+    expect(result.reasons.join('; ')).toMatch(/no better than guessing their mean/);
+    expect((await api.status()).model?.localFineTune).toBe(false);
+    await api.dispose();
+  });
+
+  it('trains a version that ships no replay or holdout examples, and says what was not checked', async () => {
+    const { api } = await regressionWorker(false);
+    const random = seededRandom(14);
+    const unseen = userInputs(100, random);
+    const before = await rmseOn(api, unseen, userAnswer);
+    await tell(api, userInputs(60, random), userAnswer);
+    const result = await api.train({ v: 1 });
+    expect(result).toMatchObject({ task: 'regression', applied: true, replayExamples: 0 });
+    expect(result.standard.examples).toBe(0);
+    expect(result.note).toContain('ships no replay examples');
+    expect(result.note).toContain('ships no holdout examples');
+    expect(await rmseOn(api, unseen, userAnswer)).toBeLessThan(before / 2);
+    await api.dispose();
+  });
+
+  it('counts only predictions with a true value', async () => {
+    const { api } = await regressionWorker();
+    const { predictionId } = await api.predict(new Float32Array(SIZE));
+    await api.feedback(predictionId, 2.5);
+    await api.predict(new Float32Array(SIZE).fill(0.5));
+    const few = await api.train({ v: 1 }).catch((e: unknown) => EdgeloopError.from(e));
+    expect(few).toMatchObject({ code: 'NO_FEEDBACK' });
+    expect(few).toHaveProperty(
+      'message',
+      expect.stringContaining('1 prediction with a true value of price v1 on this device'),
+    );
+    await api.dispose();
+  });
+});
