@@ -71,7 +71,8 @@ export const RegressionJudgement = v.object({
   betterP: v.number(),
   /**
    * The same test against guessing: answering every example with the mean of the values the fit
-   * learnt from, which a fit of unrelated values never beats.
+   * learnt from, which a fit of values unrelated to the input never beats (reported in the
+   * note, not a refusal: such a fit still answers this user better than one far from their values).
    */
   chanceP: v.number(),
 });

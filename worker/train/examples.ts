@@ -4,6 +4,7 @@ import { decodeExamples, type ExamplesOf } from '../../protocol/tensors/examples
 import { type PredictionRow, withStorage } from '../db.ts';
 import { fetchVerified, pathsWithRole, storedFile } from '../infer/files.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
+import { exampleRow, rowSize } from './rows.ts';
 
 /**
  * Labelled inputs, flat: example i is `inputs[i * size … (i + 1) * size)` with label `labels[i]`,
@@ -30,7 +31,8 @@ export function trainTask(manifest: Pick<Manifest, 'task'>): TrainTask | null {
 /**
  * Downloads (or reads from the cache), verifies and decodes the model's examples with a role:
  * a safetensors examples file or legacy records (protocol/tensors/examples.ts), each input of the
- * model's size and each label one of its classes (or, for a regression model, one finite value),
+ * model's size (for a model of several inputs, a row of all of them: rows.ts) and each label
+ * one of its classes (or, for a regression model, one finite value),
  * else INVALID_MANIFEST naming the file. A version without such a file: MISSING_FILE, or with
  * `optional` no examples.
  *
@@ -39,12 +41,14 @@ export function trainTask(manifest: Pick<Manifest, 'task'>): TrainTask | null {
  */
 export async function roleExamples(
   runtime: Pick<Runtime, 'db' | 'edge'>,
-  loaded: Pick<LoadedModel, 'info' | 'name' | 'version' | 'inputSize' | 'classes'>,
+  loaded: Pick<LoadedModel, 'info' | 'name' | 'version' | 'inputSize' | 'classes'> &
+    Partial<Pick<LoadedModel, 'registry'>>,
   role: FileRole,
   { optional = false }: { optional?: boolean } = {},
 ): Promise<Examples> {
   const [path] = pathsWithRole(loaded.info, role);
-  const size = loaded.inputSize;
+  // A model of several inputs: rows of all of them (rows.ts).
+  const size = loaded.registry && loaded.registry.inputs.length > 1 ? rowSize(loaded.registry) : loaded.inputSize;
   const task = trainTask(loaded.info.manifest) ?? 'classification';
   if (!path) {
     if (optional) return { count: 0, size, inputs: new Float32Array(0), labels: newLabels(task, 0) };
@@ -102,11 +106,12 @@ export function lineageVersions(loaded: LoadedModel, also?: number): Set<number>
  * The user's labelled examples for the loaded model: each labelled prediction of `versions` with
  * its latest label (highest outbox seq: corrections win), most recent label first, inputs seen
  * twice kept once (the latest label), at most `limit`. A regression model's examples are its
- * true values (feedback `value`), a confirmation one equal to what the model answered.
+ * true values (feedback `value`), a confirmation one equal to what the model answered. Given the
+ * registry model and signature, each example is its row of every input (rows.ts).
  */
 export async function userExamples(
   runtime: Pick<Runtime, 'db'>,
-  loaded: Pick<LoadedModel, 'name' | 'inputSize'>,
+  loaded: Pick<LoadedModel, 'name' | 'inputSize'> & Partial<Pick<LoadedModel, 'registry' | 'signature'>>,
   versions: ReadonlySet<number> | null,
   limit = MAX_USER_EXAMPLES,
   task: TrainTask = 'classification',
@@ -122,35 +127,44 @@ export async function userExamples(
     if (!seen || row.seq > seen.seq) latest.set(row.predictionId, { label, seq: row.seq });
   }
   const ids = [...latest.entries()].sort((a, b) => b[1].seq - a[1].seq).map(([id]) => id);
-  const usable: PredictionRow[] = [];
+  const { registry, signature } = loaded;
+  const rowOf = (p: PredictionRow) =>
+    registry && signature
+      ? exampleRow({ registry, signature }, p)
+      : p.input.length === loaded.inputSize
+        ? p.input
+        : null;
+  const usable: { prediction: PredictionRow; row: Float32Array }[] = [];
   const inputsSeen = new Set<string>();
   // Read in slices: most users stop at `limit` long before the end of their history.
   for (let from = 0; from < ids.length && usable.length < limit; from += limit) {
     const slice = ids.slice(from, from + limit);
     const predictions = await withStorage('read predictions', () => db.predictions.bulkGet(slice));
     for (const p of predictions) {
-      if (!p || p.model !== loaded.name || p.input.length !== loaded.inputSize) continue;
+      if (!p || p.model !== loaded.name) continue;
       if (versions && !versions.has(p.version)) continue;
-      const key = inputKey(p.input);
+      const row = rowOf(p);
+      if (!row) continue;
+      const key = inputKey(row);
       if (inputsSeen.has(key)) continue;
       inputsSeen.add(key);
-      usable.push(p);
+      usable.push({ prediction: p, row });
       if (usable.length === limit) break;
     }
   }
-  const size = loaded.inputSize;
+  const size = usable[0]?.row.length ?? loaded.inputSize;
   const inputs = new Float32Array(usable.length * size);
   const labels = newLabels(task, usable.length);
   const weights = new Float32Array(usable.length);
-  usable.forEach((prediction, i) => {
+  usable.forEach(({ prediction, row }, i) => {
     const label = latest.get(prediction.id)?.label ?? 0;
-    inputs.set(prediction.input, i * size);
+    inputs.set(row, i * size);
     labels[i] = label;
     // What the model said: its label, or its (float32) value, which a confirmed value equals as a float32.
     const said = task === 'regression' ? Math.fround(prediction.outputs[0] ?? Number.NaN) : prediction.label;
     weights[i] = (task === 'regression' ? Math.fround(label) : label) === said ? CONFIRMATION_WEIGHT : 1;
   });
-  return { count: usable.length, size, inputs, labels, weights, ids: usable.map((p) => p.id) };
+  return { count: usable.length, size, inputs, labels, weights, ids: usable.map((u) => u.prediction.id) };
 }
 
 /** A key equal for equal inputs (FNV-1a over the float bits, with the length). */

@@ -9,6 +9,7 @@ import { isImageShape } from './augment.ts';
 import { type Examples, pick, roleExamples, trainTask } from './examples.ts';
 import { type HeadSplit, readWeights, type StoredWeight } from './head.ts';
 import { headSplit } from './personal.ts';
+import { batchInputs, rowSize } from './rows.ts';
 
 /** Inputs per forward pass: large enough to be fast, small enough for a phone. */
 const BATCH = 256;
@@ -85,7 +86,10 @@ async function buildLearningCache(runtime: Runtime, loaded: LoadedModel): Promis
   const replay = await roleExamples(runtime, loaded, 'replay', { optional: true });
   const holdout = sampled(await roleExamples(runtime, loaded, 'holdout', { optional: true }), MAX_STANDARD_EXAMPLES);
   // An alignment is chosen by the likelihood the model gives labels, and placed by its usual inputs.
-  const aligns = isImageShape(loaded.inputShape) && trainTask(loaded.info.manifest) === 'classification';
+  const aligns =
+    loaded.registry.inputs.length === 1 &&
+    isImageShape(loaded.inputShape) &&
+    trainTask(loaded.info.manifest) === 'classification';
   return {
     split,
     registryWeights: await readWeights(split.layers),
@@ -136,7 +140,8 @@ export async function featuresOf(
 /**
  * A model's (first) output for `count` inputs of `inputShape` (features for a head or gate,
  * images for a whole model), flattened row-major, batched and read back asynchronously; the
- * inputs go through `prepare` first when given (a null model: its result is the output).
+ * inputs go through `prepare` first when given (a null model: its result is the output). A
+ * model of several inputs takes rows of all of them (rows.ts), by its own input shapes.
  *
  * @example
  * const probabilities = await outputsOf(head, [5, 5, 32], features.inputs, features.count);
@@ -148,7 +153,8 @@ export async function outputsOf(
   count: number,
   prepare: (x: tf.Tensor) => tf.Tensor = (x) => x,
 ): Promise<Float32Array> {
-  const size = inputShape.reduce((a, b) => a * b, 1);
+  const several = model !== null && model.inputs.length > 1;
+  const size = several ? rowSize(model) : inputShape.reduce((a, b) => a * b, 1);
   const width = model ? (model.outputs[0]?.shape.slice(1) ?? []).reduce<number>((a, b) => a * (b ?? 1), 1) : size;
   const all = new Float32Array(count * width);
   for (let start = 0; start < count; start += BATCH) {
@@ -156,6 +162,7 @@ export async function outputsOf(
     const batch = inputs.subarray(start * size, (start + n) * size);
     const out = await onBackend('evaluate', () =>
       tf.tidy(() => {
+        if (several) return firstOutput(model.predict(batchInputs(model, inputs, start, n), { batchSize: n }));
         const x = prepare(tf.tensor(batch, [n, ...inputShape]));
         // In one pass: predict's default batches of 32 cost more in slicing than in the model.
         return model ? firstOutput(model.predict(x, { batchSize: n })) : x;

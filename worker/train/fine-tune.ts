@@ -13,16 +13,17 @@ import { trainingBackend } from './gradient-check.ts';
 import { decide, judge, planJudging, seedOf, standardCheck } from './guard.ts';
 import { cloneHead, disposeWeights } from './head.ts';
 import { applyPersonal, headSplit } from './personal.ts';
-import { decideRegression, judgeRegression, regressionStandardCheck } from './regression-guard.ts';
+import { decideRegression, guessNote, judgeRegression, regressionStandardCheck } from './regression-guard.ts';
 
 /** Augmented copies per example (originals included, 2 to 8) stay near this many rows in all. */
 const AUGMENTED_ROWS = 256;
 /**
- * A regression head's gradient steps per epoch at least: a shift of the user's values is learnt
- * by the head's last weights moving far, which one Adam step per epoch of 50 values never does
- * (worker/train/README.md).
+ * Gradient steps per epoch at least, for a regression head and for a fit without augmented
+ * copies (inputs that are not one image): a shift of the user's values, or a class the registry
+ * is sure of, is learnt by the head's weights moving far, which one Adam step per epoch of 60
+ * examples never does (worker/train/README.md). Augmented image fits keep their measured steps.
  */
-const REGRESSION_MIN_STEPS = 20;
+const MIN_STEPS = 20;
 
 export interface FineTuneInputs {
   examples: UserExamples;
@@ -123,6 +124,7 @@ export async function fineTune(
     plan.method === 'holdout'
       ? `judged on ${judged} of your ${n} ${labelled} held out of training`
       : `judged by ${plan.folds}-fold cross-validation on your ${n} ${labelled}`,
+    ...(judgement.task === 'regression' ? [guessNote(judgement)].filter((note) => note !== null) : []),
     weights ? 'applied and stored on this device' : `not applied: ${reasons.join('; ')}`,
   ];
   return {
@@ -160,7 +162,9 @@ export async function augmentedFeatures(
 ) {
   const n = examples.count;
   const copies =
-    augment && isImageShape(loaded.inputShape) ? Math.max(2, Math.min(8, Math.floor(AUGMENTED_ROWS / n))) : 1;
+    augment && loaded.signature.inputs.length === 1 && isImageShape(loaded.inputShape)
+      ? Math.max(2, Math.min(8, Math.floor(AUGMENTED_ROWS / n)))
+      : 1;
   const labels = newLabels(examples.labels instanceof Float32Array ? 'regression' : 'classification', n * copies);
   const weights = new Float32Array(n * copies);
   for (let i = 0; i < n * copies; i++) {
@@ -253,7 +257,7 @@ async function judgeCandidates(
         replayRatio: options.replayRatio,
         classes,
         task,
-        ...(task === 'regression' ? { minSteps: REGRESSION_MIN_STEPS } : {}),
+        ...(task === 'regression' || user.copies === 1 ? { minSteps: MIN_STEPS } : {}),
         signal,
         random,
         alignment,

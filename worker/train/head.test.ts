@@ -71,7 +71,22 @@ describe('splitHead', () => {
         tfl.layers.dense({ units: 3 }).apply(input),
       ] as tfl.SymbolicTensor[],
     });
-    expect(() => splitHead(two)).toThrow(/one input and one output/);
+    expect(() => splitHead(two)).toThrow(/needs one output/);
+  });
+
+  it('splits a model of two inputs after the layer that joins them', () => {
+    const a = tfl.input({ shape: [3] });
+    const b = tfl.input({ shape: [2] });
+    const joined = tfl.layers.concatenate().apply([a, b]) as tfl.SymbolicTensor;
+    const hidden = tfl.layers.dense({ units: 4, activation: 'relu' }).apply(joined);
+    const model = tfl.model({
+      inputs: [a, b],
+      outputs: tfl.layers.dense({ units: 2 }).apply(hidden) as tfl.SymbolicTensor,
+    });
+    const split = splitHead(model);
+    expect(split).toMatchObject({ featureShape: [5], featureSize: 5 });
+    expect(split.layers.map((layer) => layer.getClassName())).toEqual(['Dense', 'Dense']);
+    expect(split.extractor?.inputs).toHaveLength(2);
   });
 });
 

@@ -40,15 +40,16 @@ export interface HeadSplit {
 
 /**
  * Finds the model's head: walking back from its only output while each layer is a dense-like
- * layer with one input, used once. A model without such a head (no trainable dense layer at its
- * end) or with several outputs cannot be personalised: UNSUPPORTED_MODEL.
+ * layer with one input, used once. A model of several inputs has its features after the layer
+ * that joins them (a Concatenate, say). A model without such a head (no trainable dense layer at
+ * its end) or with several outputs cannot be personalised: UNSUPPORTED_MODEL.
  *
  * @example
  * const split = splitHead(loaded.model); // digits: Flatten, Dropout, Dense, Dense on 5×5×32 features
  */
 export function splitHead(model: tfl.LayersModel): HeadSplit {
-  if (model.outputs.length !== 1 || model.inputs.length !== 1) {
-    throw new EdgeloopError('UNSUPPORTED_MODEL', `${model.name}: on-device training needs one input and one output`);
+  if (model.outputs.length !== 1) {
+    throw new EdgeloopError('UNSUPPORTED_MODEL', `${model.name}: on-device training needs one output`);
   }
   const layers: tfl.layers.Layer[] = [];
   let at = model.outputs[0] as tfl.SymbolicTensor;
@@ -70,7 +71,10 @@ export function splitHead(model: tfl.LayersModel): HeadSplit {
   if (featureShape.some((d) => d === null)) {
     throw new EdgeloopError('UNSUPPORTED_MODEL', `${model.name}: the head's input shape must be fixed`);
   }
-  const isInput = at === model.inputs[0];
+  const isInput = model.inputs.includes(at);
+  if (isInput && model.inputs.length > 1) {
+    throw new EdgeloopError('UNSUPPORTED_MODEL', `${model.name}: its head reads one of its inputs alone`);
+  }
   return {
     features: at,
     featureShape: featureShape as number[],

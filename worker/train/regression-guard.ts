@@ -93,6 +93,18 @@ export function regressionStandardCheck(
 const decimal = (x: number) => x.toPrecision(3);
 
 /**
+ * A note when the candidate is not clearly better than answering the mean of the user's values
+ * (signed-rank p > 0.01), or null.
+ *
+ * @example
+ * guessNote(judgement); // 'on your held-out values it is not clearly better than answering their mean …'
+ */
+export function guessNote(judgement: v.InferOutput<typeof RegressionJudgement>): string | null {
+  if (judgement.chanceP <= CHANCE_ALPHA) return null;
+  return `on your held-out values it is not clearly better than answering their mean (signed-rank p = ${judgement.chanceP.toFixed(3)} > ${CHANCE_ALPHA}): your values may depend little on the input`;
+}
+
+/**
  * Why a regression candidate must not be applied (empty: apply it), the counterpart of
  * guard.ts `decide`: on the user's judged values an RMSE no larger than what is served now,
  * squared errors significantly smaller (one-sided Wilcoxon signed-rank, p ≤ 0.1), and
@@ -107,12 +119,7 @@ export function decideRegression(
   version: number,
 ): string[] {
   const reasons: string[] = [];
-  const { judged, currentRmse, candidateRmse, closerCount, betterP, chanceP } = judgement;
-  if (chanceP > CHANCE_ALPHA) {
-    reasons.push(
-      `on your held-out values it is no better than guessing their mean (RMSE ${decimal(candidateRmse)}; signed-rank p = ${chanceP.toFixed(3)} > ${CHANCE_ALPHA})`,
-    );
-  }
+  const { judged, currentRmse, candidateRmse, closerCount, betterP } = judgement;
   if (candidateRmse > currentRmse) {
     reasons.push(
       `on your held-out values its error is larger than what you are served now (RMSE ${decimal(candidateRmse)} vs ${decimal(currentRmse)} on ${judged})`,

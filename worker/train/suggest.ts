@@ -4,6 +4,7 @@ import { type PredictionRow, withStorage } from '../db.ts';
 import { argmax, runModel } from '../infer/run-model.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { outputsOf } from './features.ts';
+import { exampleRow, rowSize } from './rows.ts';
 
 /**
  * Uncertainty sampling: among the `scan` most recent predictions of the loaded model that have
@@ -27,6 +28,8 @@ export async function suggest(
       .orderBy('ts')
       .reverse()
       .filter((p) => p.model === loaded.name && p.input.length === loaded.inputSize && !labelled.has(p.id))
+      // A model of several inputs scores records that hold every one of them.
+      .filter((p) => loaded.signature.inputs.length === 1 || exampleRow(loaded, p) !== null)
       .limit(options.scan)
       .toArray(),
   );
@@ -56,7 +59,9 @@ async function score(loaded: LoadedModel, rows: PredictionRow[]): Promise<Float3
     for (const [i, row] of rows.entries()) out.set(await runModel(loaded, row.input), i * loaded.classes);
     return out;
   }
-  const inputs = new Float32Array(rows.length * loaded.inputSize);
-  for (const [i, row] of rows.entries()) inputs.set(row.input, i * loaded.inputSize);
+  // Every input of each prediction (rows.ts): the filter above kept records that hold them.
+  const size = rowSize(loaded.registry);
+  const inputs = new Float32Array(rows.length * size);
+  for (const [i, row] of rows.entries()) inputs.set(exampleRow(loaded, row) ?? row.input, i * size);
   return outputsOf(loaded.model, loaded.inputShape, inputs, rows.length);
 }
