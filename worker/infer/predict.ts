@@ -48,7 +48,7 @@ export async function predict(
   const top = argmax(outputs);
   const classifier = (manifest.task ?? 'classification') === 'classification';
   // After the latency is taken and the label fixed: the shadow only observes.
-  const shadow = await runShadow(runtime.shadow, first, top);
+  const shadow = await runShadow(runtime.shadow, feeds, top);
   const withShadow = shadow ? { shadow } : {};
   const withFeatures = features ? { features } : {};
   const shared = runtime.options.shareFeatures ? withFeatures : {};

@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { graphManifest, graphModelFiles } from '../../models/samples/graph-model.ts';
 import type { PredictionEvent } from '../../protocol/events.ts';
+import type { FakeFile } from '../test/fake-edge.ts';
 import { FakeEdge } from '../test/fake-edge.ts';
 import { pixels, startWorker } from '../test/harness.ts';
 import { tinyModelFiles } from '../test/tiny-model.ts';
+import { withOnnxExport } from '../test/tiny-onnx.ts';
 import { countShadow, runShadow, type ShadowModel } from './shadow.ts';
 
 const INPUTS = Array.from({ length: 12 }, (_, i) => pixels(i * 5));
@@ -197,9 +200,82 @@ describe('shadow', () => {
       predictions: 0,
       agreements: 0,
     };
-    const outcome = await runShadow(broken, pixels(), 3);
+    const outcome = await runShadow(broken, [{ shape: [1, 28, 28, 1], data: pixels() }], 3);
     expect(outcome).toBeUndefined();
     countShadow(broken, outcome);
     expect(broken).toMatchObject({ predictions: 0, agreements: 0 });
+  });
+
+  describe('of another format', () => {
+    /** The tiny model (seed 7) as tfjs layers files, and the same weights as an ONNX version's model. */
+    async function twins(): Promise<{ layers: FakeFile[]; onnx: FakeFile[] }> {
+      await tf.setBackend('cpu');
+      const layers = await tinyModelFiles([28, 28, 1], 7);
+      const exported = withOnnxExport(layers).find((f) => f.role === 'onnx') as FakeFile;
+      return { layers, onnx: [{ ...exported, role: 'model' }] };
+    }
+
+    type Input = Parameters<Awaited<ReturnType<typeof startWorker>>['api']['predict']>[0];
+
+    /** Loads `model` (its production alias, with its shadow) on a fresh worker and predicts `inputs`. */
+    async function agreement(edge: FakeEdge, model: string, inputs: Input[]) {
+      const { api } = await startWorker({ edge, backend: 'auto' });
+      const load = await api.load({ v: 1, model });
+      for (const input of inputs) await api.predict(input);
+      const status = await api.status();
+      await api.dispose();
+      return { load, status };
+    }
+
+    it('runs an ONNX shadow on ONNX Runtime beside a tfjs-layers model: the same weights agree on every input', async () => {
+      const { layers, onnx } = await twins();
+      const edge = new FakeEdge();
+      await edge.publish('digits', 1, layers);
+      await edge.publish('digits', 2, onnx, { format: 'onnx' });
+      edge.aliases.set('digits/production', 1);
+      edge.shadows.set('digits/production', 2);
+      const { load, status } = await agreement(edge, 'digits', INPUTS);
+      expect(load).toMatchObject({ version: 1, shadow: { version: 2, loaded: true } });
+      expect(status.shadow).toEqual({ version: 2, predictions: INPUTS.length, agreements: INPUTS.length });
+    });
+
+    it('runs a tfjs-layers shadow beside an ONNX model, starting a tfjs backend for it', async () => {
+      const { layers, onnx } = await twins();
+      const edge = new FakeEdge();
+      await edge.publish('digits', 1, onnx, { format: 'onnx' });
+      await edge.publish('digits', 2, layers);
+      edge.aliases.set('digits/production', 1);
+      edge.shadows.set('digits/production', 2);
+      const { load, status } = await agreement(edge, 'digits', INPUTS);
+      expect(load.backend.backend).toBe('onnx-wasm');
+      expect(load.shadow).toEqual({ version: 2, loaded: true });
+      expect(status.shadow).toEqual({ version: 2, predictions: INPUTS.length, agreements: INPUTS.length });
+    });
+
+    it('runs a tfjs-graph shadow of two inputs beside a graph model, and refuses one that reads other inputs', async () => {
+      const files = Object.entries(graphModelFiles()).map(([path, bytes]) => ({
+        path,
+        role: path === 'model.json' ? 'model' : 'weights',
+        bytes,
+      })) as FakeFile[];
+      const edge = new FakeEdge();
+      await edge.publish('g', 1, files, graphManifest('g'));
+      await edge.publish('g', 2, files, graphManifest('g'));
+      edge.shadows.set('g/production', 2);
+      const inputs = [0, 1, 2, 3].map((k) => ({ x: Float32Array.of(k, 1 - k, 0.5, k / 2), ids: Int32Array.of(k) }));
+      const { load, status } = await agreement(edge, 'g', inputs);
+      expect(load.shadow).toEqual({ version: 2, loaded: true });
+      expect(status.shadow).toEqual({ version: 2, predictions: 4, agreements: 4 });
+
+      const { layers } = await twins();
+      await edge.publish('g', 3, layers);
+      edge.aliases.set('g/production', 1);
+      edge.shadows.set('g/production', 3);
+      const misfit = await agreement(edge, 'g', []);
+      expect(misfit.load.shadow?.loaded).toBe(false);
+      expect(misfit.load.shadow?.reason).toBe(
+        '[INVALID_MANIFEST] shadow v3 takes [28,28,1] → 10 classes; v1 takes [4], [] int32 → 3 classes',
+      );
+    });
   });
 });
