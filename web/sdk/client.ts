@@ -67,11 +67,13 @@ export interface EdgeloopClient {
    */
   explain(input: InputValues, options?: Unversioned<ExplainOptions>): Promise<ExplainResult>;
   /**
-   * Fine-tunes a personal copy of the loaded model on this device's labels; `onProgress` is
-   * called once per epoch. The result says whether it was applied (better for you on labels it
-   * did not train on, and at most 1 point of standard accuracy below the registry weights) and,
-   * when not, why. An applied fine-tune is stored and serves after a reload. Aborting
-   * `options.signal` rejects with CANCELLED and changes nothing.
+   * Fine-tunes a personal copy of the loaded model on this device's feedback, by the model's
+   * task: a classifier's labels, a regression model's true values (an embedding model has none:
+   * UNSUPPORTED_MODEL); `onProgress` is called once per epoch. The result says whether it was
+   * applied (better for you on feedback it did not train on, and at most 1 point of standard
+   * accuracy, or of R² for regression, below the registry weights) and, when not, why. An
+   * applied fine-tune is stored and serves after a reload. Aborting `options.signal` rejects
+   * with CANCELLED and changes nothing.
    */
   train(
     options?: Unversioned<TrainOptions> & { signal?: AbortSignal },
