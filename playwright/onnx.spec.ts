@@ -68,13 +68,15 @@ async function runWorker(
           if (first) await api.feedback(first.predictionId, digits[0]?.label ?? 0);
           outcome.train = await api.train({ v: 1, epochs: 1 }).then(
             () => 'trained',
-            (error: Error) => error.message,
+            // The code crossed comlink as a property (protocol/error-transfer.ts), not in the message.
+            (error: Error & { code?: string }) => `[${error.code}] ${error.message}`,
           );
         }
         const synced = await api.sync();
         outcome.sync = { accepted: synced.accepted, rejected: synced.rejected };
       } catch (error) {
-        outcome.error = error instanceof Error ? error.message : String(error);
+        outcome.error =
+          error instanceof Error ? `[${(error as { code?: string }).code}] ${error.message}` : String(error);
       } finally {
         worker.terminate();
       }

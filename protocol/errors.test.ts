@@ -2,13 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { EdgeloopError, ErrorCode } from './errors.ts';
 
 describe('EdgeloopError', () => {
-  it('keeps its code across a thread boundary, where only name and message survive', () => {
-    const original = new EdgeloopError(ErrorCode.UNKNOWN_PREDICTION, 'no prediction p1');
-    const carried = Object.assign(new Error(original.message), { name: original.name });
+  it('keeps its code and its message apart; String() shows both', () => {
+    const error = new EdgeloopError(ErrorCode.UNKNOWN_PREDICTION, 'no prediction p1');
+    expect(error).toMatchObject({ name: 'EdgeloopError', code: 'UNKNOWN_PREDICTION', message: 'no prediction p1' });
+    expect(String(error)).toBe('[UNKNOWN_PREDICTION] no prediction p1');
+  });
+
+  it('rebuilds one whose name and code survived as properties (comlink without the transfer handler)', () => {
+    const carried = Object.assign(new Error('no prediction p1'), { name: 'EdgeloopError', code: 'UNKNOWN_PREDICTION' });
     const rebuilt = EdgeloopError.from(carried);
     expect(rebuilt).toBeInstanceOf(EdgeloopError);
-    expect(rebuilt.code).toBe('UNKNOWN_PREDICTION');
-    expect(rebuilt.message).toBe('[UNKNOWN_PREDICTION] no prediction p1');
+    expect(rebuilt).toMatchObject({ code: 'UNKNOWN_PREDICTION', message: 'no prediction p1' });
   });
 
   it('wraps foreign errors as INTERNAL and keeps the cause', () => {
@@ -18,7 +22,9 @@ describe('EdgeloopError', () => {
     expect(wrapped.cause).toBe(cause);
   });
 
-  it('does not trust an unknown code in a message prefix', () => {
-    expect(EdgeloopError.from(new Error('[NOT_A_CODE] x')).code).toBe('INTERNAL');
+  it('reads no code from message text, and none that is not in the list', () => {
+    expect(EdgeloopError.from(new Error('[UNKNOWN_PREDICTION] x')).code).toBe('INTERNAL');
+    const unknown = Object.assign(new Error('x'), { name: 'EdgeloopError', code: 'NOT_A_CODE' });
+    expect(EdgeloopError.from(unknown).code).toBe('INTERNAL');
   });
 });

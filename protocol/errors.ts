@@ -65,10 +65,15 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** Whether `value` is one of the codes above. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCode, value);
+}
+
 /**
- * The one error type Edgeloop throws on the client. comlink carries only `name`,
- * `message` and `stack`, so the code is also put in the message prefix and
- * recovered by {@link EdgeloopError.from}.
+ * The one error type Edgeloop throws on the client: a stable `code` from {@link ErrorCode} and a
+ * message for people, apart. It crosses comlink with its code by the transfer handler in
+ * `error-transfer.ts`; `String(error)` is `[CODE] message`.
  *
  * @example
  * try { await client.feedback('nope', 3) }
@@ -79,17 +84,27 @@ export class EdgeloopError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`[${code}] ${message}`, options);
+    super(message, options);
     this.code = code;
   }
 
-  /** Rebuilds an EdgeloopError from one that crossed a thread (only name/message survive). */
+  /** One line for people: `[CODE] message`. */
+  override toString(): string {
+    return `[${this.code}] ${this.message}`;
+  }
+
+  /**
+   * An EdgeloopError for anything caught: itself; one rebuilt from an Error that crossed a thread
+   * without the transfer handler (its `name` and `code` properties survive); else INTERNAL,
+   * keeping the original as `cause`.
+   */
   static from(error: unknown): EdgeloopError {
     if (error instanceof EdgeloopError) return error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (error instanceof Error && error.name === 'EdgeloopError' && isErrorCode(code)) {
+      return new EdgeloopError(code, error.message, { cause: error });
+    }
     const message = error instanceof Error ? error.message : String(error);
-    const match = /^\[([A-Z_]+)\] ([\s\S]*)$/.exec(message);
-    const code = match?.[1];
-    if (code && code in ErrorCode) return new EdgeloopError(code as ErrorCode, match[2] ?? '');
     return new EdgeloopError(ErrorCode.INTERNAL, message, { cause: error });
   }
 }

@@ -27,7 +27,7 @@ export const TensorSpec = v.strictObject({
 });
 export type TensorSpec = v.InferOutput<typeof TensorSpec>;
 
-/** Drift statistics a feature can be judged by (DESIGN.md §6). */
+/** Drift statistics a feature can be judged by (README.md, Drift and data quality). */
 export const DriftMethod = v.picklist(['psi', 'ks', 'wasserstein', 'jensenshannon', 'chisquare']);
 
 /**

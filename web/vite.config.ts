@@ -72,7 +72,7 @@ export default defineConfig({
       '@tensorflow/tfjs-backend-wasm',
       '@tensorflow/tfjs-backend-webgpu',
     ],
-    // ORT imports its glue at run time from wasmPaths; pre-bundling would break that (DESIGN.md).
+    // ORT imports its glue at run time from wasmPaths; pre-bundling would break that (worker/infer/onnx.ts `importOrt`).
     exclude: ['onnxruntime-web'],
   },
   server: {

@@ -109,7 +109,7 @@ export function createWorkerApi(deps: WorkerDeps = {}): WorkerApi & { dispose():
           result.applied ? 'applied' : `not applied (${result.reasons.join('; ')})`
         }`;
       } catch (error) {
-        model.personalNote = `${dropped}; replaying its labels on v${model.version} failed: ${EdgeloopError.from(error).message}`;
+        model.personalNote = `${dropped}; replaying its labels on v${model.version} failed: ${EdgeloopError.from(error)}`;
       }
     })
       .catch(() => undefined)

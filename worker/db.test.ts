@@ -64,7 +64,7 @@ describe('db', () => {
       withStorage('record prediction', () => Promise.reject(new Dexie.AbortError('Transaction aborted', quota))),
     );
     expect(error).toBeInstanceOf(EdgeloopError);
-    expect(error?.message).toBe('[STORAGE] record prediction: storage quota exceeded');
+    expect(String(error)).toBe('[STORAGE] record prediction: storage quota exceeded');
   });
 
   it('reports other IndexedDB failures as STORAGE and lets EdgeloopErrors through', async () => {
@@ -72,7 +72,7 @@ describe('db', () => {
     await db.meta.add({ key: 'nextSeq', value: 1 });
     const duplicate = await failure(withStorage('write', () => db.meta.add({ key: 'nextSeq', value: 2 })));
     expect(duplicate?.code).toBe('STORAGE');
-    expect(duplicate?.message).toMatch(/^\[STORAGE\] write: ConstraintError/);
+    expect(String(duplicate)).toMatch(/^\[STORAGE\] write: ConstraintError/);
 
     const own = new EdgeloopError('UNKNOWN_PREDICTION', 'no such prediction');
     expect(await failure(withStorage('read', () => Promise.reject(own)))).toBe(own);

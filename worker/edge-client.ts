@@ -41,7 +41,7 @@ export interface EdgeClientOptions {
 }
 
 /**
- * The worker's HTTP client for the edge API (DESIGN.md §4). Turns transport failures into
+ * The worker's HTTP client for the edge API (README.md, Edge HTTP API). Turns transport failures into
  * NETWORK, `{"error":{code,message}}` replies into EDGE_ERROR carrying the edge's code, and
  * validates every JSON reply with its protocol schema, since it comes from outside.
  *

@@ -1,4 +1,6 @@
-import { expose } from 'comlink';
+import { expose, transferHandlers } from 'comlink';
+import { registerErrorTransfer } from '../protocol/error-transfer.ts';
 import { createWorkerApi } from './api.ts';
 
+registerErrorTransfer(transferHandlers);
 expose(createWorkerApi());

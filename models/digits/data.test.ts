@@ -90,7 +90,10 @@ describe('digits data', () => {
       labels: Int32Array.of(3, 9),
     });
     expect(() => decodeDigitExamples(halves, 'half.safetensors')).toThrow(
-      '[INVALID_MANIFEST] half.safetensors: digit images are U8 inputs with inputs_scale 1/255',
+      expect.objectContaining({
+        code: 'INVALID_MANIFEST',
+        message: 'half.safetensors: digit images are U8 inputs with inputs_scale 1/255',
+      }),
     );
     const tens = encodeDigitExamples({ ...records, labels: Uint8Array.of(3, 10) });
     expect(() => decodeDigitExamples(tens, 'ten.safetensors')).toThrow(

@@ -29,7 +29,7 @@ const code = (p: Promise<unknown>) =>
 const message = (p: Promise<unknown>) =>
   p.then(
     () => '',
-    (e: unknown) => String((e as Error).message),
+    (e: unknown) => String(EdgeloopError.from(e)),
   );
 
 beforeAll(async () => {

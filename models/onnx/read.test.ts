@@ -22,7 +22,7 @@ function failure(bytes: Uint8Array): string {
   } catch (error) {
     expect(error).toBeInstanceOf(EdgeloopError);
     expect((error as EdgeloopError).code).toBe('INVALID_MODEL');
-    return (error as Error).message;
+    return String(error);
   }
   throw new Error('readOnnx accepted the bytes');
 }

@@ -75,18 +75,22 @@ describe('buildProfile', () => {
   });
 
   it('rejects strings in numeric features, unknown feedback classes and bad options with INVALID_PROFILE', () => {
-    expect(() => buildProfile([{ x: '1' }], schema)).toThrow(/INVALID_PROFILE.*numeric feature x/);
+    expect(() => buildProfile([{ x: '1' }], schema)).toThrow(
+      expect.objectContaining({ code: 'INVALID_PROFILE', message: expect.stringMatching(/numeric feature x/) }),
+    );
     expect(() => buildProfile([], schema, { feedback: [{ actual: 0, predicted: 0, confidence: 1 }] })).toThrow(
-      /INVALID_PROFILE/,
+      expect.objectContaining({ code: 'INVALID_PROFILE' }),
     );
     expect(() =>
       buildProfile([], schema, { feedback: [{ actual: 2, predicted: 0, confidence: 1 }], classes: 2 }),
-    ).toThrow(/INVALID_PROFILE/);
-    expect(() => buildProfile([], schema, { outputs: [[1, 2], [1]] })).toThrow(/INVALID_PROFILE/);
-    expect(() => buildProfile([], schema, { k: 3 })).toThrow(/INVALID_PROFILE/);
-    expect(() => buildProfile([], schema, { topN: 0 })).toThrow(/INVALID_PROFILE/);
+    ).toThrow(expect.objectContaining({ code: 'INVALID_PROFILE' }));
+    expect(() => buildProfile([], schema, { outputs: [[1, 2], [1]] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_PROFILE' }),
+    );
+    expect(() => buildProfile([], schema, { k: 3 })).toThrow(expect.objectContaining({ code: 'INVALID_PROFILE' }));
+    expect(() => buildProfile([], schema, { topN: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_PROFILE' }));
     expect(() => buildProfile([], { features: [...schema.features, { name: 'x', kind: 'numeric' }] })).toThrow(
-      /INVALID_PROFILE/,
+      expect.objectContaining({ code: 'INVALID_PROFILE' }),
     );
   });
 });
@@ -118,11 +122,13 @@ describe('mergeProfiles', () => {
   it('throws PROFILE_MISMATCH for a feature of different kinds or different class counts', () => {
     const a = buildProfile([], { features: [{ name: 'x', kind: 'numeric' }] }, { outputs: [[0.2, 0.8]] });
     const b = buildProfile([], { features: [{ name: 'x', kind: 'categorical' }] });
-    expect(() => mergeProfiles(a, b)).toThrow(/PROFILE_MISMATCH.*feature x/);
+    expect(() => mergeProfiles(a, b)).toThrow(
+      expect.objectContaining({ code: 'PROFILE_MISMATCH', message: expect.stringMatching(/feature x/) }),
+    );
     const c = buildProfile([], { features: [] }, { outputs: [[0.2, 0.3, 0.5]] });
-    expect(() => mergeProfiles(a, c)).toThrow(/PROFILE_MISMATCH/);
+    expect(() => mergeProfiles(a, c)).toThrow(expect.objectContaining({ code: 'PROFILE_MISMATCH' }));
     const d = buildProfile([], { features: [] }, { outputs: [[0.5]] });
-    expect(() => mergeProfiles(a, d)).toThrow(/PROFILE_MISMATCH/);
+    expect(() => mergeProfiles(a, d)).toThrow(expect.objectContaining({ code: 'PROFILE_MISMATCH' }));
     const f2 = buildProfile(
       [],
       { features: [] },
@@ -133,7 +139,7 @@ describe('mergeProfiles', () => {
       { features: [] },
       { feedback: [{ actual: 0, predicted: 1, confidence: 0.5 }], classes: 3 },
     );
-    expect(() => mergeProfiles(f2, f3)).toThrow(/PROFILE_MISMATCH/);
+    expect(() => mergeProfiles(f2, f3)).toThrow(expect.objectContaining({ code: 'PROFILE_MISMATCH' }));
   });
 
   it('is associative and commutative: same verdicts, statistics within sketch error, exact counts', () => {

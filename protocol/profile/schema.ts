@@ -116,7 +116,7 @@ export const FeedbackProfile = v.pipe(
 export type FeedbackProfile = v.InferOutput<typeof FeedbackProfile>;
 
 /**
- * A mergeable summary of rows, outputs and feedback (DESIGN.md §6): plain JSON, so it can be
+ * A mergeable summary of rows, outputs and feedback (README.md, Drift and data quality): plain JSON, so it can be
  * stored in IndexedDB, sent to the edge and kept in a Durable Object as it is.
  */
 export const Profile = v.pipe(

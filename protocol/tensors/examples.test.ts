@@ -22,7 +22,7 @@ function refusal(read: () => unknown): string {
     read();
   } catch (error) {
     expect(error).toMatchObject({ code: 'INVALID_MANIFEST' });
-    return (error as Error).message.replace('[INVALID_MANIFEST] ', '');
+    return (error as Error).message;
   }
   throw new Error('not refused');
 }
@@ -189,7 +189,10 @@ describe('examples files', () => {
     const write = (file: Parameters<typeof encodeExamples>[0]) => () => encodeExamples(file);
     const labels = Int32Array.of(0, 1);
     expect(write({ shape: [5], inputs: new Uint8Array(12), scale: 1, labels })).toThrow(
-      '[INVALID_INPUT] examples: 12 input values are not examples of shape [5]',
+      expect.objectContaining({
+        code: 'INVALID_INPUT',
+        message: 'examples: 12 input values are not examples of shape [5]',
+      }),
     );
     expect(write({ shape: [6], inputs: new Uint8Array(12), labels })).toThrow(/byte inputs need a scale/);
     expect(write({ shape: [6], inputs: new Float32Array(12), scale: 1, labels })).toThrow(/float32 inputs take none/);

@@ -109,7 +109,7 @@ describe('safetensors', () => {
         decodeSafetensors(bytes, 'bad.safetensors');
       } catch (error) {
         expect(error).toMatchObject({ code: 'INVALID_MANIFEST' });
-        return (error as Error).message.replace('[INVALID_MANIFEST] ', '');
+        return (error as Error).message;
       }
       throw new Error('not refused');
     };
@@ -175,7 +175,7 @@ describe('safetensors', () => {
       () =>
         encodeSafetensors({ [name]: tensor });
     expect(bad({ dtype: 'F32', shape: [3], data: new Float32Array(2) })).toThrow(
-      '[INVALID_INPUT] safetensors: tensor "t" has 2 values for shape [3]',
+      expect.objectContaining({ code: 'INVALID_INPUT', message: 'safetensors: tensor "t" has 2 values for shape [3]' }),
     );
     expect(bad({ dtype: 'U8', shape: [1.5], data: new Uint8Array(1) })).toThrow(/bad shape \[1.5\]/);
     expect(bad({ dtype: 'BOOL', shape: [1], data: Uint8Array.of(2) })).toThrow(/BOOL with a value other than 0 or 1/);

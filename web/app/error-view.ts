@@ -36,7 +36,7 @@ export function createErrorView(region: HTMLElement): ErrorView {
       const edgeloop = EdgeloopError.from(error);
       console.error(edgeloop, edgeloop.cause ?? '');
       code.textContent = edgeloop.code;
-      message.textContent = edgeloop.message.replace(/^\[[A-Z_]+\] /, '');
+      message.textContent = edgeloop.message;
       region.hidden = false;
     },
     clear,

@@ -1,4 +1,5 @@
 import * as Comlink from 'comlink';
+import { registerErrorTransfer } from '../../protocol/error-transfer.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { WorkerApi } from '../../protocol/worker-api.ts';
 
@@ -19,6 +20,8 @@ export async function connect<T>(
   start: (api: RemoteApi) => Promise<T>,
   startWorker: () => Worker,
 ): Promise<{ connection: Connection; started: T }> {
+  // Errors cross with their codes (the worker registers the same handler).
+  registerErrorTransfer(Comlink.transferHandlers);
   const worker = startWorker();
   const api = Comlink.wrap<WorkerApi>(worker);
   let ended: EdgeloopError | null = null;

@@ -95,9 +95,7 @@ export class BackendRegistry {
         await this.activate(name, env, config);
         warmupMs[name] = await measure();
       } catch (error) {
-        skipped[name] = EdgeloopError.from(error)
-          .message.replace(/^\[[A-Z_]+\] /, '')
-          .replace(`${name}: `, '');
+        skipped[name] = EdgeloopError.from(error).message.replace(`${name}: `, '');
       }
     }
     const fastest = this.#byPriority()

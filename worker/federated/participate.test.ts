@@ -18,7 +18,7 @@ import { startWorker } from '../test/harness.ts';
 describe('participate', () => {
   it('refuses before init and before load, and checks its options', async () => {
     const { api } = await startWorker();
-    expect((await failure(api.participate({ v: 2 } as never)))?.message).toMatch(/INVALID_INPUT\] options\.v/);
+    expect(String(await failure(api.participate({ v: 2 } as never)))).toMatch(/INVALID_INPUT\] options\.v/);
     expect((await failure(api.participate()))?.code).toBe('MODEL_NOT_LOADED');
     await api.dispose();
     expect((await failure(api.participate()))?.code).toBe('NOT_INITIALIZED');

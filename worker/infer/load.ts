@@ -42,7 +42,7 @@ export async function loadModel(
       ? { restored: false }
       : await restorePersonal(runtime, loaded).catch((error: unknown) => {
           // The registry weights still serve: a fine-tune that cannot be read is reported, not fatal.
-          loaded.personalNote = `the personal fine-tune could not be restored: ${error instanceof Error ? error.message : String(error)}`;
+          loaded.personalNote = `the personal fine-tune could not be restored: ${EdgeloopError.from(error)}`;
           return { restored: false };
         });
   if (personal.stale) {

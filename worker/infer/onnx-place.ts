@@ -65,7 +65,7 @@ export async function loadOnnxVersion(
       await session?.release().catch(() => undefined);
       lastError = error;
       if (providers.length === 1) throw error;
-      skipped[NAME[provider]] = `failed: ${EdgeloopError.from(error).message.replace(/^\[[A-Z_]+\] /, '')}`;
+      skipped[NAME[provider]] = `failed: ${EdgeloopError.from(error).message}`;
     }
   }
   const chosen = fastest(warmupMs);

@@ -49,7 +49,7 @@ export function importOrt(build: OnnxProvider, env: RuntimeEnv): Promise<OrtModu
   if (!loading) {
     loading = (build === 'webgpu' ? import('onnxruntime-web/jspi') : import('onnxruntime-web/wasm')).then((ort) => {
       if (!env.crossOriginIsolated) ort.env.wasm.numThreads = 1;
-      // An object, not a prefix string: a prefix breaks `vite dev` (see DESIGN.md).
+      // An object, not a prefix string: a prefix broke loading ORT under `vite dev`.
       if (env.scriptUrl) ort.env.wasm.wasmPaths = ortUrls(build, env.scriptUrl);
       return ort;
     });

@@ -37,7 +37,7 @@ describe('refresh', () => {
 
   it('is MODEL_NOT_LOADED before load', async () => {
     const { api } = await startWorker();
-    await expect(api.refresh()).rejects.toThrow(/MODEL_NOT_LOADED/);
+    await expect(api.refresh()).rejects.toMatchObject({ code: 'MODEL_NOT_LOADED' });
     await api.dispose();
   });
 });

@@ -175,7 +175,10 @@ describe('shadow', () => {
     // A main load that fails keeps the model and the shadow that were serving.
     edge.shadows.delete('digits/production');
     edge.aliases.set('digits/production', 9);
-    await expect(api.load({ v: 1, model: 'digits' })).rejects.toThrow(/VERSION_NOT_FOUND/);
+    await expect(api.load({ v: 1, model: 'digits' })).rejects.toMatchObject({
+      code: 'EDGE_ERROR',
+      message: expect.stringMatching(/VERSION_NOT_FOUND/),
+    });
     expect((await api.status()).shadow).toEqual({ version: 2, predictions: 0, agreements: 0 });
     await api.predict(pixels());
     expect((await api.status()).shadow).toMatchObject({ predictions: 1 });

@@ -51,7 +51,7 @@ export async function loadShadow(
     runtime.shadow = { version, ...runnable, predictions: 0, agreements: 0 };
     return { version, loaded: true };
   } catch (error) {
-    return { version, loaded: false, reason: EdgeloopError.from(error).message };
+    return { version, loaded: false, reason: String(EdgeloopError.from(error)) };
   }
 }
 

@@ -90,7 +90,7 @@ describe('profile sync', () => {
     const { api, edge, profiles } = await profiledWorker();
     for (let i = 0; i < 4; i++) await api.predict(pixels(i));
     edge.profilesFailures = ['lost-reply'];
-    await expect(api.sync()).rejects.toThrow(/\[NETWORK\]/);
+    await expect(api.sync()).rejects.toMatchObject({ code: 'NETWORK' });
     expect(edge.profiles.size).toBe(1);
     expect((await profiles())[0]?.state).toBe('sealed');
 
@@ -150,7 +150,10 @@ describe('profile sync', () => {
     });
     const { api, profiles } = await profiledWorker({}, edge);
     await api.predict(pixels(1));
-    await expect(api.sync()).rejects.toThrow(/\[EDGE_ERROR\].*does not account for the 1 profiles/);
+    await expect(api.sync()).rejects.toMatchObject({
+      code: 'EDGE_ERROR',
+      message: expect.stringMatching(/does not account for the 1 profiles/),
+    });
     expect((await profiles()).map((r) => r.state)).toEqual(['sealed']);
     await api.dispose();
   });

@@ -117,12 +117,13 @@ describe('roleExamples', () => {
     const expected = { count: 3, size: 4, inputs: Float32Array.from(inputs, (b) => b / 255), labels };
     expect(await roleExamples(runtime, model, 'replay')).toEqual(expected);
     expect(await roleExamples(runtime, model, 'holdout')).toEqual(expected);
-    await expect(roleExamples(runtime, { ...model, classes: 2 }, 'holdout')).rejects.toThrow(
-      '[INVALID_MANIFEST] holdout.bin: example 0 has label 2, not a class in [0, 2)',
-    );
+    await expect(roleExamples(runtime, { ...model, classes: 2 }, 'holdout')).rejects.toMatchObject({
+      code: 'INVALID_MANIFEST',
+      message: 'holdout.bin: example 0 has label 2, not a class in [0, 2)',
+    });
     await expect(roleExamples(runtime, { ...model, inputSize: 5 }, 'replay')).rejects.toThrow(
       /replay.safetensors: tensor "inputs": examples of shape \[4\] are 4 values, not 5/,
     );
-    await expect(roleExamples(runtime, model, 'reference')).rejects.toThrow(/MISSING_FILE/);
+    await expect(roleExamples(runtime, model, 'reference')).rejects.toMatchObject({ code: 'MISSING_FILE' });
   });
 });

@@ -135,6 +135,7 @@ export class RunRecorder {
   }
 }
 
+/** A failure as one line: `[CODE] message` for ours, the message for any other error. */
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof Error && !(error instanceof EdgeloopError) ? error.message : String(error);
 }

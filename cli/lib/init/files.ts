@@ -56,7 +56,7 @@ async function tfjsFolder(dir: string, paths: string[], model: string): Promise<
   try {
     shards = weightPaths(parseModelJson(modelBytes.slice().buffer, model), model);
   } catch (error) {
-    throw fail(`${join(dir, model)}: ${(error as Error).message.replace(/^\[[A-Z_]+\] /, '')}`);
+    throw fail(`${join(dir, model)}: ${(error as Error).message}`);
   }
   const missing = shards.find((shard) => !paths.includes(shard));
   if (missing) throw fail(`${join(dir, model)}: weightsManifest names "${missing}", which is not in ${dir}`);

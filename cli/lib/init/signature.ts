@@ -32,7 +32,7 @@ function onnxSignature(found: FolderModel): Pick<Manifest, 'inputs' | 'outputs'>
   try {
     graph = readOnnx(found.bytes.get(where) ?? new Uint8Array(0));
   } catch (error) {
-    throw fail(`${where}: ${(error as Error).message.replace(/^\[[A-Z_]+\] /, '')}`);
+    throw fail(`${where}: ${(error as Error).message}`);
   }
   if (graph.externalData) throw fail(`${where} keeps weights in external data files; save it with its weights inside`);
   return {

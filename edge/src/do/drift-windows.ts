@@ -123,7 +123,7 @@ export function ingestProfile(
     }
   } catch (error) {
     if (!(error instanceof EdgeloopError)) throw error;
-    return { status: 'rejected', code: error.code, message: error.message.replace(/^\[[A-Z_]+\] /, '') };
+    return { status: 'rejected', code: error.code, message: error.message };
   }
   sql.exec(
     `INSERT INTO partials (window, client_id, standing, rows, profile) VALUES (?1, ?2, ?3, ?4, ?5)

@@ -78,7 +78,7 @@ export function profileDefect(profile: Profile): string | null {
       kllLevels(sketch);
     } catch (error) {
       if (!(error instanceof EdgeloopError)) throw error;
-      return `${where}.sketch: ${error.message.replace(/^\[[A-Z_]+\] /, '')}`;
+      return `${where}.sketch: ${error.message}`;
     }
   }
   const feedback = profile.feedback;

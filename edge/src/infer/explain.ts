@@ -27,7 +27,7 @@ async function translated<T>(explain: () => Promise<T>): Promise<T> {
     return await explain();
   } catch (error) {
     if (error instanceof Error && 'code' in error && error.code === ErrorCode.INVALID_INPUT) {
-      throw new ApiError(400, ErrorCode.INVALID_INPUT, `explain: ${error.message.replace(/^\[[A-Z_]+\] /, '')}`);
+      throw new ApiError(400, ErrorCode.INVALID_INPUT, `explain: ${error.message}`);
     }
     throw error;
   }

@@ -31,7 +31,7 @@ export function readInputs(body: OipInferRequest, info: VersionInfo): Tensor[] {
     try {
       return readInput(input, spec);
     } catch (error) {
-      throw error instanceof EdgeloopError ? badInput(error.message.replace(/^\[[A-Z_]+\] /, '')) : error;
+      throw error instanceof EdgeloopError ? badInput(error.message) : error;
     }
   });
   if (new Set(tensors.map((t) => t.shape[0])).size > 1) throw badInput('the inputs have different batch sizes');

@@ -127,8 +127,7 @@ export async function runOnce(
       return tf.tensor(values, input.shape, dtype);
     });
   } catch (error) {
-    if (error instanceof EdgeloopError)
-      throw new ApiError(400, ErrorCode.INVALID_INPUT, error.message.replace(/^\[[A-Z_]+\] /, ''));
+    if (error instanceof EdgeloopError) throw new ApiError(400, ErrorCode.INVALID_INPUT, error.message);
     throw failed(`${label} failed to run`, error);
   }
   let outputs: tf.Tensor[] = [];

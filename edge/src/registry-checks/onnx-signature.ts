@@ -1,5 +1,4 @@
 import { type OnnxTensorInfo, readOnnx } from '../../../models/onnx/read.ts';
-import { EdgeloopError } from '../../../protocol/errors.ts';
 import type { Manifest } from '../../../protocol/manifest.ts';
 
 // An ONNX model is fed and read by name, in its own element types: the manifest of an `onnx`
@@ -49,7 +48,7 @@ export function onnxSignatureProblem(bytes: Uint8Array, path: string, manifest: 
   try {
     graph = readOnnx(bytes);
   } catch (error) {
-    return `${path} is not an ONNX model: ${error instanceof EdgeloopError ? error.message.replace(/^\[[A-Z_]+\] /, '') : String(error)}`;
+    return `${path} is not an ONNX model: ${error instanceof Error ? error.message : String(error)}`;
   }
   if (graph.externalData) return `${path} keeps weights in external data files; save the model with its weights inside`;
   for (const [side, specs, tensors] of [

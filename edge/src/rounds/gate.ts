@@ -43,8 +43,7 @@ export async function readHeldOut(bucket: R2Bucket, info: VersionInfo): Promise<
     const { inputs, labels, count } = decodeExamples(bytes, { task: 'classification', size, classes }, path);
     return { inputs, labels, count, shape };
   } catch (error) {
-    if (error instanceof EdgeloopError && error.code === 'INVALID_MANIFEST')
-      return error.message.replace(/^\[[A-Z_]+\] /, '');
+    if (error instanceof EdgeloopError && error.code === 'INVALID_MANIFEST') return error.message;
     throw error;
   }
 }
