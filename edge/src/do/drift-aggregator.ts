@@ -12,7 +12,7 @@ import { contributorStanding, probationHours, type Standing } from '../drift/sta
 import { upsertDriftStats } from '../storage/drift.ts';
 import { type DriftContext, loadDriftContext } from '../storage/reference.ts';
 import { type AlertState, deliverAlerts, listAlerts, raiseAlert } from './drift-alerts.ts';
-import { DRIFT_SCHEMA } from './drift-schema.ts';
+import { DRIFT_MIGRATIONS } from './drift-schema.ts';
 import {
   type Erased,
   eraseContributors,
@@ -21,6 +21,7 @@ import {
   type IngestOutcome,
   ingestProfile,
 } from './drift-windows.ts';
+import { migrate } from './migrate.ts';
 
 export type { AlertState } from './drift-alerts.ts';
 export type { Erased, IngestItem, IngestOutcome } from './drift-windows.ts';
@@ -58,7 +59,7 @@ function clientCap(env: Env): number {
 }
 
 /**
- * One instance per model@version (`env.DRIFT.idFromName("digits@3")`, DESIGN §5): merges the
+ * One instance per model@version (`env.DRIFT.idFromName("digits@3")`, drift/stub.ts): merges the
  * clients' profiles into hour windows in its SQLite storage, answers drift queries, raises
  * an alert once per drifted window and delivers it to the webhook from `alarm()`. Each
  * contributor's rows in a window are also kept as one partial profile with its standing
@@ -71,9 +72,7 @@ export class DriftAggregator extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(DRIFT_SCHEMA);
-    });
+    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage.sql, DRIFT_MIGRATIONS));
   }
 
   /**

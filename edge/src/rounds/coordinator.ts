@@ -12,12 +12,13 @@ import type {
   Round,
   UpdateReceipt,
 } from '../../../protocol/rounds.ts';
+import { migrate } from '../do/migrate.ts';
 import { closeRound, deleteUpdates, finishRound } from './close.ts';
 import { candidateFor, evaluationFor, recordEvaluation } from './evaluations.ts';
 import { labelCount, policyInfo, runPolicies, storePolicy } from './policy.ts';
 import { type Refusal, refuse } from './refusal.ts';
 import { cumulativeOf, type RoundRow, type RoundWeights, roundOf } from './rows.ts';
-import { migrate } from './schema.ts';
+import { ROUND_MIGRATIONS } from './schema.ts';
 
 /** Statuses of a round that is not finished: at most one per model at a time. */
 const LIVE = "('open', 'aggregating', 'gating')";
@@ -55,7 +56,7 @@ const newRoundId = (): string =>
 export class RoundCoordinator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage.sql));
+    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage.sql, ROUND_MIGRATIONS));
   }
 
   private get sql(): SqlStorage {

@@ -1,6 +1,6 @@
 /**
  * SQLite migrations of a RoundCoordinator (one per model), applied in order once each and
- * recorded in `migrations`. Append-only: add an entry, never edit one.
+ * recorded in `migrations` (do/migrate.ts). Append-only: add an entry, never edit one.
  *
  * - `meta`: the model the object coordinates (its id is only a hash of the name).
  * - `rounds`: every round with its settings, progress, privacy, candidate and gate (JSON).
@@ -66,13 +66,3 @@ export const ROUND_MIGRATIONS: readonly string[] = [
   // Labels each contributor held out of its fit: only those that held some out are asked.
   'ALTER TABLE updates ADD COLUMN held_out INTEGER NOT NULL DEFAULT 0;',
 ];
-
-/** Applies the migrations `sql` has not seen yet, each in the object's implicit transaction. */
-export function migrate(sql: SqlStorage): void {
-  sql.exec('CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const done = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM migrations').one().n;
-  ROUND_MIGRATIONS.slice(done).forEach((statement, i) => {
-    sql.exec(statement);
-    sql.exec('INSERT INTO migrations (id, applied_at) VALUES (?, ?)', done + i + 1, Date.now());
-  });
-}
