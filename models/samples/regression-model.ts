@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { seededRandom } from '../../protocol/random.ts';
 import { encodeExamples } from '../../protocol/tensors/examples.ts';
+import { layersFiles } from './layers-files.ts';
 
 // A small regression model trained here, as a user would bring one: 8 numbers → 1 value, an MLP
 // (Dense 32 relu, Dense 16 relu, Dense 1) fitted to
@@ -67,19 +68,7 @@ export async function regressionModelFiles({ examples }: { examples: boolean }):
   // Unshuffled: tfjs shuffles with Math.random, and the files must not depend on it.
   await model.fit(x, y, { epochs: 40, batchSize: 64, verbose: 0, shuffle: false });
   tf.dispose([x, y]);
-  const files: Record<string, Uint8Array> = {};
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const json = {
-        modelTopology: artifacts.modelTopology,
-        format: 'layers-model',
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      files['model.json'] = new TextEncoder().encode(JSON.stringify(json));
-      files['weights.bin'] = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData).slice());
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    }),
-  );
+  const files = await layersFiles(model);
   model.dispose();
   if (examples) {
     for (const role of ['replay', 'holdout']) {

@@ -14,6 +14,19 @@ export interface FakeFile {
   bytes: Uint8Array;
 }
 
+/** Files by name as FakeFiles, each role read off its name: `model.json`, `replay.*`, `holdout.*`, and weights. */
+export function fakeFiles(files: Record<string, Uint8Array>): FakeFile[] {
+  const roleOf = (path: string): FileRole =>
+    path === 'model.json'
+      ? 'model'
+      : path.startsWith('replay.')
+        ? 'replay'
+        : path.startsWith('holdout.')
+          ? 'holdout'
+          : 'weights';
+  return Object.entries(files).map(([path, bytes]) => ({ path, role: roleOf(path), bytes }));
+}
+
 /**
  * How the next POST /v1/events goes wrong: no connection, reply lost after applying, a 500, or
  * any status with an error code and a Retry-After header (429 RATE_LIMITED, 503, 400 …).

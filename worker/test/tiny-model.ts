@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { FakeFile } from './fake-edge.ts';
+import { layersFiles } from '../../models/samples/layers-files.ts';
+import { type FakeFile, fakeFiles } from './fake-edge.ts';
 
 /**
  * A small 28×28×1 → 10 softmax model saved as tfjs layers files (model.json + weights.bin),
@@ -13,22 +13,7 @@ export async function tinyModelFiles(inputShape: number[] = [28, 28, 1], seed?: 
   const model = tfl.sequential({
     layers: [tfl.layers.flatten({ inputShape }), tfl.layers.dense({ units: 10, activation: 'softmax', ...init })],
   });
-  const files: FakeFile[] = [];
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const modelJson = {
-        modelTopology: artifacts.modelTopology,
-        format: 'layers-model',
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      const weights = new tf.io.CompositeArrayBuffer(artifacts.weightData).slice();
-      files.push(
-        { path: 'model.json', role: 'model', bytes: new TextEncoder().encode(JSON.stringify(modelJson)) },
-        { path: 'weights.bin', role: 'weights', bytes: new Uint8Array(weights) },
-      );
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    }),
-  );
+  const files = fakeFiles(await layersFiles(model));
   model.dispose();
   return files;
 }

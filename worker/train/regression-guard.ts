@@ -11,6 +11,12 @@ import { BETTER_ALPHA, CHANCE_ALPHA, signedRankP } from './guard.ts';
 export const MAX_STANDARD_R2_DROP = 0.01;
 
 const rmse = (squares: number, n: number) => (n === 0 ? 0 : Math.sqrt(squares / n));
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Each answer's squared error against the true value. */
+function squaredErrors(values: ArrayLike<number>, answers: ArrayLike<number>): number[] {
+  return Array.from({ length: values.length }, (_, i) => ((answers[i] as number) - (values[i] as number)) ** 2);
+}
 
 /**
  * The judgement of a regression candidate against the served model on the user's true values
@@ -29,33 +35,23 @@ export function judgeRegression(
   guess: ArrayLike<number>,
 ): v.InferOutput<typeof RegressionJudgement> {
   const n = values.length;
-  let currentSquares = 0;
-  let candidateSquares = 0;
-  let closer = 0;
-  const better: number[] = [];
-  const overGuess: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const value = values[i] as number;
-    const c = ((current[i] as number) - value) ** 2;
-    const k = ((candidate[i] as number) - value) ** 2;
-    const g = ((guess[i] as number) - value) ** 2;
-    currentSquares += c;
-    candidateSquares += k;
-    if (k < c) closer++;
-    // Positive where the candidate's error is the smaller: the tests' alternative.
-    better.push(c - k);
-    overGuess.push(g - k);
-  }
+  const [c, k, g] = [current, candidate, guess].map((answers) => squaredErrors(values, answers)) as [
+    number[],
+    number[],
+    number[],
+  ];
+  // Positive where the candidate's error is the smaller: the tests' alternative.
+  const over = (other: number[]) => other.map((e, i) => e - (k[i] as number));
   return {
     task: 'regression',
     method,
     judged: n,
     ...(method === 'cross-validation' ? { folds } : {}),
-    currentRmse: rmse(currentSquares, n),
-    candidateRmse: rmse(candidateSquares, n),
-    closerCount: closer,
-    betterP: signedRankP(better),
-    chanceP: signedRankP(overGuess),
+    currentRmse: rmse(sum(c), n),
+    candidateRmse: rmse(sum(k), n),
+    closerCount: over(c).filter((d) => d > 0).length,
+    betterP: signedRankP(over(c)),
+    chanceP: signedRankP(over(g)),
   };
 }
 
@@ -69,22 +65,16 @@ export function regressionStandardCheck(
   candidate: ArrayLike<number>,
 ): v.InferOutput<typeof RegressionStandardCheck> {
   const n = values.length;
-  let registrySquares = 0;
-  let candidateSquares = 0;
-  let mean = 0;
-  for (let i = 0; i < n; i++) {
-    registrySquares += ((registry[i] as number) - (values[i] as number)) ** 2;
-    candidateSquares += ((candidate[i] as number) - (values[i] as number)) ** 2;
-    mean += (values[i] as number) / n;
-  }
-  let spread = 0;
-  for (let i = 0; i < n; i++) spread += ((values[i] as number) - mean) ** 2;
-  const cost = candidateSquares - registrySquares;
+  const before = sum(squaredErrors(values, registry));
+  const after = sum(squaredErrors(values, candidate));
+  const mean = sum(Array.from(values)) / Math.max(1, n);
+  const spread = sum(squaredErrors(values, new Array<number>(n).fill(mean)));
+  const cost = after - before;
   return {
     task: 'regression',
     examples: n,
-    registry: rmse(registrySquares, n),
-    candidate: rmse(candidateSquares, n),
+    registry: rmse(before, n),
+    candidate: rmse(after, n),
     // Values all alike: any added error is a full point lost.
     r2Drop: n === 0 || cost <= 0 ? Math.min(0, cost / Math.max(spread, 1e-12)) : spread > 0 ? cost / spread : 1,
   };

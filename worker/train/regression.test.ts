@@ -10,7 +10,7 @@ import { EdgeloopError } from '../../protocol/errors.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { seededRandom } from '../../protocol/random.ts';
 import type { TrainResult } from '../../protocol/train.ts';
-import { FakeEdge, type FakeFile } from '../test/fake-edge.ts';
+import { FakeEdge, type FakeFile, fakeFiles } from '../test/fake-edge.ts';
 import { startWorker } from '../test/harness.ts';
 import { MAX_STANDARD_R2_DROP } from './regression-guard.ts';
 
@@ -28,17 +28,9 @@ afterEach(() => {
   Math.random = realRandom;
 });
 
-const ROLES: Record<string, FakeFile['role']> = {
-  'model.json': 'model',
-  'weights.bin': 'weights',
-  'replay.safetensors': 'replay',
-  'holdout.safetensors': 'holdout',
-};
-
 async function regressionFiles(withExamples: boolean): Promise<FakeFile[]> {
   await tf.setBackend('cpu');
-  const files = await regressionModelFiles({ examples: withExamples });
-  return Object.entries(files).map(([path, bytes]) => ({ path, role: ROLES[path] ?? 'weights', bytes }));
+  return fakeFiles(await regressionModelFiles({ examples: withExamples }));
 }
 
 const manifest: Partial<Manifest> = {

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { layersFiles } from '../../models/samples/layers-files.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { seededRandom } from '../../protocol/random.ts';
 import { encodeExamples } from '../../protocol/tensors/examples.ts';
-import { FakeEdge, type FakeFile } from '../test/fake-edge.ts';
+import { FakeEdge, type FakeFile, fakeFiles } from '../test/fake-edge.ts';
 import { startWorker } from '../test/harness.ts';
 import { MAX_STANDARD_DROP } from './guard.ts';
 
@@ -67,22 +68,7 @@ async function twoInputFiles(): Promise<FakeFile[]> {
   const ys = tf.tensor2d(Float32Array.from(train.map((s) => usualClass(s.x, s.tag))), [train.length, 1]);
   await model.fit([xs, tags], ys, { epochs: 30, batchSize: 64, verbose: 0 });
   tf.dispose([xs, tags, ys]);
-  const files: FakeFile[] = [];
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const json = {
-        modelTopology: artifacts.modelTopology,
-        format: 'layers-model',
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      const weights = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData).slice());
-      files.push(
-        { path: 'model.json', role: 'model', bytes: new TextEncoder().encode(JSON.stringify(json)) },
-        { path: 'weights.bin', role: 'weights', bytes: weights },
-      );
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    }),
-  );
+  const files = fakeFiles(await layersFiles(model));
   model.dispose();
   for (const role of ['replay', 'holdout'] as const) {
     const list = samples(600, random);
