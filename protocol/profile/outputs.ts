@@ -1,3 +1,4 @@
+import { argmax } from '../argmax.ts';
 import { EdgeloopError } from '../errors.ts';
 import { mergeNumeric, numericProfile } from './numeric.ts';
 import { CALIBRATION_BINS, type FeedbackProfile, MAX_PROFILE_CLASSES, type OutputProfile } from './schema.ts';
@@ -7,12 +8,6 @@ export interface FeedbackItem {
   readonly actual: number;
   readonly predicted: number;
   readonly confidence: number;
-}
-
-function argmax(vector: readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < vector.length; i++) if ((vector[i] as number) > (vector[best] as number)) best = i;
-  return best;
 }
 
 /**

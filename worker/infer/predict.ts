@@ -1,3 +1,4 @@
+import { argmax } from '../../protocol/argmax.ts';
 import type { FeatureValues } from '../../protocol/events.ts';
 import type { Manifest } from '../../protocol/manifest.ts';
 import { asFloat32, type Tensor } from '../../protocol/oip-tensor.ts';
@@ -10,7 +11,7 @@ import type { LoadedModel, Runtime } from '../runtime.ts';
 import { withRoom } from '../storage/room.ts';
 import { appendEvent } from '../sync/outbox.ts';
 import { feedsOf } from './feeds.ts';
-import { argmax, runFeeds, servingBackend } from './run-model.ts';
+import { runFeeds, servingBackend } from './run-model.ts';
 import { countShadow, runShadow } from './shadow.ts';
 
 /**

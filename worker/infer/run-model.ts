@@ -129,15 +129,3 @@ export async function timePredicts(runnable: Runnable, runs: number): Promise<nu
 export function servingBackend(backends: Pick<BackendRegistry, 'active'>, loaded: LoadedModel): BackendName {
   return loaded.onnx ? loaded.backend.backend : (backends.active ?? loaded.backend.backend);
 }
-
-/**
- * Index of the largest value (the first one on ties).
- *
- * @example
- * argmax([0.1, 0.7, 0.2]); // 1
- */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
-  return best;
-}

@@ -1,3 +1,4 @@
+import { argmax } from '../../protocol/argmax.ts';
 import { EdgeloopError } from '../../protocol/errors.ts';
 import type { PredictionEvent } from '../../protocol/events.ts';
 import { asFloat32, type Tensor } from '../../protocol/oip-tensor.ts';
@@ -7,7 +8,7 @@ import type { LoadedModel, Runtime } from '../runtime.ts';
 import { buildGraph, buildModel } from './model-artifacts.ts';
 import { createOnnxSession, importOrt } from './onnx.ts';
 import { predictOnly } from './predict-only.ts';
-import { argmax, type Runnable, runFeeds, type Signature } from './run-model.ts';
+import { type Runnable, runFeeds, type Signature } from './run-model.ts';
 import { fetchOnnxFile, fetchVersionFiles, fetchVersionInfo } from './version-files.ts';
 
 /** The rollout's shadow version, run beside the served model; counts are since it was loaded. */

@@ -1,7 +1,7 @@
 import type * as v from 'valibot';
+import { argmax } from '../../protocol/argmax.ts';
 import { seededRandom } from '../../protocol/random.ts';
 import type { ClassJudgement, ClassStandardCheck, Judgement } from '../../protocol/train.ts';
-import { argmax } from '../infer/run-model.ts';
 
 /** Fewer labelled examples than this are not enough to judge a candidate: nothing is trained. */
 export const MIN_EXAMPLES = 5;

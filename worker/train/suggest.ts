@@ -1,7 +1,8 @@
 import type * as v from 'valibot';
+import { argmax } from '../../protocol/argmax.ts';
 import type { Suggestion, SuggestOptions, SuggestResult } from '../../protocol/train.ts';
 import { type PredictionRow, withStorage } from '../db.ts';
-import { argmax, runModel } from '../infer/run-model.ts';
+import { runModel } from '../infer/run-model.ts';
 import type { LoadedModel, Runtime } from '../runtime.ts';
 import { outputsOf } from './features.ts';
 import { exampleRow, rowSize } from './rows.ts';

@@ -1,3 +1,4 @@
+import { argmax } from '../../../protocol/argmax.ts';
 import { asFloat32, type Tensor } from '../../../protocol/oip-tensor.ts';
 
 /** How a shadow's answer compared with the served one, over the rows of one request. */
@@ -8,12 +9,6 @@ export interface ShadowComparison {
   /** Largest absolute difference between the first outputs; null when their shapes differ. */
   maxAbsDiff: number | null;
 }
-
-const argmax = (row: ArrayLike<number>): number => {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if ((row[i] ?? -Infinity) > (row[best] ?? -Infinity)) best = i;
-  return best;
-};
 
 /**
  * Compares the first output of the served version and of the shadow, row by row (the first

@@ -1,3 +1,4 @@
+import { argmax } from '../../../protocol/argmax.ts';
 /** Labelled predictions of one version: how many, how many right. */
 export interface Labelled {
   version: number;
@@ -7,12 +8,6 @@ export interface Labelled {
 
 /** Most feedback rows read per version per check. */
 const MAX_ROWS = 20_000;
-
-const argmax = (outputs: readonly number[]): number => {
-  let best = 0;
-  for (let k = 1; k < outputs.length; k++) if ((outputs[k] as number) > (outputs[best] as number)) best = k;
-  return best;
-};
 
 /**
  * Accuracy of a version on the fleet's labels since `since`: feedback events joined with the
