@@ -6,7 +6,7 @@ import { EdgeloopError } from '../protocol/errors.ts';
  * the field, so the caller sees which argument was wrong.
  *
  * @example
- * const options = parseInput(InitOptions, raw, 'options'); // throws "[INVALID_INPUT] options.endpoint: Invalid URL…"
+ * const options = parseInput(InitOptions, raw, 'options'); // throws EdgeloopError INVALID_INPUT: "options.endpoint: Invalid URL…"
  */
 export function parseInput<S extends v.GenericSchema>(schema: S, value: unknown, field: string): v.InferOutput<S> {
   const result = v.safeParse(schema, value);

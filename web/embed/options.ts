@@ -33,7 +33,7 @@ const ATTRIBUTES = {
  * INVALID_INPUT naming the option.
  *
  * @example
- * parseEmbedOptions({ key: 'k' }); // throws "[INVALID_INPUT] Edgeloop.init: model: Invalid type…"
+ * parseEmbedOptions({ key: 'k' }); // throws EdgeloopError INVALID_INPUT: "Edgeloop.init: model: Invalid type…"
  */
 export function parseEmbedOptions(options: unknown, where = 'Edgeloop.init'): v.InferOutput<typeof EmbedOptions> {
   const result = v.safeParse(EmbedOptions, options);

@@ -12,7 +12,7 @@ export type ClientOptions = v.InferInput<typeof ClientOptions>;
  * an embedding page fails at once with INVALID_INPUT naming the field.
  *
  * @example
- * parseClientOptions({ endpoint: 'nope', key: 'k' }); // throws "[INVALID_INPUT] options.endpoint: Invalid URL…"
+ * parseClientOptions({ endpoint: 'nope', key: 'k' }); // throws EdgeloopError INVALID_INPUT: "options.endpoint: Invalid URL…"
  */
 export function parseClientOptions(options: unknown): v.InferOutput<typeof ClientOptions> {
   return parseOptions(ClientOptions, options);
@@ -23,7 +23,7 @@ export function parseClientOptions(options: unknown): v.InferOutput<typeof Clien
  * the worker against its manifest).
  *
  * @example
- * parsePredictOptions({ features: { pressure: Number.NaN } }); // throws "[INVALID_INPUT] options.features.pressure: …"
+ * parsePredictOptions({ features: { pressure: Number.NaN } }); // throws EdgeloopError INVALID_INPUT: "options.features.pressure: …"
  */
 export function parsePredictOptions(options: unknown): v.InferOutput<typeof PredictOptions> {
   return parseOptions(PredictOptions, options);
