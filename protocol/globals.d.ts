@@ -3,5 +3,6 @@
 type BufferSource = ArrayBuffer | ArrayBufferView;
 declare const crypto: { subtle: { digest(algorithm: 'SHA-256', data: BufferSource): Promise<ArrayBuffer> } };
 declare class TextDecoder {
+  constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
   decode(input?: BufferSource): string;
 }

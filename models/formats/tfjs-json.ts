@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import type { ModelFormat } from '../../protocol/manifest.ts';
 import { weightPaths } from '../../protocol/model-json.ts';
+import { parseStrictJson } from '../../protocol/strict-json.ts';
 
 // What makes a tfjs model.json a model Edgeloop can load (the edge, the worker and `edgeloop
 // init` hand it to tfjs's loadLayersModel or loadGraphModel): a layers topology (Keras) or a
@@ -115,7 +116,7 @@ export function tfjsModelProblem(
 ): string | null {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    json = parseStrictJson(bytes);
   } catch {
     return `${modelPath} is not UTF-8 JSON`;
   }

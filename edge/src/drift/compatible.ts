@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { EdgeloopError } from '../../../protocol/errors.ts';
 import type { Manifest } from '../../../protocol/manifest.ts';
 import { CALIBRATION_BINS, type KllSketch, kllLevels, Profile } from '../../../protocol/profile/index.ts';
+import { parseStrictJson } from '../../../protocol/strict-json.ts';
 import { describeIssues } from '../http/issues.ts';
 
 /** Classes of a classifier manifest (last dimension of its first output), or null when unknown. */
@@ -47,7 +48,7 @@ export function profileMismatch(profile: Profile, manifest: Manifest): string | 
 export function referenceProblem(bytes: Uint8Array, manifest: Manifest): string | null {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    json = parseStrictJson(bytes);
   } catch {
     return 'is not valid JSON';
   }

@@ -1,4 +1,5 @@
 import { ErrorCode } from '../../../protocol/errors.ts';
+import { parseStrictJson } from '../../../protocol/strict-json.ts';
 import { ApiError } from './api-error.ts';
 
 function tooLarge(maxBytes: number): ApiError {
@@ -83,7 +84,7 @@ export async function readJson(request: Request, maxBytes: number, what: string)
   }
   const bytes = await readBody(request, maxBytes);
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    return parseStrictJson(bytes);
   } catch {
     throw new ApiError(400, ErrorCode.INVALID_BODY, 'body is not valid JSON');
   }

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { ErrorCode } from '../../../protocol/errors.ts';
+import { parseStrictJson } from '../../../protocol/strict-json.ts';
 import { ApiError } from './api-error.ts';
 import { describeIssues, type IssueLike } from './issues.ts';
 import { mediaType } from './read-body.ts';
@@ -38,7 +39,7 @@ export const strictJson = createMiddleware(async (c, next) => {
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    json = parseStrictJson(bytes);
   } catch {
     throw new ApiError(400, ErrorCode.INVALID_BODY, 'body is not valid JSON in UTF-8');
   }

@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { sha256Hex } from '../../../protocol/hash.ts';
 import { MAX_VERSION_BYTES, Manifest } from '../../../protocol/manifest.ts';
+import { strictUtf8 } from '../../../protocol/strict-json.ts';
 import { referenceProblem } from '../drift/compatible.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describeIssues } from '../http/issues.ts';
@@ -23,10 +24,7 @@ async function readManifest(model: string, part: File | string | null): Promise<
   if (part === null) throw invalidManifest('the "manifest" part is missing');
   let text: string;
   try {
-    text =
-      typeof part === 'string'
-        ? part
-        : new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(await part.arrayBuffer());
+    text = typeof part === 'string' ? part : strictUtf8(await part.arrayBuffer());
   } catch {
     throw invalidManifest('the "manifest" part is not UTF-8');
   }
