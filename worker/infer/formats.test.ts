@@ -117,13 +117,18 @@ describe('graph and ONNX models in the worker', () => {
     await api.dispose();
   });
 
-  it('refuses a round for a regression model, and training one of several outputs', async () => {
+  /** The tiny layers model (10 outputs) published and loaded as `model` with `task`. */
+  async function tinyWithTask(model: string, task: 'regression' | 'embedding') {
     await tf.setBackend('cpu');
-    const files = await tinyModelFiles([28, 28, 1], 3);
     const edge = new FakeEdge();
-    await edge.publish('r', 1, files, { task: 'regression' });
+    await edge.publish(model, 1, await tinyModelFiles([28, 28, 1], 3), { task });
     const { api } = await startWorker({ edge, backend: 'cpu' });
-    await api.load({ v: 1, model: 'r' });
+    await api.load({ v: 1, model });
+    return api;
+  }
+
+  it('refuses a round for a regression model, and training one of several outputs', async () => {
+    const api = await tinyWithTask('r', 'regression');
     const round = await failure(api.participate({ v: 1 }));
     expect(round?.code).toBe('UNSUPPORTED_MODEL');
     expect(round?.message).toContain('r v1 is a regression model');
@@ -134,11 +139,7 @@ describe('graph and ONNX models in the worker', () => {
   });
 
   it('refuses to train an embedding model: its feedback has no label', async () => {
-    await tf.setBackend('cpu');
-    const edge = new FakeEdge();
-    await edge.publish('e', 1, await tinyModelFiles([28, 28, 1], 3), { task: 'embedding' });
-    const { api } = await startWorker({ edge, backend: 'cpu' });
-    await api.load({ v: 1, model: 'e' });
+    const api = await tinyWithTask('e', 'embedding');
     const train = await failure(api.train({ v: 1 }));
     expect(train?.code).toBe('UNSUPPORTED_MODEL');
     expect(train?.message).toContain('e v1 is an embedding model, whose feedback has none');

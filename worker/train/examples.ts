@@ -67,6 +67,11 @@ export function newLabels(task: TrainTask, count: number): Int32Array | Float32A
   return task === 'regression' ? new Float32Array(count) : new Int32Array(count);
 }
 
+/** `count` labels of the same kind as `labels` (class indices or true values). */
+export function labelsLike(labels: Int32Array | Float32Array, count: number): Int32Array | Float32Array {
+  return labels instanceof Float32Array ? new Float32Array(count) : new Int32Array(count);
+}
+
 /** The user's labelled examples: `weights` per example, `ids` their prediction ids, most recent first. */
 export interface UserExamples extends Examples {
   weights: Float32Array;
@@ -182,7 +187,7 @@ function inputKey(input: Float32Array): string {
  * const judged = pick(examples, [3, 7, 9]);
  */
 export function pick(examples: Examples, indexes: readonly number[]): Examples {
-  const labels = newLabels(examples.labels instanceof Float32Array ? 'regression' : 'classification', indexes.length);
+  const labels = labelsLike(examples.labels, indexes.length);
   indexes.forEach((from, to) => {
     labels[to] = examples.labels[from] as number;
   });

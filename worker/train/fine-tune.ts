@@ -6,7 +6,7 @@ import { type Alignment, describeAlignment } from './align.ts';
 import { searchAlignment } from './align-search.ts';
 import { augmentImages, isImageShape } from './augment.ts';
 import { type Candidate, candidateWeights, disposeCandidate, fitCandidate, gateReads, mixtureOf } from './candidate.ts';
-import { type Examples, newLabels, pick, rowsOf, type TrainTask, trainTask, type UserExamples } from './examples.ts';
+import { type Examples, labelsLike, pick, rowsOf, type TrainTask, trainTask, type UserExamples } from './examples.ts';
 import { type Features, featuresOf, type LearningCache, outputsOf } from './features.ts';
 import { yieldToEvents } from './fit.ts';
 import { trainingBackend } from './gradient-check.ts';
@@ -165,7 +165,7 @@ export async function augmentedFeatures(
     augment && loaded.signature.inputs.length === 1 && isImageShape(loaded.inputShape)
       ? Math.max(2, Math.min(8, Math.floor(AUGMENTED_ROWS / n)))
       : 1;
-  const labels = newLabels(examples.labels instanceof Float32Array ? 'regression' : 'classification', n * copies);
+  const labels = labelsLike(examples.labels, n * copies);
   const weights = new Float32Array(n * copies);
   for (let i = 0; i < n * copies; i++) {
     labels[i] = examples.labels[Math.floor(i / copies)] as number;
